@@ -1,0 +1,353 @@
+"""The audit engine: claims pair a theorem with a model, are evaluated on many parameter draws
+(or searched for a counterexample), and get a verdict (STYLE.md, "audit.py").
+
+Verdicts: ``holds`` (no case violates the statement beyond the tolerance of
+:mod:`kdtheory.theorems.base`), ``refuted`` (a concrete counterexample was found),
+``inconclusive`` (no case could be evaluated, or a search found nothing).  The audit succeeds
+when every true claim holds and every ``false`` claim is refuted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..theorems.base import Status, Theorem
+
+__all__ = [
+    "Claim",
+    "SamplingClaim",
+    "SearchClaim",
+    "ClaimResult",
+    "AuditReport",
+    "Batch",
+    "register_claim",
+    "claims",
+    "run_audit",
+]
+
+HOLDS, REFUTED, INCONCLUSIVE = "holds", "refuted", "inconclusive"
+#: an equality witness must reach ratio 1 to this relative accuracy
+WITNESS_RTOL = 1e-12
+
+
+@dataclass
+class Batch:
+    """Evaluated cases: one parameter record per case and the values of the theorem's symbols
+    (arrays of equal length)."""
+
+    params: list[dict]
+    values: dict[str, np.ndarray]
+
+
+@dataclass
+class ClaimResult:
+    id: str
+    theorem: str
+    status: str
+    model: str
+    verdict: str
+    cases: int
+    violations: int
+    max_ratio: float | None
+    counterexample: dict | None = None
+    tightest: dict | None = None
+    witness_ratio: float | None = None
+    witness_cases: int = 0
+    seconds: float = 0.0
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def as_expected(self) -> bool:
+        if self.status == Status.FALSE.value:
+            return self.verdict == REFUTED
+        return self.verdict == HOLDS
+
+    def to_json(self) -> dict:
+        return _jsonable(asdict(self))
+
+
+@dataclass
+class Claim:
+    """A theorem checked on a model.  Subclasses implement :meth:`run`."""
+
+    id: str
+    theorem: Theorem
+    model: str
+    description: str = ""
+
+    @property
+    def status(self) -> str:
+        return self.theorem.status.value
+
+    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:  # pragma: no cover
+        raise NotImplementedError
+
+    def _result(self, **kw) -> ClaimResult:
+        return ClaimResult(
+            id=self.id, theorem=self.theorem.id, status=self.status, model=self.model, **kw
+        )
+
+
+@dataclass
+class SamplingClaim(Claim):
+    """A true claim checked on ``cases`` random draws (``sampler(rng, size) -> Batch``) and, if
+    given, on equality witnesses (``witness(rng, size) -> Batch``) that must reach ratio 1."""
+
+    sampler: Callable[[np.random.Generator, int], Batch] | None = None
+    cases: int = 1000
+    witness: Callable[[np.random.Generator, int], Batch] | None = None
+    witness_cases: int = 20
+
+    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
+        t0 = time.perf_counter()
+        size = max(1, int(round(self.cases * scale)))
+        batch = self.sampler(rng, size)
+        ev = self.theorem.evaluate(**batch.values)
+        holds = np.broadcast_to(ev.holds, (len(batch.params),))
+        ratio = np.broadcast_to(ev.ratio, (len(batch.params),))
+        n = len(batch.params)
+        violations = int(np.count_nonzero(~holds))
+        finite = np.where(np.isfinite(ratio), ratio, -np.inf)
+        worst = int(np.argmax(finite)) if n else None
+        counterexample = tightest = None
+        if n:
+            rec = _case_record(batch, ev, worst)
+            if violations:
+                bad = np.flatnonzero(~holds)
+                worst_bad = int(bad[np.argmax(np.broadcast_to(ev.ratio, (n,))[bad])])
+                counterexample = _case_record(batch, ev, worst_bad)
+            else:
+                tightest = rec
+        w_ratio, w_n = None, 0
+        if self.witness is not None:
+            wb = self.witness(rng, max(1, int(round(self.witness_cases * min(scale, 1.0)))))
+            wev = self.theorem.evaluate(**wb.values)
+            wr = np.broadcast_to(wev.ratio, (len(wb.params),))
+            w_n = len(wb.params)
+            w_ratio = float(wr[np.argmax(np.abs(wr - 1.0))])
+            if not abs(w_ratio - 1.0) <= WITNESS_RTOL:
+                return self._result(
+                    verdict=INCONCLUSIVE,
+                    cases=n,
+                    violations=violations,
+                    max_ratio=_max_or_none(finite),
+                    counterexample=counterexample,
+                    tightest=tightest,
+                    witness_ratio=w_ratio,
+                    witness_cases=w_n,
+                    seconds=time.perf_counter() - t0,
+                    notes=f"equality witness missed ratio 1 (got {w_ratio!r})",
+                )
+        verdict = INCONCLUSIVE if n == 0 else (REFUTED if violations else HOLDS)
+        return self._result(
+            verdict=verdict,
+            cases=n,
+            violations=violations,
+            max_ratio=_max_or_none(finite),
+            counterexample=counterexample,
+            tightest=tightest,
+            witness_ratio=w_ratio,
+            witness_cases=w_n,
+            seconds=time.perf_counter() - t0,
+            notes=self.description,
+        )
+
+
+@dataclass
+class SearchClaim(Claim):
+    """A claim decided by a search for a counterexample (the negative controls, THEORY §8).
+
+    ``search(rng, budget) -> (cases_tried, counterexample or None, max_ratio)`` where a
+    counterexample is a dict with at least ``params``, ``lhs``, ``rhs``, ``ratio``; it must be
+    re-verified by :meth:`Theorem.evaluate` on ``values`` (done here), never taken on trust.
+    """
+
+    search: Callable[[np.random.Generator, int], tuple[int, dict | None, float]] | None = None
+    budget: int = 200
+
+    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
+        t0 = time.perf_counter()
+        budget = max(1, int(round(self.budget * scale)))
+        tried, cx, max_ratio = self.search(rng, budget)
+        if cx is not None:
+            ev = self.theorem.evaluate(**cx["values"])
+            if ev.all_hold:  # the search's claim did not survive re-evaluation
+                cx = None
+            else:
+                cx = {**cx, "lhs": float(ev.lhs), "rhs": float(ev.rhs), "ratio": float(ev.ratio)}
+        verdict = REFUTED if cx is not None else (HOLDS if tried else INCONCLUSIVE)
+        return self._result(
+            verdict=verdict,
+            cases=tried,
+            violations=int(cx is not None),
+            max_ratio=max_ratio,
+            counterexample=cx,
+            seconds=time.perf_counter() - t0,
+            notes=self.description,
+        )
+
+
+def _max_or_none(a: np.ndarray) -> float | None:
+    if a.size == 0 or not np.any(np.isfinite(a)):
+        return None
+    return float(np.max(a[np.isfinite(a)]))
+
+
+def _case_record(batch: Batch, ev, i: int) -> dict:
+    n = len(batch.params)
+
+    def pick(x):
+        return float(np.broadcast_to(x, (n,))[i])
+
+    return {
+        "params": batch.params[i],
+        "values": {k: pick(v) for k, v in batch.values.items()},
+        "lhs": pick(ev.lhs),
+        "rhs": pick(ev.rhs),
+        "ratio": pick(ev.ratio),
+    }
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf" if x < 0 else "nan")
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+# -- registry ---------------------------------------------------------------------------------
+_CLAIMS: dict[str, Claim] = {}
+
+
+def register_claim(claim: Claim) -> Claim:
+    if claim.id in _CLAIMS:
+        raise ValueError(f"a claim with id {claim.id!r} is already registered")
+    _CLAIMS[claim.id] = claim
+    return claim
+
+
+def claims() -> list[Claim]:
+    return list(_CLAIMS.values())
+
+
+@dataclass
+class AuditReport:
+    results: list[ClaimResult]
+    seed: int
+    scale: float
+    seconds: float
+    unaudited: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.as_expected for r in self.results)
+
+    def to_json(self) -> dict:
+        return {
+            "seed": self.seed,
+            "scale": self.scale,
+            "seconds": self.seconds,
+            "ok": self.ok,
+            "claims": [r.to_json() for r in self.results],
+            "unaudited_theorems": self.unaudited,
+        }
+
+    def write_json(self, path) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_json(), fh, indent=2)
+            fh.write("\n")
+
+    def table(self) -> str:
+        head = ("claim", "status", "model", "verdict", "cases", "viol.", "max ratio", "witness")
+        rows = [head]
+        for r in self.results:
+            wit = "" if r.witness_ratio is None else f"{r.witness_ratio:.15f}"
+            rows.append(
+                (
+                    r.id,
+                    r.status,
+                    r.model,
+                    r.verdict + ("" if r.as_expected else " (!)"),
+                    str(r.cases),
+                    str(r.violations),
+                    "-" if r.max_ratio is None else f"{r.max_ratio:.6g}",
+                    wit,
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def counterexamples(self) -> str:
+        out = []
+        for r in self.results:
+            if r.counterexample is not None:
+                cx = r.counterexample
+                out.append(
+                    f"{r.id}: lhs = {cx['lhs']:.10g}, rhs = {cx['rhs']:.10g}, "
+                    f"ratio = {cx['ratio']:.6g} at {json.dumps(_jsonable(cx['params']))}"
+                )
+        return "\n".join(out)
+
+
+def run_audit(
+    seed: int = 0,
+    scale: float = 1.0,
+    only: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AuditReport:
+    """Run every registered claim (or those in ``only``) with a seeded generator per claim."""
+    from ..theorems.registry import theorems
+
+    selected = claims()
+    if only:
+        known = {c.id for c in selected}
+        unknown = [i for i in only if i not in known]
+        if unknown:
+            raise ValueError(f"unknown claim id(s) {unknown}; known: {sorted(known)}")
+        selected = [c for c in selected if c.id in only]
+    t0 = time.perf_counter()
+    results = []
+    for k, claim in enumerate(selected):
+        if progress:
+            progress(f"[{k + 1}/{len(selected)}] {claim.id} on {claim.model} ...")
+        rng = np.random.default_rng([seed, _stable_hash(claim.id)])
+        res = claim.run(rng, scale)
+        if progress:
+            progress(f"    {res.verdict}: {res.cases} cases in {res.seconds:.2f} s")
+        results.append(res)
+    audited = {c.theorem.id for c in claims()}
+    unaudited = [t.id for t in theorems() if t.id not in audited]
+    return AuditReport(results, seed, scale, time.perf_counter() - t0, unaudited)
+
+
+def _stable_hash(text: str) -> int:
+    h = 0
+    for ch in text.encode():
+        h = (h * 131 + ch) % (2**31 - 1)
+    return h
+
+
+def stderr_progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

@@ -1,0 +1,285 @@
+"""Closed-form KL divergences, a registry keyed by the pair of distribution types (THEORY §1, §6.2).
+
+``kl(p, q)`` dispatches on ``(type(p), type(q))`` like torch.distributions' ``kl.py``; a second
+registration of the same pair is refused.  Each registered pair also has a Monte Carlo twin,
+:func:`kl_monte_carlo` (the mean of ``log p(X) - log q(X)`` over ``X ~ p`` with its standard
+error), which the tests compare against the closed form.
+
+``KL = inf`` is a value, not an error: a singular (e.g. deterministic) student against a
+non-singular teacher, or the reverse, gives :class:`Divergence` ``inf`` whose ``.reason`` says
+why (THEORY §7, degenerate students).  NaN is never returned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Divergence",
+    "IsotropicGaussian",
+    "DiagonalGaussian",
+    "FullGaussian",
+    "register_kl",
+    "registered_pairs",
+    "kl",
+    "kl_monte_carlo",
+    "phi",
+]
+
+#: Relative eigenvalue threshold below which a covariance is treated as singular.
+SINGULAR_RTOL = 1e-13
+
+
+class Divergence(float):
+    """A KL value (a float) with the reason attached when it is infinite."""
+
+    reason: str
+
+    def __new__(cls, value: float, reason: str = ""):
+        obj = super().__new__(cls, value)
+        obj.reason = reason
+        return obj
+
+    def __repr__(self) -> str:
+        r = float.__repr__(self)
+        return f"Divergence({r}, reason={self.reason!r})" if self.reason else f"Divergence({r})"
+
+
+def phi(x):
+    """``phi(x) = x - 1 - log x`` (>= 0, zero iff x = 1; THEORY §1); ``phi(0) = inf``."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore"):
+        out = x - 1.0 - np.log(x)
+    return float(out) if out.ndim == 0 else out
+
+
+def _vector(name: str, x) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(x, dtype=float))
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-d vector, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {arr!r}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class IsotropicGaussian:
+    """``N(mean, var I_d)``; ``var >= 0`` (``var = 0`` is a point mass)."""
+
+    mean: np.ndarray
+    var: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "mean", _vector("mean", self.mean))
+        v = float(self.var)
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"var must lie in [0, inf), got {self.var!r}")
+        object.__setattr__(self, "var", v)
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[0]
+
+    def covariance(self) -> np.ndarray:
+        return self.var * np.eye(self.dim)
+
+
+@dataclass(frozen=True, eq=False)
+class DiagonalGaussian:
+    """``N(mean, diag(var))``; entries of ``var`` in ``[0, inf)``."""
+
+    mean: np.ndarray
+    var: np.ndarray
+
+    def __post_init__(self):
+        m = _vector("mean", self.mean)
+        v = np.broadcast_to(np.asarray(self.var, dtype=float), m.shape).copy()
+        if not np.all(np.isfinite(v) & (v >= 0)):
+            raise ValueError(f"var must have entries in [0, inf), got {self.var!r}")
+        object.__setattr__(self, "mean", m)
+        object.__setattr__(self, "var", v)
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[0]
+
+    def covariance(self) -> np.ndarray:
+        return np.diag(self.var)
+
+
+@dataclass(frozen=True, eq=False)
+class FullGaussian:
+    """``N(mean, cov)``; ``cov`` symmetric positive semi-definite."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+
+    def __post_init__(self):
+        m = _vector("mean", self.mean)
+        c = np.asarray(self.cov, dtype=float)
+        if c.shape != (m.shape[0], m.shape[0]):
+            raise ValueError(f"cov must have shape {(m.shape[0],) * 2}, got {c.shape}")
+        if not np.all(np.isfinite(c)):
+            raise ValueError("cov must be finite")
+        scale = max(np.max(np.abs(c)), 1e-300)
+        if not np.allclose(c, c.T, rtol=0, atol=1e-12 * scale):
+            raise ValueError("cov must be symmetric")
+        c = (c + c.T) / 2
+        if np.linalg.eigvalsh(c)[0] < -1e-10 * scale:
+            raise ValueError("cov must be positive semi-definite (it has a negative eigenvalue)")
+        object.__setattr__(self, "mean", m)
+        object.__setattr__(self, "cov", c)
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[0]
+
+    def covariance(self) -> np.ndarray:
+        return self.cov
+
+
+Gaussian = IsotropicGaussian | DiagonalGaussian | FullGaussian
+
+_KL_REGISTRY: dict[tuple[type, type], Callable] = {}
+
+
+def register_kl(p_type: type, q_type: type):
+    """Decorator registering a closed-form ``KL(p || q)`` for the type pair; duplicates refused."""
+
+    def deco(fn):
+        key = (p_type, q_type)
+        if key in _KL_REGISTRY:
+            raise ValueError(f"KL({p_type.__name__} || {q_type.__name__}) is already registered")
+        _KL_REGISTRY[key] = fn
+        return fn
+
+    return deco
+
+
+def registered_pairs() -> list[tuple[type, type]]:
+    return list(_KL_REGISTRY)
+
+
+def kl(p, q) -> Divergence:
+    """Closed-form ``KL(p || q)`` for a registered pair of types; ``NotImplementedError`` else."""
+    try:
+        fn = _KL_REGISTRY[(type(p), type(q))]
+    except KeyError:
+        raise NotImplementedError(
+            f"no closed-form KL registered for ({type(p).__name__}, {type(q).__name__})"
+        ) from None
+    if hasattr(p, "dim") and hasattr(q, "dim") and p.dim != q.dim:
+        raise ValueError(f"dimension mismatch: p has dim {p.dim}, q has dim {q.dim}")
+    out = fn(p, q)
+    return out if isinstance(out, Divergence) else Divergence(out)
+
+
+_INF_P_SINGULAR = "the first argument is singular (degenerate) and the second is not: P is not << Q"
+_INF_Q_SINGULAR = "the second argument is singular and the first is not: P is not << Q"
+
+
+@register_kl(IsotropicGaussian, IsotropicGaussian)
+def _kl_iso_iso(p: IsotropicGaussian, q: IsotropicGaussian) -> Divergence:
+    """``(d/2) phi(vp/vq) + ||mp - mq||^2 / (2 vq)`` (THEORY §6.2)."""
+    if q.var == 0 or p.var == 0:
+        return _kl_full(p, q)
+    d = p.dim
+    return Divergence(0.5 * d * phi(p.var / q.var) + np.sum((p.mean - q.mean) ** 2) / (2 * q.var))
+
+
+@register_kl(DiagonalGaussian, DiagonalGaussian)
+def _kl_diag_diag(p: DiagonalGaussian, q: DiagonalGaussian) -> Divergence:
+    """``sum_i [phi(vp_i/vq_i) + (mp_i - mq_i)^2 / vq_i] / 2``."""
+    if np.any(q.var == 0) or np.any(p.var == 0):
+        return _kl_full(p, q)
+    return Divergence(0.5 * np.sum(phi(p.var / q.var) + (p.mean - q.mean) ** 2 / q.var))
+
+
+def _kl_full(p, q) -> Divergence:
+    """``[tr(Sq^-1 Sp) - d - log det(Sq^-1 Sp) + (mp-mq)' Sq^-1 (mp-mq)] / 2`` via Cholesky;
+    singular covariances handled on their ranges (inf unless supports match)."""
+    sp_, sq = p.covariance(), q.covariance()
+    diff = p.mean - q.mean
+    lp, lq = _cholesky_or_none(sp_), _cholesky_or_none(sq)
+    if lp is not None and lq is not None:
+        a = np.linalg.solve(lq, lp)
+        z = np.linalg.solve(lq, diff)
+        logdet_ratio = 2.0 * (np.sum(np.log(np.diag(lp))) - np.sum(np.log(np.diag(lq))))
+        val = 0.5 * (np.sum(a * a) - p.dim - logdet_ratio + z @ z)
+        return Divergence(max(val, 0.0))
+    if lp is None and lq is not None:
+        return Divergence(math.inf, _INF_P_SINGULAR)
+    if lp is not None and lq is None:
+        return Divergence(math.inf, _INF_Q_SINGULAR)
+    return _kl_both_singular(p.mean, sp_, q.mean, sq)
+
+
+def _cholesky_or_none(c: np.ndarray):
+    w = np.linalg.eigvalsh(c)
+    if w[-1] <= 0 or w[0] <= SINGULAR_RTOL * w[-1]:
+        return None
+    return np.linalg.cholesky(c)
+
+
+def _range_basis(c: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(c)
+    keep = w > SINGULAR_RTOL * max(w[-1], 0.0) if w[-1] > 0 else np.zeros_like(w, dtype=bool)
+    return v[:, keep]
+
+
+def _kl_both_singular(mp, sp_, mq, sq) -> Divergence:
+    """Both singular: finite only if the affine supports coincide; then KL on that subspace."""
+    up, uq = _range_basis(sp_), _range_basis(sq)
+    if up.shape[1] != uq.shape[1] or not np.allclose(up @ up.T, uq @ uq.T, atol=1e-10):
+        return Divergence(math.inf, "singular covariances with different ranges: P is not << Q")
+    diff = mp - mq
+    resid = diff - up @ (up.T @ diff)
+    if np.linalg.norm(resid) > 1e-10 * max(1.0, np.linalg.norm(diff)):
+        return Divergence(math.inf, "means differ off the common support: P is not << Q")
+    if up.shape[1] == 0:
+        return Divergence(0.0)
+    r = up.shape[1]
+    return _kl_full(
+        FullGaussian(np.zeros(r) + up.T @ mp, up.T @ sp_ @ up),
+        FullGaussian(np.zeros(r) + up.T @ mq, up.T @ sq @ up),
+    )
+
+
+# full closed form for every remaining pair (mixed types are promoted to full covariances)
+for _p_t in (IsotropicGaussian, DiagonalGaussian, FullGaussian):
+    for _q_t in (IsotropicGaussian, DiagonalGaussian, FullGaussian):
+        if (_p_t, _q_t) not in _KL_REGISTRY:
+            register_kl(_p_t, _q_t)(_kl_full)
+
+
+def _logpdf_gaussian(x: np.ndarray, g) -> np.ndarray:
+    c = g.covariance()
+    lc = np.linalg.cholesky(c)
+    z = np.linalg.solve(lc, (x - g.mean).T)
+    return (
+        -0.5 * np.sum(z * z, axis=0)
+        - np.sum(np.log(np.diag(lc)))
+        - 0.5 * g.dim * math.log(2 * math.pi)
+    )
+
+
+def sample(g, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` draws of a Gaussian (rows)."""
+    c = g.covariance()
+    w, v = np.linalg.eigh(c)
+    root = v * np.sqrt(np.clip(w, 0, None))
+    return g.mean + rng.standard_normal((size, g.dim)) @ root.T
+
+
+def kl_monte_carlo(p, q, size: int, rng: np.random.Generator) -> tuple[float, float]:
+    """Monte Carlo twin of :func:`kl`: ``(mean, standard error)`` of ``log p(X) - log q(X)``,
+    ``X ~ p``, over ``size`` draws.  Singular covariances: ``(inf, 0)`` (no density)."""
+    if _cholesky_or_none(p.covariance()) is None or _cholesky_or_none(q.covariance()) is None:
+        return math.inf, 0.0
+    x = sample(p, size, rng)
+    terms = _logpdf_gaussian(x, p) - _logpdf_gaussian(x, q)
+    return float(np.mean(terms)), float(np.std(terms, ddof=1) / math.sqrt(size))

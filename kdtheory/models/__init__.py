@@ -1,0 +1,5 @@
+"""Toy models in which every quantity of the theory is exact (THEORY §6-§8)."""
+
+from .gaussian_mean import GaussianKernel, GaussianMeanModel
+
+__all__ = ["GaussianKernel", "GaussianMeanModel"]

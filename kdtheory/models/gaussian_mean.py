@@ -1,0 +1,316 @@
+"""Model A: Gaussian mean estimation with Gaussian kernels; every quantity exact (THEORY §6).
+
+Data ``Z_i ~ N(m, s^2 I_d)``, ``i = 1..n``; loss ``l(w, z) = ||w - z||^2``; kernels
+``W | D ~ N(a Zbar + b, tau^2 I_d)``.  With ``v = s^2/n`` and ``delta = Zbar - m ~ N(0, v I)``
+the gap is ``g(w, D) = 2 <w - m, delta> - ||delta||^2 + d s^2 - S_D`` (affine in w).
+
+The closed forms below are derived symbolically from these definitions in
+``proofs/gaussian_mean_closed_forms.py`` and checked against :meth:`GaussianMeanModel.simulate`
+in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, special
+
+from ..divergences import IsotropicGaussian, kl, phi
+from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, UNIT_CLOSED, Domain, check_in
+
+__all__ = ["GaussianKernel", "GaussianMeanModel"]
+
+NONNEG = Domain(0.0, math.inf, True, False)
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianKernel:
+    """``W | D ~ N(a Zbar + b, tau^2 I_d)`` (THEORY §6); build it with :meth:`GaussianMeanModel.kernel`."""
+
+    a: float
+    b: np.ndarray
+    tau: float
+
+    @property
+    def d(self) -> int:
+        return self.b.shape[0]
+
+    def __repr__(self) -> str:
+        return f"GaussianKernel(a={self.a!r}, b={self.b.tolist()!r}, tau={self.tau!r})"
+
+
+def _vec(name: str, value, d: int) -> np.ndarray:
+    """A scalar (broadcast to ``d``) or a length-``d`` vector of finite reals."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a real scalar or a length-{d} vector, got {value!r}")
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(d, float(arr))
+    if arr.shape != (d,):
+        raise ValueError(f"{name} must be a scalar or have shape ({d},), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {arr.tolist()!r}")
+    return arr
+
+
+class GaussianMeanModel:
+    """Model A of THEORY §6: ``GaussianMeanModel(d, n, s, m)`` with ``m`` a scalar or a d-vector.
+
+    >>> model = GaussianMeanModel(d=3, n=7, s=1.3, m=[0.5, -1.0, 2.0])
+    >>> teacher = model.gibbs(gamma=2.0, lam=0.7, m0=0.2)
+    >>> round(model.gen(teacher), 12)
+    1.23282674772
+    """
+
+    def __init__(self, d: int, n: int, s: float, m=0.0):
+        self.d = int(check_in("d", d, POSITIVE_INTEGER))
+        self.n = int(check_in("n", n, POSITIVE_INTEGER))
+        self.s = check_in("s", s, POSITIVE)
+        self.m = _vec("m", m, self.d)
+        self.v = self.s**2 / self.n
+
+    def __repr__(self) -> str:
+        return f"GaussianMeanModel(d={self.d}, n={self.n}, s={self.s!r}, m={self.m.tolist()!r})"
+
+    # -- kernels ------------------------------------------------------------------------------
+    def kernel(self, a: float, b=0.0, tau: float = 1.0) -> GaussianKernel:
+        """The kernel ``W | D ~ N(a Zbar + b, tau^2 I)`` (``b`` scalar or d-vector, ``tau > 0``)."""
+        return GaussianKernel(
+            a=check_in("a", a, REAL), b=_vec("b", b, self.d), tau=check_in("tau", tau, POSITIVE)
+        )
+
+    def gibbs(self, gamma: float, lam: float, m0=0.0) -> GaussianKernel:
+        """Gibbs kernel ``P(w|D) ∝ N(w; m0, I/lam) exp(-gamma L_D(w))`` (THEORY §6, constructors):
+        ``a = 2 gamma/(lam + 2 gamma)``, ``b = lam m0/(lam + 2 gamma)``, ``tau^2 = 1/(lam + 2 gamma)``.
+        ``lam = 0`` is the flat prior."""
+        gamma = check_in("gamma", gamma, POSITIVE)
+        lam = check_in("lam", lam, NONNEG)
+        m0 = _vec("m0", m0, self.d)
+        den = lam + 2 * gamma
+        return self.kernel(a=2 * gamma / den, b=lam * m0 / den, tau=math.sqrt(1 / den))
+
+    def tempered_bayes(self, temperature: float = 1.0, lam: float = 0.0, m0=0.0) -> GaussianKernel:
+        """Tempered Bayes posterior: Gibbs with ``gamma = n / (2 s^2 T)`` (THEORY §6)."""
+        t = check_in("temperature", temperature, POSITIVE)
+        return self.gibbs(gamma=self.n / (2 * self.s**2 * t), lam=lam, m0=m0)
+
+    def kd_student(
+        self,
+        teacher: GaussianKernel,
+        alpha: float,
+        gamma: float,
+        lam: float,
+        m0=0.0,
+        teacher_sample: bool = False,
+    ) -> GaussianKernel:
+        """KD student: Gibbs on ``alpha L_D(w) + (1 - alpha) ||w - mu_T(D)||^2`` (THEORY §6):
+        ``a_S = k_S (alpha + (1-alpha) a_T)``, ``b_S = k_S (1-alpha) b_T + lam m0/(lam + 2 gamma)``,
+        ``tau_S^2 = 1/(lam + 2 gamma)`` (``+ (k_S (1-alpha) tau_T)^2`` for a sampled soft label),
+        ``k_S = 2 gamma/(lam + 2 gamma)``."""
+        self._check_kernel("teacher", teacher)
+        alpha = check_in("alpha", alpha, UNIT_CLOSED)
+        gamma = check_in("gamma", gamma, POSITIVE)
+        lam = check_in("lam", lam, NONNEG)
+        m0 = _vec("m0", m0, self.d)
+        den = lam + 2 * gamma
+        k = 2 * gamma / den
+        tau2 = 1 / den + ((k * (1 - alpha) * teacher.tau) ** 2 if teacher_sample else 0.0)
+        return self.kernel(
+            a=k * (alpha + (1 - alpha) * teacher.a),
+            b=k * (1 - alpha) * teacher.b + lam * m0 / den,
+            tau=math.sqrt(tau2),
+        )
+
+    def tilt_student(self, teacher: GaussianKernel, kappa: float) -> GaussianKernel:
+        """Tilt student ``mu_S = mu_T + kappa (Zbar - m)``, ``tau_S = tau_T`` (THEORY §6): the
+        equality witness of Theorem U1 (``kappa > 0`` upper side, ``kappa < 0`` lower side)."""
+        self._check_kernel("teacher", teacher)
+        kappa = check_in("kappa", kappa, REAL)
+        return self.kernel(a=teacher.a + kappa, b=teacher.b - kappa * self.m, tau=teacher.tau)
+
+    def _check_kernel(self, name: str, k) -> None:
+        if not isinstance(k, GaussianKernel):
+            raise TypeError(f"{name} must be a GaussianKernel, got {type(k).__name__}")
+        if k.d != self.d:
+            raise ValueError(f"{name} has dimension {k.d}, the model has d = {self.d}")
+
+    # -- exact quantities ---------------------------------------------------------------------
+    def offset(self, k: GaussianKernel) -> np.ndarray:
+        """``c_K = (a - 1) m + b``, so ``W - m = a delta + c_K + tau xi`` (THEORY §6)."""
+        return (k.a - 1) * self.m + k.b
+
+    def gen(self, k: GaussianKernel) -> float:
+        """Expected generalization gap ``gen = 2 a d s^2 / n`` (THEORY §6.1)."""
+        self._check_kernel("kernel", k)
+        return 2 * k.a * self.d * self.s**2 / self.n
+
+    def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
+        """``gen_S - gen_T``."""
+        return self.gen(student) - self.gen(teacher)
+
+    def divergence_parts(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
+        """``K_n`` split into offset, estimation and spread (THEORY §6.2):
+        ``||c_Delta||^2/(2 tau_T^2)``, ``da^2 d v/(2 tau_T^2)``, ``(d/2) phi(tau_S^2/tau_T^2)``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        da = student.a - teacher.a
+        c_delta = self.offset(student) - self.offset(teacher)
+        t2 = teacher.tau**2
+        return {
+            "offset": float(c_delta @ c_delta / (2 * t2)),
+            "estimation": da**2 * self.d * self.v / (2 * t2),
+            "spread": 0.5 * self.d * phi(student.tau**2 / t2),
+        }
+
+    def distillation_divergence(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
+        """``K_n = E_D KL(P_{W_S|D} || P_{W_T|D})`` (THEORY §1, §6.2)."""
+        return float(sum(self.divergence_parts(student, teacher).values()))
+
+    def kl_given_data(self, student: GaussianKernel, teacher: GaussianKernel, zbar) -> float:
+        """Per-dataset ``KL_D`` at sample mean ``zbar``, from the closed-form KL registry."""
+        zbar = _vec("zbar", zbar, self.d)
+        return float(
+            kl(
+                IsotropicGaussian(student.a * zbar + student.b, student.tau**2),
+                IsotropicGaussian(teacher.a * zbar + teacher.b, teacher.tau**2),
+            )
+        )
+
+    def conditional_proxy(self, teacher: GaussianKernel) -> float:
+        """``E_D sigma_D^2 = 4 tau_T^2 d s^2 / n``; given D, ``g(W_T, D)`` is Gaussian with variance
+        ``sigma_D^2 = 4 tau_T^2 ||delta||^2`` (THEORY §6.4)."""
+        self._check_kernel("teacher", teacher)
+        return 4 * teacher.tau**2 * self.d * self.s**2 / self.n
+
+    def information_ratio(self, k: GaussianKernel) -> float:
+        """``q = a^2 v / tau^2`` (THEORY §6.3)."""
+        self._check_kernel("kernel", k)
+        return k.a**2 * self.v / k.tau**2
+
+    def mutual_information(self, k: GaussianKernel) -> float:
+        """``I(W; D) = (d/2) log(1 + q)`` (THEORY §6.3)."""
+        return 0.5 * self.d * math.log1p(self.information_ratio(k))
+
+    def lautum_information(self, k: GaussianKernel) -> float:
+        """Lautum information ``d q - (d/2) log(1 + q)`` (THEORY §6.3)."""
+        q = self.information_ratio(k)
+        return self.d * q - 0.5 * self.d * math.log1p(q)
+
+    def symmetrized_information(self, k: GaussianKernel) -> float:
+        """``I_SKL = I + lautum = d q`` (THEORY §6.3); a Gibbs kernel has ``gen = I_SKL/gamma``."""
+        return self.d * self.information_ratio(k)
+
+    def theorem_values(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
+        """Exact values of the symbols of the upper bounds (``dgen``, ``K_n``, ``Esigma2``,
+        ``gen_S``, ``gen_T``, ``sigma_bar = inf``)."""
+        return {
+            "dgen": self.dgen(student, teacher),
+            "gen_S": self.gen(student),
+            "gen_T": self.gen(teacher),
+            "K_n": self.distillation_divergence(student, teacher),
+            "Esigma2": self.conditional_proxy(teacher),
+            "sigma_bar": math.inf,
+        }
+
+    # -- the per-dataset expectation of Theorem U0 --------------------------------------------
+    def expectation_over_data(
+        self, integrand, student: GaussianKernel, teacher: GaussianKernel, epsrel: float = 1e-13
+    ):
+        """``E_D integrand(sigma_D, KL_D)`` by adaptive quadrature in polar coordinates about
+        ``c_Delta`` (THEORY §6.4): ``||delta|| = sqrt(v) R`` with ``R ~ chi_d`` and ``psi`` the angle
+        between ``delta`` and ``c_Delta`` (density ∝ ``sin^(d-2) psi``; for d = 1, psi in {0, pi}).
+
+        ``integrand`` takes keyword arguments ``sigma_D`` and ``KL_D`` (e.g. a theorem's
+        :attr:`~kdtheory.theorems.Theorem.integrand_function`).  Relative accuracy ~1e-13.
+        """
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        d, v = self.d, self.v
+        t2 = teacher.tau**2
+        da = student.a - teacher.a
+        c_delta = self.offset(student) - self.offset(teacher)
+        cn = float(np.linalg.norm(c_delta))
+        spread = 0.5 * d * phi(student.tau**2 / t2)
+
+        def f(r, cos_psi):
+            sq = cn**2 + 2 * da * math.sqrt(v) * cn * r * cos_psi + da**2 * v * r**2
+            kl_d = max(sq, 0.0) / (2 * t2) + spread
+            sigma_d = 2 * teacher.tau * math.sqrt(v) * r
+            return float(integrand({"sigma_D": sigma_d, "KL_D": kl_d}))
+
+        log_norm_r = (1 - d / 2) * math.log(2) - special.gammaln(d / 2)
+
+        def chi_pdf(r):
+            if r == 0.0:
+                return 1.0 * math.exp(log_norm_r) if d == 1 else 0.0
+            return math.exp(log_norm_r + (d - 1) * math.log(r) - r * r / 2)
+
+        r_max = math.sqrt(d) + 40.0
+        opts = {"epsabs": 0.0, "epsrel": epsrel, "limit": 400}
+
+        if cn == 0.0 or da == 0.0:
+            g = lambda r: f(r, 0.0) * chi_pdf(r)  # noqa: E731 - angle irrelevant
+        elif d == 1:
+            g = lambda r: 0.5 * (f(r, 1.0) + f(r, -1.0)) * chi_pdf(r)  # noqa: E731
+        else:
+            log_norm_psi = (
+                special.gammaln(d / 2) - special.gammaln((d - 1) / 2) - 0.5 * math.log(math.pi)
+            )
+
+            def g(r):
+                inner = integrate.quad(
+                    lambda psi: f(r, math.cos(psi)) * math.sin(psi) ** (d - 2),
+                    0.0,
+                    math.pi,
+                    **opts,
+                )[0]
+                return inner * math.exp(log_norm_psi) * chi_pdf(r)
+
+        mode = math.sqrt(max(d - 1, 0))
+        pts = sorted({0.0, mode, r_max})
+        total = 0.0
+        for lo, hi in zip(pts[:-1], pts[1:], strict=False):
+            if hi > lo:
+                total += integrate.quad(g, lo, hi, **opts)[0]
+        return total
+
+    # -- simulation (the Monte Carlo twin) ----------------------------------------------------
+    def simulate(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
+        """Draw ``size`` datasets and one weight per dataset: returns ``(Z, W)`` with
+        ``Z.shape == (size, n, d)`` and ``W.shape == (size, d)``."""
+        self._check_kernel("kernel", kernel)
+        z = self.m + self.s * rng.standard_normal((size, self.n, self.d))
+        zbar = z.mean(axis=1)
+        w = kernel.a * zbar + kernel.b + kernel.tau * rng.standard_normal((size, self.d))
+        return z, w
+
+    def gap(self, w: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """``g(w, D) = L_mu(w) - L_D(w)`` evaluated from its definition (THEORY §1, §6):
+        ``L_mu(w) = ||w - m||^2 + d s^2``, ``L_D(w) = mean_i ||w - Z_i||^2``."""
+        pop = np.sum((w - self.m) ** 2, axis=-1) + self.d * self.s**2
+        emp = np.mean(np.sum((w[..., None, :] - z) ** 2, axis=-1), axis=-1)
+        return pop - emp
+
+    def monte_carlo_gen(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
+        """``(estimate, standard error)`` of ``gen`` from simulated datasets and weights."""
+        z, w = self.simulate(kernel, size, rng)
+        g = self.gap(w, z)
+        return float(g.mean()), float(g.std(ddof=1) / math.sqrt(size))
+
+    def monte_carlo_divergence(
+        self, student: GaussianKernel, teacher: GaussianKernel, size: int, rng: np.random.Generator
+    ):
+        """``(estimate, standard error)`` of ``K_n``: the average over simulated datasets of the
+        log-density ratio ``log p_S(W|D) - log p_T(W|D)`` at ``W ~ P_{W_S|D}``."""
+        z, w = self.simulate(student, size, rng)
+        zbar = z.mean(axis=1)
+        mu_s, mu_t = student.a * zbar + student.b, teacher.a * zbar + teacher.b
+        ts2, tt2 = student.tau**2, teacher.tau**2
+        lr = (
+            -np.sum((w - mu_s) ** 2, axis=1) / (2 * ts2)
+            + np.sum((w - mu_t) ** 2, axis=1) / (2 * tt2)
+            - 0.5 * self.d * math.log(ts2 / tt2)
+        )
+        return float(lr.mean()), float(lr.std(ddof=1) / math.sqrt(size))

@@ -1,0 +1,90 @@
+"""Executable derivations as data (the teorth/estimates idea, STYLE.md).
+
+A :class:`Proof` is a list of :class:`Step` s.  Each step is checked when it is added and marked
+
+* ``PROVED``   — an exact symbolic fact (``sympy.simplify(a - b) == 0``, a solved equation, a sign
+  established by sympy's assumption system),
+* ``EVIDENCE`` — a numeric check only (stated with its tolerance),
+* ``FAILED``   — the check did not go through.
+
+Each script in ``proofs/`` defines ``run() -> Proof``; ``python proofs/NAME.py`` prints the steps
+and exits non-zero if any step failed, and the test-suite runs every script.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+__all__ = ["Proof", "Step", "PROVED", "EVIDENCE", "FAILED"]
+
+PROVED, EVIDENCE, FAILED = "PROVED", "EVIDENCE", "FAILED"
+
+
+@dataclass
+class Step:
+    claim: str
+    verdict: str
+    detail: str = ""
+
+
+@dataclass
+class Proof:
+    title: str
+    ref: str
+    steps: list[Step] = field(default_factory=list)
+
+    # -- step kinds ------------------------------------------------------------------------
+    def identity(self, claim: str, lhs, rhs, *, simplify: Callable = sp.simplify) -> bool:
+        """PROVED iff ``simplify(lhs - rhs) == 0`` (exact)."""
+        diff = simplify(sp.sympify(lhs) - sp.sympify(rhs))
+        ok = diff == 0
+        return self._add(claim, PROVED if ok else FAILED, "" if ok else f"residual {diff}")
+
+    def fact(self, claim: str, holds: bool, detail: str = "") -> bool:
+        """PROVED iff ``holds`` is a *symbolic* truth established by the caller (e.g. sympy's
+        assumption system returning ``True``); ``None`` or ``False`` fail."""
+        return self._add(claim, PROVED if holds is True else FAILED, detail)
+
+    def evidence(self, claim: str, holds: bool, detail: str = "") -> bool:
+        """A numeric check: EVIDENCE if it passed, FAILED otherwise (say the tolerance in
+        ``detail``)."""
+        return self._add(claim, EVIDENCE if bool(holds) else FAILED, detail)
+
+    def counterexample(self, claim: str, violated: bool, detail: str = "") -> bool:
+        """A negative control: dropping an assumption must give a concrete violation
+        (EVIDENCE if ``violated``)."""
+        return self._add(claim, EVIDENCE if bool(violated) else FAILED, detail)
+
+    def _add(self, claim: str, verdict: str, detail: str) -> bool:
+        self.steps.append(Step(claim, verdict, detail))
+        return verdict != FAILED
+
+    # -- results ---------------------------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(s.verdict != FAILED for s in self.steps)
+
+    def report(self) -> str:
+        lines = [f"{self.title}  ({self.ref})"]
+        for i, s in enumerate(self.steps, 1):
+            lines.append(
+                f"  {i:>2}. [{s.verdict}] {s.claim}" + (f" -- {s.detail}" if s.detail else "")
+            )
+        n_p = sum(s.verdict == PROVED for s in self.steps)
+        n_e = sum(s.verdict == EVIDENCE for s in self.steps)
+        n_f = sum(s.verdict == FAILED for s in self.steps)
+        lines.append(f"  => {n_p} proved, {n_e} evidence, {n_f} failed")
+        return "\n".join(lines)
+
+    def main(self) -> int:
+        print(self.report())
+        return 0 if self.ok else 1
+
+
+def run_script(run: Callable[[], Proof]) -> None:
+    """``if __name__ == "__main__": run_script(run)`` in a proofs/ script."""
+    sys.exit(run().main())
