@@ -145,3 +145,13 @@ def test_bad_arguments_exit_2_with_a_message(tmp_path, capsys, argv, message):
 def test_no_command_prints_help_and_exits_2(capsys):
     assert cli.main([]) == 2
     assert "usage: kdtheory" in capsys.readouterr().out
+
+
+def test_audit_report_without_pdflatex_keeps_the_audit_exit_code(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(klatex, "pdflatex_path", lambda: None)
+    out_dir = tmp_path / "rep"
+    rc = cli.main(["audit", "--claim", "lemma-SG", "--scale", "0.1", "--report", str(out_dir)])
+    captured = capsys.readouterr()
+    assert rc == 0  # the audit passed; a missing TeX engine is reported, not a failure
+    assert "report.pdf not made: pdflatex was not found on PATH" in captured.err
+    assert (out_dir / "report.tex").is_file() and not (out_dir / "report.pdf").exists()

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import kdtheory.latex as klatex
 from kdtheory.assumptions import BoundedLoss, SubGaussian
-from kdtheory.symbols import latex_names, symbol, to_latex
+from kdtheory.symbols import PARAMS, latex_names, symbol, to_latex
 from kdtheory.tex import UNICODE_TEX, tex_escape, unicode_declarations
 from kdtheory.theorems import E_D, Status, Theorem, theorems
 
@@ -60,9 +60,12 @@ def test_latex_contains_the_symbols_of_the_assumptions_and_the_statement(thm):
             if s in names:
                 assert names[s] in text, (thm.id, a, names[s])
     stmt = thm.statement_latex()
+    legend = thm.symbol_legend()
     for s in thm.statement.free_symbols:
         assert names[s] in stmt, (thm.id, s)
-    assert stmt in text
+        p = PARAMS[s.name]
+        assert f"${p.latex}$: {tex_escape(p.meaning)}" in legend, (thm.id, s)
+    assert stmt in text and legend in text
 
 
 @pytest.mark.parametrize("thm", THEOREMS, ids=lambda t: t.id)

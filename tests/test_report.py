@@ -239,7 +239,12 @@ def test_report_with_unavailable_figures_says_why(small_audit):
 
 @needs_pdflatex
 def test_written_report_compiles(tmp_path, small_audit):
-    files = write_report(small_audit, tmp_path)
+    """The real audit plus a made-up refuted negative control with awkward parameters."""
+    cx = {"params": {"name": "a_b & {c} ~ ^ % \\ ρ≤σ", "x": [1e300, -2.5]}, "lhs": 2.0}
+    cx.update(rhs=1.0, ratio=2.0)
+    extra = _fake_result("false", "refuted", cx)
+    rep = AuditReport(small_audit.results + [extra], 0, 0.02, 1.0, small_audit.unaudited)
+    files = write_report(rep, tmp_path)
     assert files.compiled.ok, files.compiled.message
     assert _is_pdf(files.compiled.pdf) and files.compiled.pages >= 2
     tex = files.tex.read_text(encoding="utf-8")

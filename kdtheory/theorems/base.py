@@ -194,6 +194,9 @@ class Theorem:
             lines.append(r"\end{enumerate}")
             lines.append("Then")
         lines.append(r"\[ " + self.statement_latex() + r" \]")
+        legend = self.symbol_legend()
+        if legend:
+            lines.append(legend)
         if self.notes:
             lines.append(tex_escape(self.notes))
         lines.append(rf"\end{{{env}}}")
@@ -202,6 +205,18 @@ class Theorem:
             lines.append(self.proof_sketch)
             lines.append(r"\end{proof}")
         return "\n".join(lines)
+
+    def symbol_legend(self) -> str:
+        """``where $K_n$ is the distillation divergence ...``: the meaning of every theory
+        parameter in the statement (from :data:`kdtheory.symbols.PARAMS`), as LaTeX text."""
+        items = [
+            rf"${PARAMS[x.name].latex}$: {tex_escape(PARAMS[x.name].meaning)}"
+            for x in sorted(self.statement.free_symbols, key=lambda x: x.name)
+            if x.name in PARAMS and PARAMS[x.name].symbol == x
+        ]
+        if self.statement.atoms(E_D):
+            items.append(r"$\mathbb{E}_D$: expectation over the dataset $D$")
+        return (r"Here " + "; ".join(items) + ".") if items else ""
 
     def _repr_latex_(self) -> str:
         """Notebook display: name, id, status, the hypotheses (their predicates) and the
