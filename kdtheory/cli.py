@@ -245,7 +245,7 @@ def _run_audit(args, progress) -> int:
                 print(f"figure {f.name} unavailable: {f.reason}", file=sys.stderr)
         c = files.compiled
         if c is not None and c.ok:
-            print(f"report: {c.pdf} ({c.pages} pages)")
+            print(f"report: {files.tex.with_suffix('.pdf')} ({c.pages} pages)")
         elif c is not None:
             print(f"kdtheory audit: report.pdf not made: {c.message}", file=sys.stderr)
             if c.log is not None and rc == 0:  # pdflatex ran and failed: a bug, say so

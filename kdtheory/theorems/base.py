@@ -188,7 +188,7 @@ class Theorem:
             rf"{tex_escape(self.ref)})}}\par",
         ]
         if self.assumptions:
-            lines.append(r"Assume")
+            lines.append(r"\noindent Assume")
             lines.append(r"\begin{enumerate}")
             lines += [rf"\item {a.latex()}" for a in self.assumptions]
             lines.append(r"\end{enumerate}")
@@ -198,7 +198,7 @@ class Theorem:
         if legend:
             lines.append(legend)
         if self.notes:
-            lines.append(tex_escape(self.notes))
+            lines.append(r"\par " + tex_escape(self.notes))
         lines.append(rf"\end{{{env}}}")
         if proof and self.proof_sketch:
             lines.append(r"\begin{proof}[Proof sketch]")
