@@ -94,13 +94,15 @@ def smoothing_figure(model, student, teacher, path) -> Path:
     b0 = float(model.smoothing_bound(student, teacher, 0.0))
     fig = Figure(figsize=(6.0, 3.6))
     ax = fig.add_subplot()
+    if c["rho_0"] > 0:
+        ax.axvspan(0.0, c["rho_0"], color="C0", alpha=0.08, lw=0, label=r"$B(\rho)<B(0)$")
     ax.plot(c["rho"], c["B"], color="C0", label=r"$B(\rho)$")
     ax.axhline(b0, color="0.5", lw=0.8, ls=":", label=r"$B(0)$ (no smoothing)")
-    for x, style, lab in (
-        (c["rho_star"], "--", r"$\rho_*$ (minimiser)"),
-        (c["rho_0"], "-.", r"$\rho_0^{\mathrm{sm}}$ (tightness radius)"),
+    for x, color, style, lab in (
+        (c["rho_star"], "C2", "--", r"$\rho_*$ (minimiser)"),
+        (c["rho_0"], "C3", "-.", r"$\rho_0^{\mathrm{sm}}$ (tightness radius)"),
     ):
-        ax.axvline(x, color="C3" if "0" in lab else "C2", ls=style, lw=1.0, label=lab)
+        ax.axvline(x, color=color, ls=style, lw=1.0, label=lab)
     ax.set_xlabel(r"smoothing radius $\rho$")
     ax.set_ylabel(r"bound on $\mathrm{gen}_S$")
     ax.set_title("Smoothing bound (THEORY §6.6)")
@@ -199,7 +201,7 @@ _RANK_KEYS = ("rank", "rank_bottleneck", "K_n")
 
 def rank_figure(model, teacher, path) -> Path:
     """Bars: the rank-bottleneck cost ``(1/2) sum_{i>r} varsigma_i^2`` for each student rank
-    ``r``; line: ``K_n`` of the best rank-``r`` student (THEORY §7), from
+    ``r``; line: ``K_n`` at rank ``r`` (THEORY §7), from
     ``model.rank_profile(teacher)`` (a dict with arrays ``rank``, ``rank_bottleneck``, ``K_n``)."""
     require(model, "rank_profile", what="the rank-profile API of THEORY §7")
     Figure = _matplotlib()
@@ -218,7 +220,7 @@ def rank_figure(model, teacher, path) -> Path:
     fig = Figure(figsize=(6.0, 3.6))
     ax = fig.add_subplot()
     ax.bar(r, cost, width=0.6, color="C1", label="rank-bottleneck cost")
-    ax.plot(r, kn, "o-", color="C0", label=r"$K_n$ of the rank-$r$ student")
+    ax.plot(r, kn, "o-", color="C0", label=r"$K_n$ at rank $r$")
     ax.set_xlabel("student rank $r$")
     ax.set_ylabel("nats")
     ax.set_xticks(r)

@@ -101,8 +101,8 @@ _CAPTIONS = {
         r"(ratio 1); KD students and students with another spread lie below it."
     ),
     "rank": (
-        r"The rank-bottleneck cost $\frac12\sum_{i>r}\varsigma_i^2$ and $K_n$ of the best "
-        r"rank-$r$ student against $r$ in the linear-Gaussian model (THEORY \S 7)."
+        r"The rank-bottleneck cost $\frac12\sum_{i>r}\varsigma_i^2$ and $K_n$ at student "
+        r"rank $r$, against $r$, in the linear-Gaussian model (THEORY \S 7)."
     ),
 }
 
