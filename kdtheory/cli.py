@@ -185,7 +185,8 @@ def _latex(args, parser) -> int:
         if not result.ok:
             print(f"kdtheory latex: {result.message}; wrote {args.output} only", file=sys.stderr)
             return 3
-        print(f"wrote {args.output} and {result.pdf} ({result.pages} pages)")
+        pdf = Path(args.output).with_suffix(".pdf")
+        print(f"wrote {args.output} and {pdf} ({result.pages} pages)")
     return 0
 
 

@@ -73,7 +73,7 @@ def test_latex_contains_the_symbols_of_the_assumptions_and_the_statement(thm):
 def test_latex_is_a_theorem_environment_with_name_status_and_proof(thm):
     env = "claim" if thm.status is Status.FALSE else "theorem"
     text = thm.latex()
-    assert text.startswith(rf"\begin{{{env}}}[{tex_escape(thm.name)}]\label{{thm:{thm.id}}}")
+    assert text.startswith(rf"\begin{{{env}}}[{{{tex_escape(thm.name)}}}]\label{{thm:{thm.id}}}")
     assert rf"\end{{{env}}}" in text
     assert tex_escape(str(thm.status)) in text and tex_escape(thm.ref) in text
     assert text.count(r"\item ") == len(thm.assumptions)
@@ -193,7 +193,7 @@ def test_theorems_document_groups_every_theorem_by_status():
 #: status (the ``claim`` environment), two assumptions, an E_D term and a math segment.
 NASTY = Theorem(
     id="test_nasty-1",
-    name="Test: 50% of {x} & Q << P_1 ≤ σ′ ~ #2",
+    name="Test [S']: 50% of {x} & Q << P_1 ≤ σ′ ~ #2",
     status=Status.FALSE,
     ref="THEORY §8 (test only)",
     statement=sp.Ge(

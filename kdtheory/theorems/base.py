@@ -183,7 +183,7 @@ class Theorem:
         env = "claim" if self.status is Status.FALSE else "theorem"
         status = "false --- a negative control" if self.status is Status.FALSE else str(self.status)
         lines = [
-            rf"\begin{{{env}}}[{tex_escape(self.name)}]\label{{thm:{self.id}}}",
+            rf"\begin{{{env}}}[{{{tex_escape(self.name)}}}]\label{{thm:{self.id}}}",
             rf"\textnormal{{(\texttt{{{tex_escape(self.id)}}}; \emph{{{status}}}; "
             rf"{tex_escape(self.ref)})}}\par",
         ]
