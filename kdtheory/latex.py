@@ -4,7 +4,8 @@ registered theorem grouped by status (THEORY §0), and compilation with ``pdflat
 Each theorem renders itself (:meth:`kdtheory.theorems.Theorem.latex`); this module assembles
 documents and runs the TeX engine.  Only the Debian packages ``texlive-latex-base`` and
 ``texlive-latex-recommended`` are assumed (``amsmath``, ``amsthm``, ``geometry``, ``booktabs``,
-``graphicx``, ``longtable``, ``lmodern``).
+``graphicx``, ``longtable``), with the default OT1 Computer Modern fonts, so
+that no font package beyond ``texlive-base`` is needed.
 """
 
 from __future__ import annotations
@@ -57,13 +58,14 @@ def preamble(title: str) -> str:
     return "\n".join(
         [
             r"\documentclass[11pt]{article}",
-            r"\usepackage[T1]{fontenc}",
-            r"\usepackage{lmodern}",
             r"\usepackage[margin=2.5cm]{geometry}",
             r"\usepackage{amsmath,amssymb,amsthm}",
             r"\usepackage{graphicx}",
             r"\usepackage{booktabs,longtable}",
             unicode_declarations(),
+            # the section sign from the math fonts: the default \S takes the TS1 font, which
+            # texlive-latex-base only has as a bitmap (needs metafont at compile time)
+            r"\DeclareRobustCommand{\S}{\ensuremath{\mathsection}}",
             r"\newtheorem{theorem}{Theorem}",
             r"\theoremstyle{remark}",
             r"\newtheorem{claim}{False claim}",

@@ -22,6 +22,7 @@ _TEXT_SPECIAL = {
     "^": r"\textasciicircum{}",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
+    "|": r"\textbar{}",
     "§": r"\S{}",
 }
 

@@ -136,6 +136,7 @@ ESCAPES = [
     ("50% #1", r"50\% \#1"),
     ("Q << P", r"Q \textless{}\textless{} P"),
     ("{x}^~", r"\{x\}\textasciicircum{}\textasciitilde{}"),
+    ("P_S|D", r"P\_S\textbar{}D"),
     ("THEORY §6.6", r"THEORY \S{}6.6"),
     (r"a\b", r"a\textbackslash{}b"),
     ("see $\\rho_0$ and a_b", "see $\\rho_0$ and a\\_b"),
@@ -149,14 +150,14 @@ def test_tex_escape_table(text, expected):
     assert tex_escape(text) == expected
 
 
-_SPECIAL = set("\\&%#_{}~^<>$")
+_SPECIAL = set("\\&%#_{}~^<>|$")
 _ESCAPED = re.compile(
     r"\\textbackslash\{\}|\\textasciitilde\{\}|\\textasciicircum\{\}|\\textless\{\}"
-    r"|\\textgreater\{\}|\\S\{\}|\\[&%#_{}$]"
+    r"|\\textgreater\{\}|\\textbar\{\}|\\S\{\}|\\[&%#_{}$]"
 )
 
 
-@given(st.text(alphabet=st.sampled_from(list("ab xy\\&%#_{}~^<>§$")), max_size=40))
+@given(st.text(alphabet=st.sampled_from(list("ab xy\\&%#_{}~^<>|§$")), max_size=40))
 def test_escaped_text_has_no_bare_special_characters(text):
     """Outside math segments every TeX special character is escaped."""
     out = tex_escape(text)
