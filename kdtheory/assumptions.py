@@ -103,13 +103,15 @@ class Assumption:
 class SubGaussian(Assumption):
     """``X`` is sigma-sub-Gaussian: ``log E exp(lam (X - EX)) <= lam^2 sigma^2 / 2`` (THEORY §1).
 
-    ``of`` names the variable (default the teacher gap ``g(W_T, D)``) and ``under`` its law;
-    ``conditional=True`` is the per-dataset proxy ``sigma_D`` of Theorem U (THEORY §3).
+    ``of`` is the variable as a LaTeX math fragment (default the teacher gap ``g(W_T, D)``;
+    ``None`` for a generic random variable ``X``) and ``under`` its law as LaTeX *text* (math in
+    ``$...$``); ``conditional=True`` is the per-dataset proxy ``sigma_D`` of Theorem U
+    (THEORY §3).
     """
 
     sigma: float | None = None
-    of: str = "g(W_T, D)"
-    under: str = "P_{W_T|D}"
+    of: str | None = "g(W_T, D)"
+    under: str = "$P_{W_T|D}$"
     conditional: bool = False
 
     id: ClassVar[str] = "sub-gaussian"
@@ -131,9 +133,10 @@ class SubGaussian(Assumption):
 
     def quantifier(self) -> str:
         cond = " for a.e. $D$" if self.conditional else ""
+        var = "a random variable $X$" if self.of is None else f"$X={self.of}$"
         return (
             r"for all $\lambda\in\mathbb{R}$, where $\Lambda(\lambda)=\log\mathbb{E}"
-            rf"\,e^{{\lambda(X-\mathbb{{E}}X)}}$, $X={self.of}$ under ${self.under}${cond}"
+            rf"\,e^{{\lambda(X-\mathbb{{E}}X)}}$ for {var} under {self.under}{cond}"
         )
 
 

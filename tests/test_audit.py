@@ -132,12 +132,6 @@ def test_cli_audit_json(tmp_path, capsys):
     assert [c["id"] for c in data["claims"]] == ["U1"]
 
 
-def test_cli_progress_goes_to_stderr(capsys):
-    assert main(["audit", "--claim", "lemma-SG", "--scale", "0.01"]) == 0
-    out = capsys.readouterr()
-    assert "lemma-SG" in out.err and "[1/1]" in out.err and "[1/1]" not in out.out
-
-
 @pytest.mark.parametrize(
     "argv",
     [

@@ -42,7 +42,7 @@ LEMMA_SG = register(
             symbol("t") * symbol("mean") + symbol("t") ** 2 * symbol("sigma") ** 2 / 2,
         ),
         reference=symbol("t") * symbol("mean"),
-        assumptions=(SubGaussian(of="X", under="its law"),),
+        assumptions=(SubGaussian(of=None, under="its law"),),
         proof_sketch=r"The definition of the proxy, with $\mathbb{E}e^{tX}=e^{t\mathbb{E}X}\mathbb{E}e^{t(X-\mathbb{E}X)}$.",
         proof="proofs/dv_optimisation.py",
     )
