@@ -56,6 +56,23 @@ _DF_CHI = sp.lambdify(_ARGS, sp.diff(_CHI_PART, _th), "numpy")
 _EPS = np.finfo(float).eps
 
 
+def _log1p_minus(x):
+    """``log(1 + x) - x`` without cancellation: for ``|x| <= 1/4`` via ``u = x/(2+x)``,
+    ``log(1+x) - x = -x u + 2 (atanh(u) - u)`` and the series ``atanh(u) - u = sum u^(2k+1)/(2k+1)``
+    (``|u| <= 1/7``: 11 terms reach 1e-18 relative); else directly."""
+    x = np.asarray(x, dtype=float)
+    small = np.abs(x) <= 0.25
+    xs = np.where(small, x, 0.0)
+    u = xs / (2 + xs)
+    u2, term, series = u * u, u.copy(), np.zeros_like(u)
+    for k in range(1, 12):
+        term = term * u2
+        series = series + term / (2 * k + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direct = np.log1p(x) - x
+    return np.where(small, -xs * u + 2 * series, direct)
+
+
 @dataclass(frozen=True)
 class CGFBound:
     """A bound's value with the optimising ``theta`` and the inputs of its sympy statement."""
@@ -112,17 +129,58 @@ class GaussianMeanCGF:
         out = np.where(inside, out, math.inf)
         return float(out) if out.ndim == 0 else out
 
-    def _cgf_derivative(self, kernel, theta: float) -> float:
+    def joint_cgf_derivative(self, kernel, theta: float) -> float:
+        """``d/dtheta log E exp(theta g)``: sympy's derivative of :data:`CGF_EXPR`, compiled (inside
+        the domain only)."""
         args = self._cgf_args(kernel, theta)
         return float(_DF_GAUSS(*args) + (_DF_CHI(*args) if self.n > 1 else 0.0))
 
+    def _centred_terms(self, kernel, theta):
+        """``Lambda(theta)`` and ``Lambda'(theta)`` in a cancellation-free form (inside the domain).
+
+        Subtracting ``theta gen`` from :data:`CGF_EXPR` cancels the linear terms exactly, leaving,
+        with ``x = 2 theta v``, ``q = p(theta) - 1 = -2 theta (2a-1) v - 4 theta^2 tau^2 v`` and
+        ``l(x) = log(1+x) - x``:
+        ``Lambda = -(d(n-1)/2) l(x) - (d/2) l(q) + 2 d theta^2 tau^2 v + 2 theta^2 v ||c_K||^2 / p``.
+        ``tests/test_cgf.py`` proves this equal to ``CGF_EXPR - theta gen`` symbolically and
+        numerically (against 50-digit evaluation of the sympy expression)."""
+        th = np.asarray(theta, dtype=float)
+        d, n, v, a, tau = self.d, self.n, self.v, kernel.a, kernel.tau
+        ck = self.offset(kernel)
+        ck2 = float(ck @ ck)
+        x = 2 * th * v
+        q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+        dq = -2 * (2 * a - 1) * v - 8 * th * tau**2 * v
+        p = 1 + q
+        chi, dchi = 0.0, 0.0  # the S_D term (absent for n = 1, where 1 + x may be <= 0)
+        if n > 1:
+            chi, dchi = -(d * (n - 1) / 2) * _log1p_minus(x), d * (n - 1) * v * x / (1 + x)
+        lam = (
+            chi
+            - (d / 2) * _log1p_minus(q)
+            + 2 * d * th**2 * tau**2 * v
+            + 2 * th**2 * v * ck2 / p
+        )
+        dlam = (
+            dchi
+            + (d / 2) * q * dq / p
+            + 4 * d * th * tau**2 * v
+            + 4 * th * v * ck2 / p
+            - 2 * th**2 * v * ck2 * dq / p**2
+        )
+        return lam, dlam
+
     def centred_cgf(self, kernel, theta):
-        """``Lambda(theta) = log E exp(theta (g - gen))`` (THEORY §3): :meth:`joint_cgf` minus
-        ``theta gen``; ``+inf`` outside the domain."""
+        """``Lambda(theta) = log E exp(theta (g - gen))`` (THEORY §3), i.e. :meth:`joint_cgf`
+        minus ``theta gen``, evaluated without cancellation (see :meth:`_centred_terms`);
+        ``+inf`` outside the domain."""
         theta = check_in("theta", theta, REAL)
-        with np.errstate(invalid="ignore"):
-            out = self.joint_cgf(kernel, theta) - np.asarray(theta) * self.gen(kernel)
-        return float(out) if np.ndim(out) == 0 else out
+        lo, hi = self.cgf_domain(kernel)
+        th = np.asarray(theta, dtype=float)
+        inside = (th > lo) & (th < hi)
+        lam, _ = self._centred_terms(kernel, np.where(inside, th, 0.0))
+        out = np.where(inside, lam, math.inf)
+        return float(out) if out.ndim == 0 else out
 
     def gap_variance(self, kernel) -> float:
         """``Var g = 4 tau^2 d v + 4 v ||c_K||^2 + 2 d v^2 ((2a-1)^2 + n - 1)`` under the joint law
@@ -159,27 +217,29 @@ class GaussianMeanCGF:
         ``f(eta) = log E exp(-eta g)``, or ``0`` when ``gen_T <= 0``.  ``f`` is convex with
         ``f(0) = 0``, ``f'(0) = -gen_T`` and tends to ``+inf`` at the domain's edge, so the root
         of ``f(eta)/eta`` (increasing, ``-gen_T`` at 0) is bracketed on ``(0, -lo)``; Brent's
-        method to ~4 ulp."""
+        method to ~4 ulp (bisection steps suffice down to eta_c ~ 1e-300)."""
         gen = self.gen(teacher)
         if gen <= 0:
             return 0.0
         edge = -self.cgf_domain(teacher)[0]
 
-        def h(eta):
-            return -gen if eta == 0 else self.joint_cgf(teacher, -eta) / eta
+        def h(eta):  # f(eta)/eta = -gen_T + Lambda(-eta)/eta
+            return -gen if eta == 0 else -gen + self.centred_cgf(teacher, -eta) / eta
 
         hi = _bracket(h, edge)
-        return float(optimize.brentq(h, 0.0, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=500))
+        return float(optimize.brentq(h, 0.0, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
 
     def central_slack(self, teacher, eta: float) -> float:
         """Best slack ``c*(eta) = -log E exp(-eta g) / (eta gen_T)`` (THEORY §4): the largest ``c``
         with ``E exp(-eta g) <= exp(-c eta gen_T)``.  ``c* < 1`` always; ``c* >= 0`` iff
-        ``eta <= eta_c``; ``-inf`` beyond the CGF's domain.  Needs ``gen_T > 0``."""
+        ``eta <= eta_c``; ``-inf`` beyond the CGF's domain.  Needs ``gen_T > 0``.  Computed as
+        ``1 - (Lambda(-eta)/eta)/gen_T`` (no cancellation; for ``eta`` below ~1e-150,
+        ``Lambda(-eta) ~ eta^2 Var/2`` underflows and ``c*`` rounds to 1)."""
         eta = check_in("eta", eta, POSITIVE)
         gen = self.gen(teacher)
         if gen <= 0:
             raise ValueError(f"central_slack needs gen_T > 0, got gen_T = {gen!r}")
-        return -self.joint_cgf(teacher, -eta) / (eta * gen)
+        return 1 - (self.centred_cgf(teacher, -eta) / eta) / gen
 
     # -- U-joint (THEORY §3) -----------------------------------------------------------------
     def _joint_optimum(self, teacher, k_n: float, sign: int) -> tuple[float, float]:
@@ -190,16 +250,16 @@ class GaussianMeanCGF:
         lo, hi = self.cgf_domain(teacher)
         edge = hi if sign > 0 else -lo
 
-        def cgf(t):  # uncentred, at sign * t: the gen terms cancel in t Lambda' - Lambda
-            return self.joint_cgf(teacher, sign * t)
-
         def g(t):
             if t == 0:
                 return -k_n
-            return t * sign * self._cgf_derivative(teacher, sign * t) - cgf(t) - k_n
+            if t >= edge:
+                return math.inf
+            lam, dlam = self._centred_terms(teacher, sign * t)
+            return float(t * sign * dlam - lam) - k_n
 
         t_hi = _bracket(g, edge)
-        t = float(optimize.brentq(g, 0.0, t_hi, xtol=1e-300, rtol=4 * _EPS, maxiter=500))
+        t = float(optimize.brentq(g, 0.0, t_hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
         return t, self.centred_cgf(teacher, sign * t)
 
     def u_joint(self, student, teacher) -> CGFBound:
@@ -230,15 +290,15 @@ class GaussianMeanCGF:
         return self.gap_variance(teacher), b
 
     def _gamma(self, theorem, side, student, teacher) -> CGFBound:
-        k_n = self._positive_divergence(student, teacher)
+        k_n = self.distillation_divergence(student, teacher)
         var, b = self.sub_gamma_constants(teacher, side)
         vals = {**self._sides(student, teacher), "V_g": var, "b_g": b, "K_n": k_n}
-        theta = 1 / (b + math.sqrt(var / (2 * k_n)))
+        theta = 1 / (b + math.sqrt(var / (2 * k_n))) if k_n > 0 else 0.0
         return CGFBound(float(theorem.rhs_value(**vals)), theta, vals)
 
     def u_gamma(self, student, teacher) -> CGFBound:
         """``U_gamma = sqrt(2 Var K_n) + 2 max(mu_+, 0) K_n`` (bounds dgen; THEORY §6.5), at
-        ``theta* = 1/(b_g + sqrt(V_g/(2 K_n)))`` (THEORY §3)."""
+        ``theta* = 1/(b_g + sqrt(V_g/(2 K_n)))`` (THEORY §3; ``0`` when ``K_n = 0``)."""
         return self._gamma(THEOREM_U_GAMMA, "upper", student, teacher)
 
     def l_gamma(self, student, teacher) -> CGFBound:
