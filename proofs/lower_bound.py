@@ -66,7 +66,7 @@ def run() -> Proof:
         f"solutions of the squared equation: {sols}",
     )
     t, u = sp.symbols("t u", positive=True)
-    diff_at = sp.expand(((linear - root).subs(k_n, 2 * eta**2 * sigma**2 * t**2)))
+    diff_at = sp.expand((linear - root).subs(k_n, 2 * eta**2 * sigma**2 * t**2))
     pf.identity(
         "at K_n = t^2 K*: K_n/eta - sqrt(2 sigma^2 K_n) = 2 eta sigma^2 t (t - 1)",
         diff_at,
@@ -78,9 +78,7 @@ def run() -> Proof:
         "K_n < K* (t = 1/(1+u)): the linear term is strictly smaller (sharper)",
         sp.simplify(below).is_negative,
     )
-    pf.fact(
-        "K_n > K* (t = 1+u): the square-root term is smaller", sp.simplify(above).is_positive
-    )
+    pf.fact("K_n > K* (t = 1+u): the square-root term is smaller", sp.simplify(above).is_positive)
 
     # -- 3. N6: the centred condition forces a constant gap (Jensen) -------------------------
     x = sp.Symbol("x", real=True)

@@ -65,8 +65,12 @@ def test_golden_values():
     vals = model.theorem_values(student, teacher)
     l_at_eta_c = theorem("L").evaluate(**vals, eta=eta_c, c=0.0).rhs
     assert math.isclose(float(l_at_eta_c), -3.3509719737911694, rel_tol=RTOL_GOLDEN)
-    assert math.isclose(model.u_joint(student, teacher).value, 3.9422332770037194, rel_tol=RTOL_GOLDEN)
-    assert math.isclose(model.u_gamma(student, teacher).value, 5.299334781101108, rel_tol=RTOL_GOLDEN)
+    assert math.isclose(
+        model.u_joint(student, teacher).value, 3.9422332770037194, rel_tol=RTOL_GOLDEN
+    )
+    assert math.isclose(
+        model.u_gamma(student, teacher).value, 5.299334781101108, rel_tol=RTOL_GOLDEN
+    )
     low = model.u_joint_lower(student, teacher)
     assert math.isclose(vals["gen_T"] + low.value, -3.0702123109080652, rel_tol=RTOL_GOLDEN)
     # THEORY §9 quotes the optimiser and c* to 12 digits only

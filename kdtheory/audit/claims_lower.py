@@ -8,6 +8,7 @@ import numpy as np
 from ..models.memoriser import MemoriserModel
 from ..sampling import STUDENT_KINDS, TEACHER_KINDS, build_gaussian_mean_case, rng_source
 from ..theorems.registry import theorem
+from . import claims_upper  # noqa: F401  (registration order: the upper-bound claims first)
 from .engine import Batch, SamplingClaim, register_claim
 from .gaussian_cases import gaussian_mean_batch
 
@@ -72,7 +73,9 @@ for _id, _method, _cases in (
             theorem=theorem(_id),
             model="gaussian-mean",
             description=f"exact joint CGF (THEORY §6.5), model.{_method} at its optimising theta",
-            sampler=lambda rng, size, m=_method: gaussian_mean_batch(rng, size, extra=_cgf_extra(m)),
+            sampler=lambda rng, size, m=_method: gaussian_mean_batch(
+                rng, size, extra=_cgf_extra(m)
+            ),
             cases=_cases,
         )
     )

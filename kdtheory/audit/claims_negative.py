@@ -23,6 +23,7 @@ from ..models.gaussian_mean import GaussianMeanModel
 from ..models.memoriser import MemoriserModel
 from ..sampling import RANGES, Range
 from ..theorems.registry import theorem
+from . import claims_lower  # noqa: F401  (registration order: the true claims first)
 from .engine import SearchClaim, register_claim
 
 __all__ = ["SearchSpace", "search_counterexample", "round_significant"]
@@ -254,6 +255,14 @@ _SPACES = {
     "N7": ("gaussian-pairs", SearchSpace((("m", "m"), ("sd", "tau")), _quadratic_values)),
 }
 
+
+def _searcher(thm, space: SearchSpace):
+    def search(rng: np.random.Generator, budget: int):
+        return search_counterexample(thm, space, rng, budget)
+
+    return search
+
+
 for _id, (_model, _space) in _SPACES.items():
     register_claim(
         SearchClaim(
@@ -261,9 +270,7 @@ for _id, (_model, _space) in _SPACES.items():
             theorem=theorem(_id),
             model=_model,
             description="differential evolution over the RANGES box, then rounding (shrinking)",
-            search=lambda rng, budget, t=theorem(_id), sp_=_space: search_counterexample(
-                t, sp_, rng, budget
-            ),
+            search=_searcher(theorem(_id), _space),
             budget=400,
         )
     )

@@ -155,12 +155,7 @@ class GaussianMeanCGF:
         chi, dchi = 0.0, 0.0  # the S_D term (absent for n = 1, where 1 + x may be <= 0)
         if n > 1:
             chi, dchi = -(d * (n - 1) / 2) * _log1p_minus(x), d * (n - 1) * v * x / (1 + x)
-        lam = (
-            chi
-            - (d / 2) * _log1p_minus(q)
-            + 2 * d * th**2 * tau**2 * v
-            + 2 * th**2 * v * ck2 / p
-        )
+        lam = chi - (d / 2) * _log1p_minus(q) + 2 * d * th**2 * tau**2 * v + 2 * th**2 * v * ck2 / p
         dlam = (
             dchi
             + (d / 2) * q * dq / p
@@ -306,7 +301,11 @@ class GaussianMeanCGF:
         return self._gamma(THEOREM_L_GAMMA, "lower", student, teacher)
 
     def _sides(self, student, teacher) -> dict:
-        return {"dgen": self.dgen(student, teacher), "gen_S": self.gen(student), "gen_T": self.gen(teacher)}
+        return {
+            "dgen": self.dgen(student, teacher),
+            "gen_S": self.gen(student),
+            "gen_T": self.gen(teacher),
+        }
 
     def _positive_divergence(self, student, teacher) -> float:
         k_n = self.distillation_divergence(student, teacher)

@@ -19,6 +19,7 @@ import sympy as sp
 
 from ..assumptions import CentralCondition, SubGamma
 from ..symbols import symbol
+from . import upper  # noqa: F401  (registration order: the lemmas and Theorem U first)
 from .base import Status, Theorem
 from .registry import register
 

@@ -10,6 +10,7 @@ import sympy as sp
 
 from ..assumptions import BoundedLoss, CentralCondition, SubGaussian
 from ..symbols import symbol
+from . import lower  # noqa: F401  (registration order: the true theorems first)
 from .base import Status, Theorem
 from .registry import register
 
