@@ -1,5 +1,6 @@
-"""Theorem L from Lemma DV, the crossover K* = 2 eta^2 sigma^2, and why the centred central
-condition forces a constant gap (N6, Jensen) — THEORY §2, §4, §8.
+"""Theorem L from Lemma DV, the crossover K* = 2 eta^2 sigma^2, why the centred central
+condition forces a constant gap (N6, Jensen), and the U-joint / U-gamma optimisations —
+THEORY §2, §3, §4, §8.
 
 Run ``python proofs/lower_bound.py``: prints PROVED / EVIDENCE per step, exits 1 if a step failed.
 """
@@ -107,7 +108,37 @@ def run() -> Proof:
         simplify=lambda e: sp.simplify(sp.powsimp(e)),
     )
 
-    # -- 4. numeric evidence on the golden case (THEORY §9) ---------------------------------
+    # -- 4. U-joint unimodality and the U-gamma optimum (THEORY §3) --------------------------
+    th = sp.Symbol("theta", positive=True)
+    cgf = sp.Function("Lambda")
+    objective = (k_n + cgf(th)) / th
+    pf.identity(
+        "U-joint: d/dtheta [(K_n + Lambda)/theta] = (theta Lambda' - Lambda - K_n)/theta^2",
+        sp.diff(objective, th),
+        (th * sp.diff(cgf(th), th) - cgf(th) - k_n) / th**2,
+    )
+    pf.identity(
+        "U-joint: d/dtheta (theta Lambda' - Lambda) = theta Lambda'' >= 0 (Lambda convex), so the "
+        "stationarity equation theta Lambda' - Lambda = K_n has one root: the objective is unimodal",
+        sp.diff(th * sp.diff(cgf(th), th) - cgf(th), th),
+        th * sp.diff(cgf(th), th, 2),
+    )
+    v_g, b_g = symbol("V_g"), symbol("b_g")
+    envelope = k_n / th + v_g * th / (2 * (1 - b_g * th))
+    th_star = 1 / (b_g + sp.sqrt(v_g / (2 * k_n)))
+    pf.identity(
+        "U-gamma: theta* = 1/(b_g + sqrt(V_g/(2 K_n))) is stationary for "
+        "K_n/theta + V_g theta/(2 (1 - b_g theta))",
+        sp.together(sp.diff(envelope, th).subs(th, th_star)),
+        0,
+    )
+    pf.identity(
+        "U-gamma: the envelope at theta* is sqrt(2 V_g K_n) + b_g K_n (the registered statement)",
+        envelope.subs(th, th_star),
+        theorem("U-gamma").rhs,
+    )
+
+    # -- 5. numeric evidence on the golden case (THEORY §9) ---------------------------------
     model, student, teacher = _golden_case()
     vals = model.theorem_values(student, teacher)
     eta_c = model.eta_central(teacher)
@@ -145,7 +176,7 @@ def run() -> Proof:
         f"{sup_l!r} vs {vals['gen_T'] + low.value!r} at eta = {float(opt.x):.9f}",
     )
 
-    # -- 5. negative control: drop the slack (c = 1 in place of c*) -> N5 is violated ---------
+    # -- 6. negative control: drop the slack (c = 1 in place of c*) -> N5 is violated ---------
     tilt = model.tilt_student(teacher, -0.05)
     tv = model.theorem_values(tilt, teacher)
     n5 = theorem("N5").evaluate(**tv, eta=eta_c)

@@ -56,14 +56,15 @@ def test_central_condition_domain():
 @given(
     gaussian_mean_cases(teacher_kinds=TEACHERS_POSITIVE_GEN, student_kinds=STUDENTS),
     RANGES["eta_fraction"].strategy(),
-    st.booleans(),
+    st.sampled_from(["best", "zero", "edge"]),
 )
-def test_theorem_l_holds(case, u, best_slack):
-    """gen_S >= c gen_T - K_n/eta for eta = u eta_c in (0, eta_c), c = c*(eta) or 0 (THEORY §4)."""
+def test_theorem_l_holds(case, u, kind):
+    """gen_S >= c gen_T - K_n/eta for eta = u eta_c with c = c*(eta) or 0, and at the edge
+    eta = eta_c with c = 0 (THEORY §4)."""
     model, s_, t = case.model, case.student, case.teacher
     eta_c = model.eta_central(t)
-    eta = u * eta_c
-    c = model.central_slack(t, eta) if best_slack else 0.0
+    eta = eta_c if kind == "edge" else u * eta_c
+    c = model.central_slack(t, eta) if kind == "best" else 0.0
     assert 0 <= c < 1
     ev = theorem("L").evaluate(**model.theorem_values(s_, t), eta=eta, c=c)
     assert ev.all_hold

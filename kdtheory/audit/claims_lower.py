@@ -20,10 +20,11 @@ def _stack(params: list[dict], rows: list[dict]) -> Batch:
 
 
 def central_batch(rng: np.random.Generator, size: int) -> Batch:
-    """Gaussian mean cases for Theorem L (THEORY §4, §6.6): ``eta = u eta_c`` with
-    ``u ~ RANGES['eta_fraction']`` (so ``eta in (0, eta_c)``), and ``c = c*(eta)`` (the best
-    slack, in ``[0, 1)``) on even cases, ``c = 0`` on odd ones.  Theorem L needs ``gen_T > 0``
-    (else ``eta_c = 0``: no admissible eta), so a generic teacher with ``a <= 0`` is redrawn."""
+    """Gaussian mean cases for Theorem L (THEORY §4, §6.6), in turn: ``eta = u eta_c`` with
+    ``u ~ RANGES['eta_fraction']`` and ``c = c*(eta)`` (the best slack, in ``[0, 1)``); the same
+    with ``c = 0``; and the edge ``eta = eta_c`` with ``c = 0`` (= ``c*(eta_c)``).  Theorem L
+    needs ``gen_T > 0`` (else ``eta_c = 0``: no admissible eta), so a generic teacher with
+    ``a <= 0`` is redrawn."""
     src = rng_source(rng)
     params, rows = [], []
     while len(rows) < size:
@@ -32,9 +33,10 @@ def central_batch(rng: np.random.Generator, size: int) -> Batch:
         eta_c = model.eta_central(teacher)
         if eta_c == 0.0:
             continue
-        u = src.draw("eta_fraction")
+        kind = len(rows) % 3
+        u = src.draw("eta_fraction") if kind < 2 else 1.0
         eta = u * eta_c
-        c = model.central_slack(teacher, eta) if len(rows) % 2 == 0 else 0.0
+        c = model.central_slack(teacher, eta) if kind == 0 else 0.0
         vals = model.theorem_values(case.student, teacher)
         vals.update(eta=eta, c=c)
         params.append({**case.params, "eta_fraction": u, "eta": eta, "eta_c": eta_c, "c": c})
@@ -47,7 +49,7 @@ register_claim(
         id="L",
         theorem=theorem("L"),
         model="gaussian-mean",
-        description="eta in (0, eta_c) with c = c*(eta) or c = 0; all teacher/student kinds",
+        description="eta in (0, eta_c] with c = c*(eta) or c = 0; all teacher/student kinds",
         sampler=central_batch,
         cases=600,
     )

@@ -212,7 +212,9 @@ class GaussianMeanCGF:
         ``f(eta) = log E exp(-eta g)``, or ``0`` when ``gen_T <= 0``.  ``f`` is convex with
         ``f(0) = 0``, ``f'(0) = -gen_T`` and tends to ``+inf`` at the domain's edge, so the root
         of ``f(eta)/eta`` (increasing, ``-gen_T`` at 0) is bracketed on ``(0, -lo)``; Brent's
-        method to ~4 ulp (bisection steps suffice down to eta_c ~ 1e-300)."""
+        method to ~4 ulp (bisection steps suffice down to eta_c ~ 1e-300).  If ``f < 0`` at every
+        double below the edge (``f`` blows up only logarithmically when ``c_K = 0``, ``n = 1``),
+        the root is within one ulp of the edge and that double is returned."""
         gen = self.gen(teacher)
         if gen <= 0:
             return 0.0
@@ -222,6 +224,8 @@ class GaussianMeanCGF:
             return -gen if eta == 0 else -gen + self.centred_cgf(teacher, -eta) / eta
 
         hi = _bracket(h, edge)
+        if hi is None:  # f < 0 up to the last double below the edge (e.g. n = 1, c_K = 0, large s)
+            return float(np.nextafter(edge, 0.0))
         return float(optimize.brentq(h, 0.0, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
 
     def central_slack(self, teacher, eta: float) -> float:
@@ -254,6 +258,9 @@ class GaussianMeanCGF:
             return float(t * sign * dlam - lam) - k_n
 
         t_hi = _bracket(g, edge)
+        if t_hi is None:  # the optimum is closer to the edge than double precision resolves
+            t = float(np.nextafter(edge, 0.0))
+            return t, self.centred_cgf(teacher, sign * t)
         t = float(optimize.brentq(g, 0.0, t_hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
         return t, self.centred_cgf(teacher, sign * t)
 
@@ -316,13 +323,14 @@ class GaussianMeanCGF:
         return k_n
 
 
-def _bracket(fn, edge: float) -> float:
+def _bracket(fn, edge: float) -> float | None:
     """A point ``t in (0, edge)`` with ``fn(t) > 0``, approaching the edge geometrically
-    (``fn`` increases to ``+inf`` there)."""
-    for k in range(1, 1075):
+    (``fn`` increases to ``+inf`` there); ``None`` if ``fn <= 0`` at every double tried, i.e. the
+    root lies closer to the edge than double precision resolves."""
+    for k in range(1, 60):
         t = edge * (1 - 2.0**-k)
         if t >= edge:
             break
         if fn(t) > 0:
             return t
-    raise ValueError(f"no sign change before the domain edge {edge!r}")  # pragma: no cover
+    return None
