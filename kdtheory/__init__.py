@@ -7,7 +7,7 @@ status labels (paper / reconstructed / extension / false) follow its §0.
 
 from . import assumptions, divergences, symbols
 from .assumptions import BoundedLoss, CentralCondition, Sharpness, SubGamma, SubGaussian
-from .models import GaussianKernel, GaussianMeanModel
+from .models import GaussianKernel, GaussianMeanModel, MemoriserModel
 from .theorems import Status, Theorem, theorem, theorems
 
 __version__ = "0.1.0"
@@ -23,6 +23,7 @@ __all__ = [
     "SubGaussian",
     "GaussianKernel",
     "GaussianMeanModel",
+    "MemoriserModel",
     "Status",
     "Theorem",
     "theorem",

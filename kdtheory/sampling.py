@@ -69,6 +69,9 @@ RANGES: dict[str, Range] = {
     "alpha": Range(0.0, 1.0),
     "kappa": Range(-2.0, 2.0),
     "kappa_pos": Range(0.01, 2.0, log=True),
+    "eta_fraction": Range(0.01, 0.999, log=True),
+    "log10_M": Range(0.0, 6.0),
+    "p": Range(0.0, 1.0),
 }
 
 

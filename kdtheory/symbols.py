@@ -198,6 +198,12 @@ PARAMS: dict[str, Param] = {
         _p("rho_0", r"\rho_0", NONNEGATIVE, "tightness radius"),
         _p("beta", r"\beta", NONNEGATIVE, "sharpness: Hessian bound of the gap on the ball"),
         _p("G1", "G_1", NONNEGATIVE, "gradient bound of the gap at the teacher centre"),
+        _p("s", "s", POSITIVE, "data standard deviation per coordinate (THEORY §6)"),
+        _p("Lambda_T", r"\Lambda(\theta)", REAL, "teacher CGF log E exp(theta (g - gen_T)) >= 0"),
+        _p("Lambda_T_neg", r"\Lambda(-\theta)", REAL, "teacher CGF at -theta (>= 0 by Jensen)"),
+        _p("K_rev", r"K_n^{\leftarrow}", NONNEGATIVE, "reversed divergence E_D KL(P_T|D || P_S|D)"),
+        _p("Esigma2_S", r"\mathbb{E}_D\sigma_{D,S}^2", POSITIVE, "mean conditional proxy under S"),
+        _p("var_f", r"\mathrm{Var}_P f", POSITIVE, "variance of f under P"),
     ]
 }
 

@@ -3,7 +3,7 @@
 Importing this package registers the claims: one module per theorem family.
 """
 
-from . import claims_upper  # noqa: F401  (lemma-DV, lemma-SG, U0, U1)
+from . import claims_lower, claims_negative, claims_upper  # noqa: F401  (each registers claims)
 from .engine import (
     AuditReport,
     Batch,

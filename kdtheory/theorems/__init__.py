@@ -1,7 +1,7 @@
 """Theorem objects and their registry.  Importing this package registers every theorem:
 one module per family (THEORY §2-§8)."""
 
-from . import upper  # noqa: F401  (registers lemma-DV, lemma-SG, U0, U1, U-uniform)
+from . import lower, negative, upper  # noqa: F401  (each module registers its theorems)
 from .base import ATOL, E_D, RTOL, Evaluation, Status, Theorem
 from .registry import register, theorem, theorems
 

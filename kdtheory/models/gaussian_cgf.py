@@ -1,0 +1,336 @@
+"""Exact joint CGF of the Gaussian mean model's gap, and what is built on it (THEORY §3-§4, §6.5-§6.6).
+
+:class:`GaussianMeanCGF` is a mixin of :class:`~kdtheory.models.GaussianMeanModel`: it uses the
+host's ``d, n, s, v``, :meth:`offset`, :meth:`gen`, :meth:`distillation_divergence`,
+:meth:`simulate` and :meth:`gap`.
+
+The CGF is written once, as a sympy expression (:data:`CGF_EXPR`, THEORY §6.5), and compiled by
+``lambdify``; its derivative for the U-joint optimisation is sympy's derivative of the same
+expression.  Bound *values* come from the theorems' sympy statements
+(:mod:`kdtheory.theorems.lower`); this module only supplies the optimising ``theta`` and the
+constants (``Lambda(theta*)``, ``V_g``, ``b_g``, ``eta_c``, ``c*``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from scipy import optimize
+
+from ..symbols import POSITIVE, REAL, check_in
+from ..theorems.lower import (
+    THEOREM_L_GAMMA,
+    THEOREM_U_GAMMA,
+    THEOREM_U_JOINT,
+    THEOREM_U_JOINT_LOWER,
+)
+
+__all__ = ["GaussianMeanCGF", "CGFBound", "CGF_EXPR", "CGF_SYMBOLS"]
+
+# -- the closed form, once (THEORY §6.5) ------------------------------------------------------
+_th = sp.Symbol("theta", real=True)
+_d, _n = sp.symbols("d n", positive=True, integer=True)
+_s, _tau = sp.symbols("s tau", positive=True)
+_a = sp.Symbol("a", real=True)
+_cK2 = sp.Symbol("cK2", nonnegative=True)
+_v = _s**2 / _n
+_p = 1 - 2 * _th * (2 * _a - 1) * _v - 4 * _th**2 * _tau**2 * _v
+#: the part of log E exp(theta g) from the ``-S_D`` term (a scaled chi^2 with d(n-1) dof)
+_CHI_PART = -(_d * (_n - 1) / 2) * sp.log(1 + 2 * _th * _v)
+#: the rest: the Gaussian part in (delta, xi)
+_GAUSS_PART = _th * _d * _s**2 - (_d / 2) * sp.log(_p) + 2 * _th**2 * _v * _cK2 / _p
+#: ``log E exp(theta g)`` (uncentred) on its domain, THEORY §6.5
+CGF_EXPR = _GAUSS_PART + _CHI_PART
+#: the symbols of :data:`CGF_EXPR`: theta, d, n, s, a, tau, ||c_K||^2
+CGF_SYMBOLS = (_th, _d, _n, _s, _a, _tau, _cK2)
+
+_ARGS = list(CGF_SYMBOLS)
+_F_GAUSS = sp.lambdify(_ARGS, _GAUSS_PART, "numpy")
+_F_CHI = sp.lambdify(_ARGS, _CHI_PART, "numpy")
+_DF_GAUSS = sp.lambdify(_ARGS, sp.diff(_GAUSS_PART, _th), "numpy")
+_DF_CHI = sp.lambdify(_ARGS, sp.diff(_CHI_PART, _th), "numpy")
+
+_EPS = np.finfo(float).eps
+
+
+def _log1p_minus(x):
+    """``log(1 + x) - x`` without cancellation: for ``|x| <= 1/4`` via ``u = x/(2+x)``,
+    ``log(1+x) - x = -x u + 2 (atanh(u) - u)`` and the series ``atanh(u) - u = sum u^(2k+1)/(2k+1)``
+    (``|u| <= 1/7``: 11 terms reach 1e-18 relative); else directly."""
+    x = np.asarray(x, dtype=float)
+    small = np.abs(x) <= 0.25
+    xs = np.where(small, x, 0.0)
+    u = xs / (2 + xs)
+    u2, term, series = u * u, u.copy(), np.zeros_like(u)
+    for k in range(1, 12):
+        term = term * u2
+        series = series + term / (2 * k + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direct = np.log1p(x) - x
+    return np.where(small, -xs * u + 2 * series, direct)
+
+
+@dataclass(frozen=True)
+class CGFBound:
+    """A bound's value with the optimising ``theta`` and the inputs of its sympy statement."""
+
+    value: float
+    theta: float
+    values: dict
+
+
+class GaussianMeanCGF:
+    """Exact joint-CGF quantities of Model A (mixin; THEORY §3, §4, §6.5, §6.6)."""
+
+    # -- the chaos eigenvalues and the domain -------------------------------------------------
+    def chaos_eigenvalues(self, kernel) -> tuple[float, float]:
+        """``(mu_+, mu_-)``, the roots of ``mu^2 - (2a-1) v mu - tau^2 v`` (THEORY §6.5), so that
+        ``p(theta) = (1 - 2 theta mu_+)(1 - 2 theta mu_-)``; ``mu_- < 0 < mu_+``.  The root of
+        larger modulus comes from the quadratic formula, the other from ``mu_+ mu_- = -tau^2 v``
+        (no cancellation)."""
+        self._check_kernel("kernel", kernel)
+        v, b = self.v, (2 * kernel.a - 1) * self.v
+        root = math.sqrt(b * b + 4 * kernel.tau**2 * v)
+        if b >= 0:
+            mu_p = (b + root) / 2
+            mu_m = -(kernel.tau**2) * v / mu_p
+        else:
+            mu_m = (b - root) / 2
+            mu_p = -(kernel.tau**2) * v / mu_m
+        return mu_p, mu_m
+
+    def cgf_domain(self, kernel) -> tuple[float, float]:
+        """Open interval ``(lo, hi)`` where ``E exp(theta g) < inf`` (THEORY §6.5):
+        ``lo = max(1/(2 mu_-), -1/(2v))``, ``hi = 1/(2 mu_+)``.  For ``n = 1`` the ``S_D`` term
+        is absent (``S_D = 0``) and ``lo = 1/(2 mu_-)``."""
+        mu_p, mu_m = self.chaos_eigenvalues(kernel)
+        lo = 1 / (2 * mu_m)
+        if self.n > 1:
+            lo = max(lo, -1 / (2 * self.v))
+        return lo, 1 / (2 * mu_p)
+
+    def _cgf_args(self, kernel, theta):
+        ck = self.offset(kernel)
+        return (theta, self.d, self.n, self.s, kernel.a, kernel.tau, float(ck @ ck))
+
+    def joint_cgf(self, kernel, theta):
+        """Uncentred ``log E exp(theta g(W, D))`` under the joint law ``P_D x P_{W|D}``
+        (THEORY §6.5); ``+inf`` outside :meth:`cgf_domain`.  ``theta`` a real or an array."""
+        theta = check_in("theta", theta, REAL)
+        lo, hi = self.cgf_domain(kernel)
+        th = np.asarray(theta, dtype=float)
+        inside = (th > lo) & (th < hi)
+        safe = np.where(inside, th, 0.0)
+        args = self._cgf_args(kernel, safe)
+        out = _F_GAUSS(*args) + (_F_CHI(*args) if self.n > 1 else 0.0)
+        out = np.where(inside, out, math.inf)
+        return float(out) if out.ndim == 0 else out
+
+    def joint_cgf_derivative(self, kernel, theta: float) -> float:
+        """``d/dtheta log E exp(theta g)``: sympy's derivative of :data:`CGF_EXPR`, compiled (inside
+        the domain only)."""
+        args = self._cgf_args(kernel, theta)
+        return float(_DF_GAUSS(*args) + (_DF_CHI(*args) if self.n > 1 else 0.0))
+
+    def _centred_terms(self, kernel, theta):
+        """``Lambda(theta)`` and ``Lambda'(theta)`` in a cancellation-free form (inside the domain).
+
+        Subtracting ``theta gen`` from :data:`CGF_EXPR` cancels the linear terms exactly, leaving,
+        with ``x = 2 theta v``, ``q = p(theta) - 1 = -2 theta (2a-1) v - 4 theta^2 tau^2 v`` and
+        ``l(x) = log(1+x) - x``:
+        ``Lambda = -(d(n-1)/2) l(x) - (d/2) l(q) + 2 d theta^2 tau^2 v + 2 theta^2 v ||c_K||^2 / p``.
+        ``tests/test_cgf.py`` proves this equal to ``CGF_EXPR - theta gen`` symbolically and
+        numerically (against 50-digit evaluation of the sympy expression)."""
+        th = np.asarray(theta, dtype=float)
+        d, n, v, a, tau = self.d, self.n, self.v, kernel.a, kernel.tau
+        ck = self.offset(kernel)
+        ck2 = float(ck @ ck)
+        x = 2 * th * v
+        q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+        dq = -2 * (2 * a - 1) * v - 8 * th * tau**2 * v
+        p = 1 + q
+        chi, dchi = 0.0, 0.0  # the S_D term (absent for n = 1, where 1 + x may be <= 0)
+        if n > 1:
+            chi, dchi = -(d * (n - 1) / 2) * _log1p_minus(x), d * (n - 1) * v * x / (1 + x)
+        lam = chi - (d / 2) * _log1p_minus(q) + 2 * d * th**2 * tau**2 * v + 2 * th**2 * v * ck2 / p
+        dlam = (
+            dchi
+            + (d / 2) * q * dq / p
+            + 4 * d * th * tau**2 * v
+            + 4 * th * v * ck2 / p
+            - 2 * th**2 * v * ck2 * dq / p**2
+        )
+        return lam, dlam
+
+    def centred_cgf(self, kernel, theta):
+        """``Lambda(theta) = log E exp(theta (g - gen))`` (THEORY §3), i.e. :meth:`joint_cgf`
+        minus ``theta gen``, evaluated without cancellation (see :meth:`_centred_terms`);
+        ``+inf`` outside the domain."""
+        theta = check_in("theta", theta, REAL)
+        lo, hi = self.cgf_domain(kernel)
+        th = np.asarray(theta, dtype=float)
+        inside = (th > lo) & (th < hi)
+        lam, _ = self._centred_terms(kernel, np.where(inside, th, 0.0))
+        out = np.where(inside, lam, math.inf)
+        return float(out) if out.ndim == 0 else out
+
+    def gap_variance(self, kernel) -> float:
+        """``Var g = 4 tau^2 d v + 4 v ||c_K||^2 + 2 d v^2 ((2a-1)^2 + n - 1)`` under the joint law
+        (THEORY §6.5); equals the CGF's second derivative at 0."""
+        self._check_kernel("kernel", kernel)
+        ck = self.offset(kernel)
+        d, v, n, a, tau = self.d, self.v, self.n, kernel.a, kernel.tau
+        return float(
+            4 * tau**2 * d * v + 4 * v * (ck @ ck) + 2 * d * v**2 * ((2 * a - 1) ** 2 + n - 1)
+        )
+
+    # -- Monte Carlo twin ---------------------------------------------------------------------
+    def monte_carlo_cgf(self, kernel, theta: float, size: int, rng: np.random.Generator):
+        """``(estimate, standard error)`` of ``log E exp(theta g)`` from simulated ``(D, W)``:
+        the log of the sample mean of ``exp(theta g)``, its error by the delta method
+        (``sd / (mean sqrt(size))``).  The error is finite only if ``2 theta`` is in the domain."""
+        theta = check_in("theta", theta, REAL)
+        size = int(check_in("size", size, POSITIVE))
+        z, w = self.simulate(kernel, size, rng)
+        x = theta * self.gap(w, z)
+        shift = float(np.max(x))
+        e = np.exp(x - shift)
+        mean = float(e.mean())
+        return math.log(mean) + shift, float(e.std(ddof=1) / (mean * math.sqrt(size)))
+
+    # -- central condition (THEORY §4, §6.6) --------------------------------------------------
+    def loss_central_constant(self) -> float:
+        """``1/(2 s^2)``: the loss-level central condition ``E exp(-eta (l(w,Z) - l(m,Z))) =
+        exp(-eta (1 - 2 eta s^2) ||w - m||^2) <= 1`` holds iff ``eta <= 1/(2 s^2)`` (THEORY §6.6)."""
+        return 1 / (2 * self.s**2)
+
+    def eta_central(self, teacher) -> float:
+        """``eta_c = sup{eta > 0 : E exp(-eta g) <= 1}`` (THEORY §4, §6.6): the positive root of
+        ``f(eta) = log E exp(-eta g)``, or ``0`` when ``gen_T <= 0``.  ``f`` is convex with
+        ``f(0) = 0``, ``f'(0) = -gen_T`` and tends to ``+inf`` at the domain's edge, so the root
+        of ``f(eta)/eta`` (increasing, ``-gen_T`` at 0) is bracketed on ``(0, -lo)``; Brent's
+        method to ~4 ulp (bisection steps suffice down to eta_c ~ 1e-300).  If ``f < 0`` at every
+        double below the edge (``f`` blows up only logarithmically when ``c_K = 0``, ``n = 1``),
+        the root is within one ulp of the edge and that double is returned."""
+        gen = self.gen(teacher)
+        if gen <= 0:
+            return 0.0
+        edge = -self.cgf_domain(teacher)[0]
+
+        def h(eta):  # f(eta)/eta = -gen_T + Lambda(-eta)/eta
+            return -gen if eta == 0 else -gen + self.centred_cgf(teacher, -eta) / eta
+
+        hi = _bracket(h, edge)
+        if hi is None:  # f < 0 up to the last double below the edge (e.g. n = 1, c_K = 0, large s)
+            return float(np.nextafter(edge, 0.0))
+        return float(optimize.brentq(h, 0.0, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
+
+    def central_slack(self, teacher, eta: float) -> float:
+        """Best slack ``c*(eta) = -log E exp(-eta g) / (eta gen_T)`` (THEORY §4): the largest ``c``
+        with ``E exp(-eta g) <= exp(-c eta gen_T)``.  ``c* < 1`` always; ``c* >= 0`` iff
+        ``eta <= eta_c``; ``-inf`` beyond the CGF's domain.  Needs ``gen_T > 0``.  Computed as
+        ``1 - (Lambda(-eta)/eta)/gen_T`` (no cancellation; for ``eta`` below ~1e-150,
+        ``Lambda(-eta) ~ eta^2 Var/2`` underflows and ``c*`` rounds to 1)."""
+        eta = check_in("eta", eta, POSITIVE)
+        gen = self.gen(teacher)
+        if gen <= 0:
+            raise ValueError(f"central_slack needs gen_T > 0, got gen_T = {gen!r}")
+        return 1 - (self.centred_cgf(teacher, -eta) / eta) / gen
+
+    # -- U-joint (THEORY §3) -----------------------------------------------------------------
+    def _joint_optimum(self, teacher, k_n: float, sign: int) -> tuple[float, float]:
+        """``theta* > 0`` minimising ``(K_n + Lambda(sign theta))/theta`` and ``Lambda`` there.
+
+        Unimodal (THEORY §3): the minimiser is the root of ``theta Lambda'(theta) - Lambda(theta)
+        = K_n`` (the left side increases from 0 to +inf on the domain), found by Brent's method."""
+        lo, hi = self.cgf_domain(teacher)
+        edge = hi if sign > 0 else -lo
+
+        def g(t):
+            if t == 0:
+                return -k_n
+            if t >= edge:
+                return math.inf
+            lam, dlam = self._centred_terms(teacher, sign * t)
+            return float(t * sign * dlam - lam) - k_n
+
+        t_hi = _bracket(g, edge)
+        if t_hi is None:  # the optimum is closer to the edge than double precision resolves
+            t = float(np.nextafter(edge, 0.0))
+            return t, self.centred_cgf(teacher, sign * t)
+        t = float(optimize.brentq(g, 0.0, t_hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
+        return t, self.centred_cgf(teacher, sign * t)
+
+    def u_joint(self, student, teacher) -> CGFBound:
+        """Upper side of Theorem U-joint: ``inf_{theta>0} (K_n + Lambda(theta))/theta`` with its
+        optimising ``theta`` (THEORY §3); the value is the theorem's sympy right-hand side."""
+        k_n = self._positive_divergence(student, teacher)
+        theta, lam = self._joint_optimum(teacher, k_n, +1)
+        vals = {**self._sides(student, teacher), "K_n": k_n, "Lambda_T": lam, "theta": theta}
+        return CGFBound(float(THEOREM_U_JOINT.rhs_value(**vals)), theta, vals)
+
+    def u_joint_lower(self, student, teacher) -> CGFBound:
+        """Lower side of U-joint: ``dgen >= -inf_{theta>0} (K_n + Lambda(-theta))/theta``
+        (THEORY §3).  ``gen_T + value`` is Theorem L optimised over ``eta = theta`` with the
+        slack ``c*(eta)`` allowed negative (THEORY §4)."""
+        k_n = self._positive_divergence(student, teacher)
+        theta, lam = self._joint_optimum(teacher, k_n, -1)
+        vals = {**self._sides(student, teacher), "K_n": k_n, "Lambda_T_neg": lam, "theta": theta}
+        return CGFBound(float(THEOREM_U_JOINT_LOWER.rhs_value(**vals)), theta, vals)
+
+    # -- sub-gamma envelopes (THEORY §6.5) ----------------------------------------------------
+    def sub_gamma_constants(self, teacher, side: str = "upper") -> tuple[float, float]:
+        """``(V_g, b_g)`` of the sub-gamma envelope of ``Lambda`` (THEORY §6.5): ``V_g = Var g``;
+        ``b_g = 2 max(mu_+, 0)`` (upper) or ``2 max(-mu_-, v)`` (lower side, ``Lambda(-theta)``)."""
+        if side not in ("upper", "lower"):
+            raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
+        mu_p, mu_m = self.chaos_eigenvalues(teacher)
+        b = 2 * max(mu_p, 0.0) if side == "upper" else 2 * max(-mu_m, self.v)
+        return self.gap_variance(teacher), b
+
+    def _gamma(self, theorem, side, student, teacher) -> CGFBound:
+        k_n = self.distillation_divergence(student, teacher)
+        var, b = self.sub_gamma_constants(teacher, side)
+        vals = {**self._sides(student, teacher), "V_g": var, "b_g": b, "K_n": k_n}
+        theta = 1 / (b + math.sqrt(var / (2 * k_n))) if k_n > 0 else 0.0
+        return CGFBound(float(theorem.rhs_value(**vals)), theta, vals)
+
+    def u_gamma(self, student, teacher) -> CGFBound:
+        """``U_gamma = sqrt(2 Var K_n) + 2 max(mu_+, 0) K_n`` (bounds dgen; THEORY §6.5), at
+        ``theta* = 1/(b_g + sqrt(V_g/(2 K_n)))`` (THEORY §3; ``0`` when ``K_n = 0``)."""
+        return self._gamma(THEOREM_U_GAMMA, "upper", student, teacher)
+
+    def l_gamma(self, student, teacher) -> CGFBound:
+        """``L_gamma = gen_T - sqrt(2 Var K_n) - 2 max(-mu_-, v) K_n`` (bounds gen_S; THEORY §6.5)."""
+        return self._gamma(THEOREM_L_GAMMA, "lower", student, teacher)
+
+    def _sides(self, student, teacher) -> dict:
+        return {
+            "dgen": self.dgen(student, teacher),
+            "gen_S": self.gen(student),
+            "gen_T": self.gen(teacher),
+        }
+
+    def _positive_divergence(self, student, teacher) -> float:
+        k_n = self.distillation_divergence(student, teacher)
+        if not k_n > 0:
+            raise ValueError(
+                f"the CGF bounds need K_n > 0 (the infimum is 0 at theta -> 0), got K_n = {k_n!r}"
+            )
+        return k_n
+
+
+def _bracket(fn, edge: float) -> float | None:
+    """A point ``t in (0, edge)`` with ``fn(t) > 0``, approaching the edge geometrically
+    (``fn`` increases to ``+inf`` there); ``None`` if ``fn <= 0`` at every double tried, i.e. the
+    root lies closer to the edge than double precision resolves."""
+    for k in range(1, 60):
+        t = edge * (1 - 2.0**-k)
+        if t >= edge:
+            break
+        if fn(t) > 0:
+            return t
+    return None

@@ -1,0 +1,145 @@
+"""The memoriser (THEORY §8 N2): a bounded-loss model whose divergence does not shrink with n.
+
+Data ``Z_i ~ Unif{1..M}`` iid, ``i = 1..n``; hypothesis ``w`` a subset of ``{1..M}``; loss
+``l(w, z) = 1[z not in w]`` in ``[0, 1]``.  A kernel with parameter ``p`` outputs ``set(D)`` with
+probability ``p`` and the empty set otherwise.  Then ``L_D(set(D)) = 0``,
+``L_mu(set(D)) = 1 - |set(D)|/M`` and ``g(empty, D) = 0``, so ``g in [0, 1]`` for every ``W``:
+
+* ``gen(p) = p (1 - 1/M)^n`` (``E |set(D)| = M (1 - (1 - 1/M)^n)``),
+* ``K_n = kl(p_S || p_T)`` (binary KL; the law of ``W`` given ``D`` is Bernoulli on two points),
+* the range of ``g`` is 1, so ``1/4`` is a legitimate uniform sub-Gaussian proxy (Hoeffding,
+  THEORY §3) — only because ``g >= 0`` here; for a general loss in ``[0, 1]`` it is 1.
+
+:meth:`MemoriserModel.brute_force` recomputes gen and ``K_n`` from these definitions by
+enumerating all ``M^n`` datasets (small ``M``, ``n`` only).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from scipy.special import rel_entr
+
+from ..divergences import Divergence
+from ..symbols import POSITIVE_INTEGER, UNIT_CLOSED, check_in
+
+__all__ = ["MemoriserKernel", "MemoriserModel", "binary_kl"]
+
+#: enumeration limit of :meth:`MemoriserModel.brute_force` (number of datasets M^n)
+BRUTE_FORCE_LIMIT = 200_000
+
+
+@dataclass(frozen=True)
+class MemoriserKernel:
+    """Outputs ``set(D)`` with probability ``p``, else the empty set (THEORY §8 N2)."""
+
+    p: float
+
+
+def binary_kl(p: float, q: float) -> Divergence:
+    """``kl(p || q) = p log(p/q) + (1-p) log((1-p)/(1-q))`` (THEORY §8 N2); ``inf`` (with a
+    reason) when ``q in {0, 1}`` puts zero mass where ``p`` does not."""
+    p = check_in("p", p, UNIT_CLOSED)
+    q = check_in("q", q, UNIT_CLOSED)
+    val = float(rel_entr(p, q) + rel_entr(1 - p, 1 - q))
+    if math.isinf(val):
+        return Divergence(math.inf, f"Bernoulli({p!r}) is not << Bernoulli({q!r})")
+    return Divergence(max(val, 0.0))
+
+
+class MemoriserModel:
+    """``MemoriserModel(M, n)``: ``Z ~ Unif{1..M}``, loss ``1[z not in w]`` (THEORY §8 N2).
+
+    >>> model = MemoriserModel(M=10**6, n=10)
+    >>> round(model.gen(model.kernel(0.5)), 6)
+    0.499995
+    """
+
+    def __init__(self, M: int, n: int):
+        self.M = int(check_in("M", M, POSITIVE_INTEGER))
+        self.n = int(check_in("n", n, POSITIVE_INTEGER))
+
+    def __repr__(self) -> str:
+        return f"MemoriserModel(M={self.M}, n={self.n})"
+
+    def kernel(self, p: float) -> MemoriserKernel:
+        """The kernel outputting ``set(D)`` with probability ``p in [0, 1]``."""
+        return MemoriserKernel(check_in("p", p, UNIT_CLOSED))
+
+    def _check_kernel(self, name: str, k) -> None:
+        if not isinstance(k, MemoriserKernel):
+            raise TypeError(f"{name} must be a MemoriserKernel, got {type(k).__name__}")
+
+    # -- exact quantities ---------------------------------------------------------------------
+    def miss_probability(self) -> float:
+        """``(1 - 1/M)^n = E[1 - |set(D)|/M]``: the chance that a fresh ``Z`` is not in ``D``."""
+        return math.exp(self.n * math.log1p(-1 / self.M)) if self.M > 1 else 0.0
+
+    def gen(self, k: MemoriserKernel) -> float:
+        """``gen = p (1 - 1/M)^n`` (THEORY §8 N2)."""
+        self._check_kernel("kernel", k)
+        return k.p * self.miss_probability()
+
+    def dgen(self, student: MemoriserKernel, teacher: MemoriserKernel) -> float:
+        """``gen_S - gen_T = (p_S - p_T)(1 - 1/M)^n``."""
+        return self.gen(student) - self.gen(teacher)
+
+    def distillation_divergence(self, student: MemoriserKernel, teacher: MemoriserKernel):
+        """``K_n = kl(p_S || p_T)``, the same for every ``D`` (THEORY §8 N2)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        return binary_kl(student.p, teacher.p)
+
+    def uniform_proxy(self) -> float:
+        """``sigma_bar = 1/2``: ``g(W, D) in [0, 1]`` for every ``W`` and ``D`` (range 1), so by
+        Hoeffding's lemma ``1/4`` is a proxy under any law (THEORY §3, §8 N2)."""
+        return 0.5
+
+    def theorem_values(self, student: MemoriserKernel, teacher: MemoriserKernel) -> dict:
+        """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``,
+        ``K_n``, ``sigma_bar``, ``n``)."""
+        return {
+            "dgen": self.dgen(student, teacher),
+            "gen_S": self.gen(student),
+            "gen_T": self.gen(teacher),
+            "K_n": float(self.distillation_divergence(student, teacher)),
+            "sigma_bar": self.uniform_proxy(),
+            "n": self.n,
+        }
+
+    # -- brute force --------------------------------------------------------------------------
+    def loss(self, w: frozenset, z: int) -> float:
+        """``l(w, z) = 1[z not in w]``."""
+        return 0.0 if z in w else 1.0
+
+    def brute_force(self, student: MemoriserKernel, teacher: MemoriserKernel) -> dict:
+        """``gen_S``, ``gen_T``, ``K_n`` and the range of ``g`` by enumerating every dataset in
+        ``{1..M}^n`` and both outputs, from the definitions ``g = L_mu - L_D`` and
+        ``KL_D = sum_w P_S(w|D) log(P_S(w|D) / P_T(w|D))`` (THEORY §1)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        if self.M**self.n > BRUTE_FORCE_LIMIT:
+            raise ValueError(
+                f"brute force needs M^n <= {BRUTE_FORCE_LIMIT}, got M={self.M}, n={self.n}"
+            )
+        zs = range(1, self.M + 1)
+        prob_d = 1.0 / self.M**self.n
+        gen = {"S": 0.0, "T": 0.0}
+        k_n, g_min, g_max = 0.0, math.inf, -math.inf
+        for data in itertools.product(zs, repeat=self.n):
+            outputs = (frozenset(data), frozenset())
+            kl_d = 0.0
+            for w, ps, pt in zip(
+                outputs, (student.p, 1 - student.p), (teacher.p, 1 - teacher.p), strict=True
+            ):
+                g = sum(self.loss(w, z) for z in zs) / self.M - sum(
+                    self.loss(w, z) for z in data
+                ) / len(data)
+                g_min, g_max = min(g_min, g), max(g_max, g)
+                gen["S"] += prob_d * ps * g
+                gen["T"] += prob_d * pt * g
+                kl_d += float(rel_entr(ps, pt))
+            k_n += prob_d * kl_d
+        return {"gen_S": gen["S"], "gen_T": gen["T"], "K_n": k_n, "g_range": (g_min, g_max)}

@@ -1,0 +1,180 @@
+"""Negative controls N1-N7 (THEORY §8): registered as false, failure thresholds on both sides,
+and the audit's searches refute each with a re-verified, shrunk counterexample."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kdtheory import GaussianMeanModel, Status, theorem
+from kdtheory.audit import run_audit
+from kdtheory.audit.claims_negative import (
+    _MODEL,
+    _STUDENT,
+    _TEACHER,
+    SearchSpace,
+    _gaussian_values,
+    round_significant,
+    search_counterexample,
+)
+from kdtheory.sampling import RANGES
+
+N_IDS = [f"N{i}" for i in range(1, 8)]
+
+
+@pytest.mark.parametrize("nid", N_IDS)
+def test_registered_false(nid):
+    t = theorem(nid)
+    assert t.status is Status.FALSE and t.ref == "THEORY §8" and t.notes
+    assert r"\begin{claim}" in t.latex()
+
+
+@st.composite
+def models(draw):
+    d = draw(RANGES["d"].strategy())
+    return GaussianMeanModel(
+        d=d,
+        n=draw(RANGES["n"].strategy()),
+        s=draw(RANGES["s"].strategy()),
+        m=[draw(RANGES["m"].strategy()) for _ in range(d)],
+    )
+
+
+# -- N1: fails exactly when tau_T^2 > s^2/2 -------------------------------------------------------
+
+
+@given(
+    models(),
+    RANGES["a"].strategy(),
+    RANGES["b"].strategy(),
+    RANGES["kappa_pos"].strategy(),
+    st.one_of(st.floats(0.05, 0.99), st.floats(1.01, 20.0)),
+)
+def test_n1_threshold(model, a_t, b_t, kappa, f):
+    """Tilt student (kappa > 0): ratio exactly sqrt(2) tau_T/s; with tau_T = f s/sqrt(2) the
+    statement fails iff f > 1, i.e. tau_T^2 > s^2/2 (THEORY §8 N1)."""
+    tau_t = f * model.s / math.sqrt(2)
+    t = model.kernel(a_t, b_t, tau_t)
+    s_ = model.tilt_student(t, kappa)
+    vals = {**model.theorem_values(s_, t), "d": model.d, "n": model.n, "s": model.s}
+    ev = theorem("N1").evaluate(**vals)
+    assert math.isclose(float(ev.ratio), math.sqrt(2) * tau_t / model.s, rel_tol=1e-12)
+    assert bool(ev.all_hold) is (f < 1)
+
+
+@given(models(), st.one_of(st.floats(0.05, 0.99), st.floats(1.01, 20.0)))
+def test_n1_threshold_tempered_bayes(model, f):
+    """Flat-prior tempered Bayes teacher: tau_T^2 = s^2 T/n, so N1 fails iff T > n/2."""
+    temp = f * model.n / 2
+    t = model.tempered_bayes(temperature=temp)
+    s_ = model.tilt_student(t, 0.3)
+    vals = {**model.theorem_values(s_, t), "d": model.d, "n": model.n, "s": model.s}
+    assert bool(theorem("N1").evaluate(**vals).all_hold) is (f < 1)
+
+
+# -- N5: fails exactly when K_n < 2 eta^2 Esigma2 -------------------------------------------------
+
+
+@given(
+    models(),
+    RANGES["gamma"].strategy(),
+    RANGES["lam"].strategy(),
+    RANGES["kappa_pos"].strategy(),
+    st.one_of(st.floats(0.05, 0.99), st.floats(1.01, 20.0)),
+)
+def test_n5_threshold(model, gamma, lam, kappa, f):
+    """Tilt student with kappa < 0 has dgen = -sqrt(2 Esigma2 K_n) (THEORY §6.4); with
+    eta = f sqrt(K_n/(2 Esigma2)), gen_S >= gen_T - K_n/eta fails iff f > 1, i.e.
+    K_n < 2 eta^2 Esigma2 (THEORY §8 N5)."""
+    t = model.gibbs(gamma=gamma, lam=lam)
+    s_ = model.tilt_student(t, -kappa)
+    vals = model.theorem_values(s_, t)
+    assert math.isclose(vals["dgen"], -math.sqrt(2 * vals["Esigma2"] * vals["K_n"]), rel_tol=1e-12)
+    eta = f * math.sqrt(vals["K_n"] / (2 * vals["Esigma2"]))
+    ev = theorem("N5").evaluate(**vals, eta=eta)
+    assert bool(ev.all_hold) is (vals["K_n"] >= 2 * eta**2 * vals["Esigma2"])
+    assert bool(ev.all_hold) is (f < 1)
+
+
+def test_n5_inside_the_admissible_range():
+    """The failure happens for eta <= eta_c, where the plain central condition holds."""
+    model = GaussianMeanModel(d=1, n=1, s=1.0)
+    t = model.gibbs(gamma=1.0, lam=1.0)
+    eta = 0.8 * model.eta_central(t)
+    s_ = model.tilt_student(t, -0.3)
+    vals = model.theorem_values(s_, t)
+    assert model.central_slack(t, eta) >= 0
+    assert not theorem("N5").evaluate(**vals, eta=eta).all_hold
+    assert theorem("L").evaluate(**vals, eta=eta, c=0.0).all_hold
+
+
+# -- N6, N7 ---------------------------------------------------------------------------------------
+
+
+@given(models(), RANGES["a"].strategy(), RANGES["tau"].strategy(), st.floats(0.01, 0.99))
+def test_n6_centred_condition_fails_for_every_eta(model, a, tau, u):
+    t = model.kernel(a, 0.0, tau)
+    eta = u * -model.cgf_domain(t)[0]
+    lam = model.centred_cgf(t, -eta)
+    assert lam > 0
+    assert not theorem("N6").evaluate(Lambda_T_neg=lam, theta=eta).all_hold
+
+
+@given(st.floats(-5, 5), RANGES["tau"].strategy())
+def test_n7_threshold(m, sd):
+    """E_Q g - E_P g = m^2 against sqrt(2 Var_P g KL) = sqrt(2) |m| sd: false iff |m| > sqrt(2) sd."""
+    from kdtheory.audit.claims_negative import _quadratic_values
+
+    if math.isclose(abs(m), math.sqrt(2) * sd, rel_tol=1e-6):
+        return
+    ev = theorem("N7").evaluate(**_quadratic_values({"m": m, "sd": sd}))
+    assert bool(ev.all_hold) is (abs(m) <= math.sqrt(2) * sd)
+
+
+# -- the audit refutes every N by search ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def negative_report():
+    return run_audit(seed=0, only=N_IDS)
+
+
+@pytest.mark.parametrize("nid", N_IDS)
+def test_audit_refutes_with_a_reverified_counterexample(negative_report, nid):
+    res = next(r for r in negative_report.results if r.id == nid)
+    assert res.status == "false" and res.verdict == "refuted" and res.as_expected
+    cx = res.counterexample
+    ev = theorem(nid).evaluate(**cx["values"])
+    assert not ev.all_hold
+    assert float(ev.lhs) == cx["lhs"] and float(ev.rhs) == cx["rhs"]
+    assert cx["search"]["evaluations"] == res.cases > 1
+    # shrunk: every float parameter has at most 3 significant digits
+    for v in cx["params"].values():
+        assert isinstance(v, int) or round_significant(v, 3) == v
+
+
+def test_audit_json_carries_the_counterexamples(negative_report):
+    data = negative_report.to_json()
+    by_id = {c["id"]: c for c in data["claims"]}
+    for nid in N_IDS:
+        assert by_id[nid]["verdict"] == "refuted"
+        assert {"params", "lhs", "rhs", "ratio"} <= set(by_id[nid]["counterexample"])
+
+
+def test_search_does_not_refute_a_true_theorem():
+    """The same search over Model A kernels finds no counterexample to U1 (THEORY §3)."""
+    space = SearchSpace(_MODEL + _TEACHER + _STUDENT, _gaussian_values)
+    tried, cx, best = search_counterexample(theorem("U1"), space, np.random.default_rng(1), 300)
+    assert tried > 100 and cx is None and best <= 1 + 1e-9
+
+
+@pytest.mark.parametrize(
+    "x,digits,expected",
+    [(0.0, 1, 0.0), (1234.5, 2, 1200.0), (-0.0456, 1, -0.05), (0.97, 1, 1.0), (7.0, 3, 7.0)],
+)
+def test_round_significant(x, digits, expected):
+    assert round_significant(x, digits) == expected
