@@ -67,7 +67,7 @@ N4 = _false(
     sp.Le(_dgen, sp.sqrt(2 * symbol("Esigma2_S") * _K_n)),
     "Lemma SG is applied under the reference measure P (the teacher); a concentrated student "
     "(tau_S < tau_T) has a smaller proxy than the one the proof needs (THEORY §8).",
-    assumptions=(SubGaussian(conditional=True, under="P_{W_S|D}"),),
+    assumptions=(SubGaussian(conditional=True, under="$P_{W_S|D}$"),),
 )
 
 N5 = _false(
@@ -97,5 +97,5 @@ N7 = _false(
     "g = w^2, P = N(0, 1), Q = N(m, 1): E_Q g - E_P g = m^2 against sqrt(2 Var_P g KL) = sqrt(2) |m|;"
     " false for |m| > sqrt(2). A variance is not a sub-Gaussian proxy (w^2 is not sub-Gaussian) "
     "(THEORY §8).",
-    assumptions=(SubGaussian(of="w^2", under="P"),),
+    assumptions=(SubGaussian(of="w^2", under="$P$"),),
 )
