@@ -1,5 +1,13 @@
 """Toy models in which every quantity of the theory is exact (THEORY §6-§8)."""
 
 from .gaussian_mean import GaussianKernel, GaussianMeanModel
+from .linear import LinearGaussianModel, MatrixNormalKernel
+from .rank import smallest_rank
 
-__all__ = ["GaussianKernel", "GaussianMeanModel"]
+__all__ = [
+    "GaussianKernel",
+    "GaussianMeanModel",
+    "LinearGaussianModel",
+    "MatrixNormalKernel",
+    "smallest_rank",
+]
