@@ -145,6 +145,8 @@ class LinearGaussianModel:
             return np.zeros((dim, dim))
         if numerical_rank(u) < u.shape[1]:
             raise ValueError(f"{name} must have full column rank {u.shape[1]}")
+        if u.shape[1] == dim:  # the whole space: exactly the identity, not a rounded one
+            return np.eye(dim)
         q, _ = np.linalg.qr(u)
         return q @ q.T
 
@@ -276,7 +278,10 @@ class LinearGaussianModel:
         self._check_kernel("teacher", teacher)
         self._require_regular("teacher", teacher)
         q = self._projector("V", V, self.d)
-        pi = sqrt_psd(teacher.Sigma, inverse=True) @ q @ sqrt_psd(teacher.Sigma)
+        if np.array_equal(q, np.eye(self.d)):
+            pi = q
+        else:
+            pi = sqrt_psd(teacher.Sigma, inverse=True) @ q @ sqrt_psd(teacher.Sigma)
         sigma = teacher.Sigma if Sigma is None else Sigma
         return self.kernel(H=teacher.H @ pi, Sigma=sigma, P=teacher.P, B=teacher.B @ pi)
 
