@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "assumptions",
     "divergences",
+    "matrix_normal",
     "symbols",
     "BoundedLoss",
     "CentralCondition",

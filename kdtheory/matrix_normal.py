@@ -77,7 +77,9 @@ def psd_matrix(name: str, value, d: int) -> np.ndarray:
     try:
         return FullGaussian(np.zeros(d), s).cov
     except ValueError as exc:
-        raise ValueError(f"{name}: {exc} (valid domain: symmetric PSD {d} x {d} matrices)") from None
+        raise ValueError(
+            f"{name}: {exc} (valid domain: symmetric PSD {d} x {d} matrices)"
+        ) from None
 
 
 @dataclass(frozen=True, eq=False)

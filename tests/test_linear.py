@@ -134,9 +134,7 @@ def test_model_a_equals_model_c_constructors(case, data):
         sc = mc.kd_student(tc, alpha, gamma_s, lam, M0=0.3, teacher_sample=sample)
         same_kernel(sc, as_kernel_c(mc, sa))
     kappa = case.params["student"]["kappa"]
-    same_kernel(
-        mc.tilt_student(tc, kappa / ta.tau**2), as_kernel_c(mc, ma.tilt_student(ta, kappa))
-    )
+    same_kernel(mc.tilt_student(tc, kappa / ta.tau**2), as_kernel_c(mc, ma.tilt_student(ta, kappa)))
 
 
 # -- closed forms against simulation --------------------------------------------------------------
@@ -258,7 +256,9 @@ def test_estimation_term_equals_theory_trace_formula(case):
         + tr(t.H, t.H) * np.trace(t.P @ t.P.T)
     )
     est = m.divergence_parts(s, t)["estimation"]
-    scale = (m.nu**2 / 2) * (tr(s.H, s.H) * np.trace(s.P @ s.P.T) + tr(t.H, t.H) * np.trace(t.P @ t.P.T))
+    scale = (m.nu**2 / 2) * (
+        tr(s.H, s.H) * np.trace(s.P @ s.P.T) + tr(t.H, t.H) * np.trace(t.P @ t.P.T)
+    )
     assert est >= 0.0
     assert abs(est - trace_form) <= 1e-10 * scale + 1e-300
 
@@ -341,32 +341,92 @@ _PROJ = _M.output_projection_student(_T, np.eye(2)[:, :1])
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: LinearGaussianModel(np.zeros((2, 3)), np.ones((1, 2)), 1.0), ValueError, "X must not be the zero"),
-        (lambda: LinearGaussianModel(np.ones(3), np.ones((1, 1)), 1.0), ValueError, "X must be a 2-d"),
-        (lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 3)), 1.0), ValueError, "W_star must have shape"),
-        (lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 2)), 0.0), ValueError, r"nu must lie in \(0, inf\)"),
-        (lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 2)), "a"), TypeError, "nu must be a real"),
-        (lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 2)), math.nan), ValueError, "nu must lie"),
+        (
+            lambda: LinearGaussianModel(np.zeros((2, 3)), np.ones((1, 2)), 1.0),
+            ValueError,
+            "X must not be the zero",
+        ),
+        (
+            lambda: LinearGaussianModel(np.ones(3), np.ones((1, 1)), 1.0),
+            ValueError,
+            "X must be a 2-d",
+        ),
+        (
+            lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 3)), 1.0),
+            ValueError,
+            "W_star must have shape",
+        ),
+        (
+            lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 2)), 0.0),
+            ValueError,
+            r"nu must lie in \(0, inf\)",
+        ),
+        (
+            lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 2)), "a"),
+            TypeError,
+            "nu must be a real",
+        ),
+        (
+            lambda: LinearGaussianModel(np.ones((2, 3)), np.ones((1, 2)), math.nan),
+            ValueError,
+            "nu must lie",
+        ),
         (lambda: _M.gibbs(gamma=0.0, lam=1.0), ValueError, "gamma must lie"),
         (lambda: _M.gibbs(gamma=1.0, lam=-1.0), ValueError, "lam must lie"),
         (lambda: _WIDE.gibbs(gamma=1.0, lam=0.0), ValueError, "lam = 0"),
-        (lambda: _M.gibbs(gamma=1.0, lam=1.0, M0=np.ones((3, 3))), ValueError, "M0 must be a scalar"),
+        (
+            lambda: _M.gibbs(gamma=1.0, lam=1.0, M0=np.ones((3, 3))),
+            ValueError,
+            "M0 must be a scalar",
+        ),
         (lambda: _M.bayes_teacher(temperature=0.0), ValueError, "temperature must lie"),
-        (lambda: _M.kd_student(_T, alpha=1.5, gamma=1.0, lam=1.0), ValueError, r"alpha must lie in \[0, 1\]"),
-        (lambda: _M.kd_student("T", alpha=0.5, gamma=1.0, lam=1.0), TypeError, "teacher must be a MatrixNormalKernel"),
+        (
+            lambda: _M.kd_student(_T, alpha=1.5, gamma=1.0, lam=1.0),
+            ValueError,
+            r"alpha must lie in \[0, 1\]",
+        ),
+        (
+            lambda: _M.kd_student("T", alpha=0.5, gamma=1.0, lam=1.0),
+            TypeError,
+            "teacher must be a MatrixNormalKernel",
+        ),
         (lambda: _M.kd_student(_PROJ, alpha=0.5, gamma=1.0, lam=1.0), ValueError, "P_T = p I"),
         (lambda: _M.tilt_student(_PROJ, kappa=1.0), ValueError, "P_T = p I"),
         (lambda: _M.tilt_student(_T, kappa=math.inf), ValueError, "kappa must lie"),
-        (lambda: _M.kd_student(_WIDE.bayes_teacher(), 0.5, 1.0, 1.0), ValueError, r"teacher has \(k, d, n\)"),
-        (lambda: _M.output_projection_student(_T, np.zeros((2, 1))), ValueError, "U must have full column rank"),
-        (lambda: _M.output_projection_student(_T, np.ones((3, 1))), ValueError, "U must have shape"),
+        (
+            lambda: _M.kd_student(_WIDE.bayes_teacher(), 0.5, 1.0, 1.0),
+            ValueError,
+            r"teacher has \(k, d, n\)",
+        ),
+        (
+            lambda: _M.output_projection_student(_T, np.zeros((2, 1))),
+            ValueError,
+            "U must have full column rank",
+        ),
+        (
+            lambda: _M.output_projection_student(_T, np.ones((3, 1))),
+            ValueError,
+            "U must have shape",
+        ),
         (lambda: _M.input_projection_student(_T, np.ones((2, 3))), ValueError, "V must have shape"),
-        (lambda: _M.kernel(H=np.ones((3, 2)), Sigma=-np.eye(2)), ValueError, "Sigma.*semi-definite"),
+        (
+            lambda: _M.kernel(H=np.ones((3, 2)), Sigma=-np.eye(2)),
+            ValueError,
+            "Sigma.*semi-definite",
+        ),
         (lambda: _M.kernel(H=np.ones((2, 3)), Sigma=np.eye(2)), ValueError, "H must have shape"),
-        (lambda: _M.kernel(H=np.ones((3, 2)), Sigma=np.eye(2), P=np.eye(3)), ValueError, "P must have shape"),
+        (
+            lambda: _M.kernel(H=np.ones((3, 2)), Sigma=np.eye(2), P=np.eye(3)),
+            ValueError,
+            "P must have shape",
+        ),
         (lambda: _M.kl_given_data(_T, _T, np.ones((2, 2))), ValueError, "Y must have shape"),
         (lambda: _M.best_rank_student(_T, 3), ValueError, r"r must lie in integers in \[0, 2\]"),
-        (lambda: _M.divergence_parts(_T, _M.kernel(H=np.ones((3, 2)), Sigma=np.zeros((2, 2)))), ValueError, "teacher.Sigma must be positive definite"),
+        (
+            lambda: _M.divergence_parts(_T, _M.kernel(H=np.ones((3, 2)), Sigma=np.zeros((2, 2)))),
+            ValueError,
+            "teacher.Sigma must be positive definite",
+        ),
     ],
 )
 def test_invalid_inputs(call, error, match):

@@ -101,12 +101,16 @@ def test_degenerate_student_and_teacher_give_inf_with_reason():
         (lambda: MatrixNormal(np.ones((1, 2)), -np.eye(2)), ValueError, "Sigma.*semi-definite"),
         (lambda: MatrixNormal(np.ones((1, 1)), None), TypeError, "Sigma must be a real"),
         (
-            lambda: kl(MatrixNormal(np.ones((2, 3)), np.eye(3)), MatrixNormal(np.ones((3, 2)), np.eye(2))),
+            lambda: kl(
+                MatrixNormal(np.ones((2, 3)), np.eye(3)), MatrixNormal(np.ones((3, 2)), np.eye(2))
+            ),
             ValueError,
             "shape mismatch",
         ),
         (
-            lambda: kl(MatrixNormal(np.ones((2, 2)), np.eye(2)), MatrixNormal(np.ones((1, 2)), np.eye(2))),
+            lambda: kl(
+                MatrixNormal(np.ones((2, 2)), np.eye(2)), MatrixNormal(np.ones((1, 2)), np.eye(2))
+            ),
             ValueError,
             "dimension mismatch",
         ),

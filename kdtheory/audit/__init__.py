@@ -3,8 +3,8 @@
 Importing this package registers the claims: one module per theorem family.
 """
 
+from . import claims_linear as claims_linear  # noqa: F401  (U1@linear)
 from . import claims_upper  # noqa: F401  (lemma-DV, lemma-SG, U0, U1)
-from . import claims_linear  # noqa: F401  (U1@linear)
 from .engine import (
     AuditReport,
     Batch,

@@ -50,7 +50,9 @@ class LinearCase:
 
 
 def _mat(src: Source, name: str, rows: int, cols: int) -> np.ndarray:
-    return np.array([[src.draw(name) for _ in range(cols)] for _ in range(rows)]).reshape(rows, cols)
+    return np.array([[src.draw(name) for _ in range(cols)] for _ in range(rows)]).reshape(
+        rows, cols
+    )
 
 
 def _spd(src: Source, d: int) -> np.ndarray:

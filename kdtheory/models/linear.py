@@ -127,20 +127,26 @@ class LinearGaussianModel:
         if M0 is None:
             return np.zeros((self.k, self.d))
         if isinstance(M0, (str, bytes)):
-            raise TypeError(f"M0 must be a real scalar or a ({self.k}, {self.d}) matrix, got {M0!r}")
+            raise TypeError(
+                f"M0 must be a real scalar or a ({self.k}, {self.d}) matrix, got {M0!r}"
+            )
         arr = np.asarray(M0, dtype=float)
         if arr.ndim == 0:
             arr = np.full((self.k, self.d), float(check_in("M0", arr, REAL)))
         arr = real_matrix("M0", arr)
         if arr.shape != (self.k, self.d):
-            raise ValueError(f"M0 must be a scalar or have shape ({self.k}, {self.d}), got {arr.shape}")
+            raise ValueError(
+                f"M0 must be a scalar or have shape ({self.k}, {self.d}), got {arr.shape}"
+            )
         return arr
 
     def _projector(self, name: str, basis, dim: int) -> np.ndarray:
         """Orthogonal projector onto the span of the columns of ``basis`` (dim x r, full rank)."""
         u = real_matrix(name, basis)
         if u.shape[0] != dim or u.shape[1] > dim:
-            raise ValueError(f"{name} must have shape ({dim}, r) with 0 <= r <= {dim}, got {u.shape}")
+            raise ValueError(
+                f"{name} must have shape ({dim}, r) with 0 <= r <= {dim}, got {u.shape}"
+            )
         if u.shape[1] == 0:
             return np.zeros((dim, dim))
         if numerical_rank(u) < u.shape[1]:
@@ -252,7 +258,9 @@ class LinearGaussianModel:
         kappa = check_in("kappa", kappa, REAL)
         p = self._scalar_identity(teacher.P)
         if p is None:
-            raise ValueError(f"tilt_student needs a teacher with P_T = p I, got {teacher.P.tolist()!r}")
+            raise ValueError(
+                f"tilt_student needs a teacher with P_T = p I, got {teacher.P.tolist()!r}"
+            )
         d_h = (kappa / self.n) * self.X.T @ teacher.Sigma
         return self.kernel(
             H=p * teacher.H + d_h,
@@ -412,7 +420,8 @@ class LinearGaussianModel:
         self._check_kernel("teacher", teacher)
         y = self._labels(Y)
         return MatrixNormal(
-            teacher.mean(y) @ self.X, self.nu**2 * np.eye(self.n) + self.X.T @ teacher.Sigma @ self.X
+            teacher.mean(y) @ self.X,
+            self.nu**2 * np.eye(self.n) + self.X.T @ teacher.Sigma @ self.X,
         )
 
     def simulate_soft_labels(self, teacher, Y, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -471,7 +480,8 @@ class LinearGaussianModel:
         """
         abar, s_out, s_in = self._second_moments(teacher)
         sv2 = np.linalg.svd(abar, compute_uv=False) ** 2
-        ev_out, ev_in = np.linalg.eigvalsh(s_out), np.linalg.eigvalsh(s_in)
+        ev_out = np.clip(np.linalg.eigvalsh(s_out), 0.0, None)  # PSD: rounding negatives -> 0
+        ev_in = np.clip(np.linalg.eigvalsh(s_in), 0.0, None)
         ranks = np.arange(min(self.k, self.d) + 1)
         k_out = np.array([0.5 * tail_sum(ev_out, r) for r in ranks])
         k_in = np.array([0.5 * tail_sum(ev_in, r) for r in ranks])
@@ -504,12 +514,16 @@ class LinearGaussianModel:
         """``(Y, W)``: ``size`` label matrices (size, k, n) and one weight draw each (size, k, d)."""
         self._check_kernel("kernel", kern)
         y = self.simulate_labels(size, rng)
-        return y, MatrixNormal(np.zeros((self.k, self.d)), kern.Sigma).sample(size, rng) + kern.mean(y)
+        return y, MatrixNormal(np.zeros((self.k, self.d)), kern.Sigma).sample(
+            size, rng
+        ) + kern.mean(y)
 
     def gap(self, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """``g(W, Y) = L_mu(W) - L_D(W)`` from its definition (THEORY §7):
         ``L_mu(W) = ||(W - W*) X||_F^2 / n + k nu^2``, ``L_D(W) = ||Y - W X||_F^2 / n``."""
-        pop = np.sum(((W - self.W_star) @ self.X) ** 2, axis=(-2, -1)) / self.n + self.k * self.nu**2
+        pop = (
+            np.sum(((W - self.W_star) @ self.X) ** 2, axis=(-2, -1)) / self.n + self.k * self.nu**2
+        )
         emp = np.sum((Y - W @ self.X) ** 2, axis=(-2, -1)) / self.n
         return pop - emp
 
