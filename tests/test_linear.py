@@ -304,6 +304,9 @@ def test_degenerate_student_gives_inf_with_reason(case):
         assert k_n == math.inf and k_n.reason == DEGENERATE_STUDENT
         y = model.simulate_labels(1, np.random.default_rng(0))[0]
         assert model.kl_given_data(student, teacher, y) == math.inf
+        assert model.divergence_parts(student, teacher)["spread"] == math.inf
+        dec = model.decomposition(student, teacher, y)
+        assert dec["kl"] == math.inf and dec["variance"] == math.inf
         vals = model.theorem_values(student, teacher)
         ev = theorem("U1").evaluate(**vals)
         assert ev.all_hold and float(ev.rhs) == math.inf

@@ -332,7 +332,9 @@ class LinearGaussianModel:
         return {
             "offset": 0.5 * float(np.sum(z * z)),
             "estimation": 0.5 * self.nu**2 * float(np.sum(diff * diff)),
-            "spread": 0.5 * self.k * float(np.sum(phi(np.clip(ratio, 0.0, None)))),
+            "spread": math.inf
+            if is_singular(student.Sigma)
+            else 0.5 * self.k * float(np.sum(phi(np.clip(ratio, 0.0, None)))),
         }
 
     def distillation_divergence(

@@ -17,9 +17,13 @@ Pure linear algebra on the means and covariances of matrix-normal kernels; the m
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import linalg
 
 from ..divergences import phi
+from ..matrix_normal import is_singular
 from ..symbols import NONNEGATIVE, check_in
 
 __all__ = [
@@ -102,9 +106,12 @@ def weight_space_decomposition(
     a_w = m_t @ root_inv
     b_w = m_s @ root_inv
     sv = np.linalg.svd(a_w, compute_uv=False)
-    prec = np.linalg.inv(sigma_t)
-    ratio = np.linalg.eigvals(prec @ sigma_s).real
-    variance = 0.5 * k * float(np.sum(phi(np.clip(ratio, 0.0, None))))
+    ratio = linalg.eigh(sigma_s, sigma_t, eigvals_only=True)  # eigenvalues of Sigma_T^-1 Sigma_S
+    variance = (
+        math.inf
+        if is_singular(sigma_s)
+        else 0.5 * k * float(np.sum(phi(np.clip(ratio, 0.0, None))))
+    )
     mean_term = 0.5 * float(np.sum((b_w - a_w) ** 2))
     return {
         "rank": int(r),
