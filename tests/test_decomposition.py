@@ -178,6 +178,9 @@ def test_no_fixed_projection_beats_the_rank_profile(case_y):
     prof = model.rank_profile(t)
     k_n = model.distillation_divergence(s, t)
     assert k_n >= prof["K_n"][r] * (1 - 1e-10) - 1e-12
+    # its data-averaged mean has rank <= r, so its offset term pays the rank bottleneck
+    offset = model.divergence_parts(s, t)["offset"]
+    assert offset >= prof["rank_bottleneck"][r] * (1 - 1e-10) - 1e-12
 
 
 def test_smallest_rank_under_a_budget():

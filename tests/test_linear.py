@@ -127,6 +127,10 @@ def test_model_a_equals_model_c_constructors(case, data):
         mc.bayes_teacher(lam=lam, temperature=temp),
         as_kernel_c(mc, ma.tempered_bayes(temperature=temp, lam=lam)),
     )
+    same_kernel(  # flat prior (lam = 0): X X^T = n is invertible
+        mc.bayes_teacher(lam=0.0, temperature=temp),
+        as_kernel_c(mc, ma.tempered_bayes(temperature=temp)),
+    )
     alpha = data.draw(st.floats(0.0, 1.0))
     gamma_s = data.draw(st.floats(math.log(0.01), math.log(100.0)).map(math.exp))
     for sample in (False, True):

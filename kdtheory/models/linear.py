@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ..divergences import Divergence, phi
+from ..divergences import Divergence, kl, phi
 from ..matrix_normal import (
     DEGENERATE_STUDENT,
     DEGENERATE_TEACHER,
@@ -357,8 +357,6 @@ class LinearGaussianModel:
 
     def kl_given_data(self, student, teacher, Y) -> Divergence:
         """Per-dataset ``KL_Y`` from the closed-form KL registry (``MatrixNormal`` pair, THEORY §7)."""
-        from ..divergences import kl
-
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
         y = self._labels(Y)
@@ -538,6 +536,7 @@ class LinearGaussianModel:
     def monte_carlo_divergence(self, student, teacher, size: int, rng: np.random.Generator):
         """``(estimate, standard error)`` of ``K_n``: the average over simulated label matrices of
         ``log p_S(W|Y) - log p_T(W|Y)`` at ``W ~ P_{W_S|Y}`` (rows independent Gaussians)."""
+        self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
         self._require_regular("student", student)
         self._require_regular("teacher", teacher)
