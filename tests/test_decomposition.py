@@ -79,6 +79,27 @@ def test_no_rank_r_student_beats_the_eckart_young_tail(case_y):
         assert total == pytest.approx(exact, rel=TOL, abs=1e-12)
 
 
+@given(cases_with_labels(), seeds)
+def test_random_rank_r_means_pay_the_eckart_young_tail(case_y, seed):
+    """Any student whose mean M_S(Y) = L R has rank <= r (L k x r, R r x d random, any Sigma_S):
+    (1/2)||(M_S - M_T) Sigma_T^{-1/2}||^2 >= (1/2) sum_{i>r} varsigma_i^2 and KL_Y >= tail + variance."""
+    (case, y), rng = case_y, np.random.default_rng(seed)
+    model, teacher = case.model, case.teacher
+    r = int(rng.integers(0, min(model.k, model.d) + 1))
+    scale = math.exp(rng.uniform(-2, 2))
+    mean = scale * rng.normal(size=(model.k, r)) @ rng.normal(size=(r, model.d))
+    student = model.kernel(
+        H=np.zeros((model.n, model.d)),
+        Sigma=_random_spd(rng, model.d),
+        P=np.zeros((model.k, model.k)),
+        B=mean,
+    )
+    dec = model.decomposition(student, teacher, y, rank=r)
+    assert dec["mean_term"] >= dec["rank_bottleneck"] * (1 - 1e-12) - 1e-12
+    exact = model.kl_given_data(student, teacher, y)
+    assert exact >= (dec["rank_bottleneck"] + dec["variance"]) * (1 - 1e-12) - 1e-12
+
+
 def test_identity_fails_without_the_subspace_condition():
     """Negative control (THEORY §7): a rank-1 student off the top singular subspace has
     bias + rank_bottleneck + variance != KL_Y, and the flag says so."""
