@@ -5,9 +5,10 @@ Information-Theoretic View*, arXiv:2605.13143.  The mathematics is specified in 
 status labels (paper / reconstructed / extension / false) follow its §0.
 """
 
-from . import assumptions, divergences, symbols
+from . import assumptions, divergences, matrix_normal, symbols  # matrix_normal registers its KL
 from .assumptions import BoundedLoss, CentralCondition, Sharpness, SubGamma, SubGaussian
-from .models import GaussianKernel, GaussianMeanModel, MemoriserModel
+from .matrix_normal import MatrixNormal
+from .models import GaussianKernel, GaussianMeanModel, LinearGaussianModel, MemoriserModel
 from .theorems import Status, Theorem, theorem, theorems
 
 __version__ = "0.1.0"
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "assumptions",
     "divergences",
+    "matrix_normal",
     "symbols",
     "BoundedLoss",
     "CentralCondition",
@@ -23,6 +25,8 @@ __all__ = [
     "SubGaussian",
     "GaussianKernel",
     "GaussianMeanModel",
+    "LinearGaussianModel",
+    "MatrixNormal",
     "MemoriserModel",
     "Status",
     "Theorem",

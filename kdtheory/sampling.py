@@ -72,6 +72,15 @@ RANGES: dict[str, Range] = {
     "eta_fraction": Range(0.01, 0.999, log=True),
     "log10_M": Range(0.0, 6.0),
     "p": Range(0.0, 1.0),
+    # linear-Gaussian model (THEORY §7): sizes, design entries and scale, W*, noise, matrix entries
+    "lin_k": Range(1, 4, integer=True),
+    "lin_d": Range(1, 4, integer=True),
+    "lin_n": Range(1, 12, integer=True),
+    "lin_x": Range(-0.9, 0.9),
+    "lin_x_scale": Range(0.1, 10.0, log=True),
+    "lin_w": Range(-3.0, 3.0),
+    "lin_nu": Range(0.05, 20.0, log=True),
+    "lin_h": Range(-1.0, 1.0),
 }
 
 

@@ -17,6 +17,7 @@ from kdtheory.divergences import (
     register_kl,
     registered_pairs,
 )
+from kdtheory.matrix_normal import MatrixNormal
 
 
 def _spd(rng, d):
@@ -29,6 +30,8 @@ FACTORIES = {
     IsotropicGaussian: lambda rng, d: IsotropicGaussian(rng.normal(size=d), rng.uniform(0.3, 2)),
     DiagonalGaussian: lambda rng, d: DiagonalGaussian(rng.normal(size=d), rng.uniform(0.3, 2, d)),
     FullGaussian: lambda rng, d: FullGaussian(rng.normal(size=d), _spd(rng, d)),
+    # MN(M, I_k, Sigma) with k = 2 rows of dimension d (THEORY §7)
+    MatrixNormal: lambda rng, d: MatrixNormal(rng.normal(size=(2, d)), _spd(rng, d)),
 }
 
 

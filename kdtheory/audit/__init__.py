@@ -3,7 +3,8 @@
 Importing this package registers the claims: one module per theorem family.
 """
 
-from . import claims_lower, claims_negative, claims_upper  # noqa: F401  (each registers claims)
+from importlib import import_module
+
 from .engine import (
     AuditReport,
     Batch,
@@ -15,6 +16,11 @@ from .engine import (
     register_claim,
     run_audit,
 )
+
+#: the claim modules, in the order their claims are audited and reported
+CLAIM_MODULES = ("claims_upper", "claims_lower", "claims_linear", "claims_negative")
+for _name in CLAIM_MODULES:
+    import_module(f"{__name__}.{_name}")
 
 __all__ = [
     "AuditReport",

@@ -1,6 +1,15 @@
 """Toy models in which every quantity of the theory is exact (THEORY §6-§8)."""
 
 from .gaussian_mean import GaussianKernel, GaussianMeanModel
+from .linear import LinearGaussianModel, MatrixNormalKernel
 from .memoriser import MemoriserModel
+from .rank import smallest_rank
 
-__all__ = ["GaussianKernel", "GaussianMeanModel", "MemoriserModel"]
+__all__ = [
+    "GaussianKernel",
+    "GaussianMeanModel",
+    "LinearGaussianModel",
+    "MatrixNormalKernel",
+    "MemoriserModel",
+    "smallest_rank",
+]

@@ -1,0 +1,24 @@
+"""Audit claims on the linear-Gaussian case study (THEORY §7): Theorem U1 on random designs."""
+
+from __future__ import annotations
+
+from ..theorems.registry import theorem
+from .engine import SamplingClaim, register_claim
+from .linear_cases import linear_batch, linear_tilt_witness_batch
+
+register_claim(
+    SamplingClaim(
+        id="U1@linear",
+        theorem=theorem("U1"),
+        model="linear-gaussian",
+        description=(
+            "random X (d > n included), W*, nu; Gibbs/tempered-Bayes/generic teachers; KD (mean and "
+            "sampled soft labels), Gibbs, output/input projection, best rank-r and generic students; "
+            "witness tilt"
+        ),
+        sampler=linear_batch,
+        cases=1000,
+        witness=linear_tilt_witness_batch,
+        witness_cases=20,
+    )
+)

@@ -1,0 +1,554 @@
+"""Model C: the paper's linear-Gaussian case study with matrix-normal kernels (THEORY §7).
+
+Labels ``Y = W* X + E`` with ``X`` a fixed ``d x n`` design (inputs as columns), ``W*`` ``k x d`` and
+``E`` iid ``N(0, nu^2)``.  Losses ``L_D(W) = ||Y - W X||_F^2 / n`` and
+``L_mu(W) = ||(W - W*) X||_F^2 / n + k nu^2``, so
+``g(W, Y) = k nu^2 - ||E||_F^2/n + (2/n) <(W - W*) X, E>_F`` (affine in W).
+
+Kernels ``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (:class:`MatrixNormalKernel`).  Every quantity below
+is exact; the closed forms are derived symbolically in ``proofs/linear_gaussian.py`` and checked
+against :meth:`LinearGaussianModel.simulate` in the tests.  Model A (THEORY §6) is the special case
+``X = 1_n^T``, ``k = d_A``, ``W* = m``, ``nu = s`` with ``P = I``, ``H = (a/n) 1_n``, ``B = b``,
+``Sigma = [tau^2]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from ..divergences import Divergence, kl, phi
+from ..matrix_normal import (
+    DEGENERATE_STUDENT,
+    DEGENERATE_TEACHER,
+    MatrixNormal,
+    is_singular,
+    psd_matrix,
+    real_matrix,
+)
+from ..symbols import POSITIVE, REAL, UNIT_CLOSED, Domain, check_in
+from .rank import (
+    label_space_decomposition,
+    numerical_rank,
+    sqrt_psd,
+    tail_sum,
+    weight_space_decomposition,
+)
+
+__all__ = ["MatrixNormalKernel", "LinearGaussianModel"]
+
+_NONNEG = Domain(0.0, math.inf, True, False)
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixNormalKernel:
+    """``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (THEORY §7): ``P`` k x k, ``H`` n x d, ``B`` k x d,
+    ``Sigma`` d x d PSD.  Build it with :meth:`LinearGaussianModel.kernel` or a constructor."""
+
+    P: np.ndarray
+    H: np.ndarray
+    B: np.ndarray
+    Sigma: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return self.P.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.Sigma.shape[0]
+
+    @property
+    def n(self) -> int:
+        return self.H.shape[0]
+
+    def mean(self, Y: np.ndarray) -> np.ndarray:
+        """``M(Y) = P Y H + B`` (``Y`` of shape ``(k, n)`` or a batch ``(..., k, n)``)."""
+        return self.P @ Y @ self.H + self.B
+
+    def given(self, Y: np.ndarray) -> MatrixNormal:
+        """The law ``MN(M(Y), I_k, Sigma)`` of ``W`` given the labels ``Y``."""
+        return MatrixNormal(self.mean(Y), self.Sigma)
+
+    def __repr__(self) -> str:
+        return f"MatrixNormalKernel(k={self.k}, d={self.d}, n={self.n})"
+
+
+class LinearGaussianModel:
+    """Model C of THEORY §7: ``LinearGaussianModel(X, W_star, nu)``, ``X`` d x n (columns are
+    inputs), ``W_star`` k x d, noise sd ``nu > 0``.
+
+    >>> import numpy as np
+    >>> model = LinearGaussianModel(X=np.ones((1, 7)), W_star=[[0.5], [-1.0], [2.0]], nu=1.3)
+    >>> teacher = model.gibbs(gamma=2.0, lam=0.7, M0=0.2)
+    >>> round(model.gen(teacher), 12)  # = Model A's gen_T (THEORY §9)
+    1.23282674772
+    """
+
+    def __init__(self, X, W_star, nu: float):
+        self.X = real_matrix("X", X)
+        if not np.any(self.X):
+            raise ValueError("X must not be the zero matrix (valid domain: real d x n, nonzero)")
+        self.d, self.n = self.X.shape
+        self.W_star = real_matrix("W_star", W_star)
+        if self.W_star.shape[1] != self.d:
+            raise ValueError(
+                f"W_star must have shape (k, {self.d}) to match X ({self.d} x {self.n}), "
+                f"got {self.W_star.shape}"
+            )
+        self.k = self.W_star.shape[0]
+        self.nu = check_in("nu", nu, POSITIVE)
+        self.XXt = self.X @ self.X.T
+
+    def __repr__(self) -> str:
+        return f"LinearGaussianModel(k={self.k}, d={self.d}, n={self.n}, nu={self.nu!r})"
+
+    # -- validation ---------------------------------------------------------------------------
+    def _labels(self, Y) -> np.ndarray:
+        y = real_matrix("Y", Y)
+        if y.shape != (self.k, self.n):
+            raise ValueError(f"Y must have shape ({self.k}, {self.n}), got {y.shape}")
+        return y
+
+    def _check_kernel(self, name: str, kern) -> None:
+        if not isinstance(kern, MatrixNormalKernel):
+            raise TypeError(f"{name} must be a MatrixNormalKernel, got {type(kern).__name__}")
+        if (kern.k, kern.d, kern.n) != (self.k, self.d, self.n):
+            raise ValueError(
+                f"{name} has (k, d, n) = {(kern.k, kern.d, kern.n)}, the model has "
+                f"{(self.k, self.d, self.n)}"
+            )
+
+    def _prior_mean(self, M0) -> np.ndarray:
+        """``M0``: None (zero), a scalar (broadcast) or a k x d matrix."""
+        if M0 is None:
+            return np.zeros((self.k, self.d))
+        if isinstance(M0, (str, bytes)):
+            raise TypeError(
+                f"M0 must be a real scalar or a ({self.k}, {self.d}) matrix, got {M0!r}"
+            )
+        arr = np.asarray(M0, dtype=float)
+        if arr.ndim == 0:
+            arr = np.full((self.k, self.d), float(check_in("M0", arr, REAL)))
+        arr = real_matrix("M0", arr)
+        if arr.shape != (self.k, self.d):
+            raise ValueError(
+                f"M0 must be a scalar or have shape ({self.k}, {self.d}), got {arr.shape}"
+            )
+        return arr
+
+    def _projector(self, name: str, basis, dim: int) -> np.ndarray:
+        """Orthogonal projector onto the span of the columns of ``basis`` (dim x r, full rank)."""
+        u = real_matrix(name, basis)
+        if u.shape[0] != dim or u.shape[1] > dim:
+            raise ValueError(
+                f"{name} must have shape ({dim}, r) with 0 <= r <= {dim}, got {u.shape}"
+            )
+        if u.shape[1] == 0:
+            return np.zeros((dim, dim))
+        if numerical_rank(u) < u.shape[1]:
+            raise ValueError(f"{name} must have full column rank {u.shape[1]}")
+        if u.shape[1] == dim:  # the whole space: exactly the identity, not a rounded one
+            return np.eye(dim)
+        q, _ = np.linalg.qr(u)
+        return q @ q.T
+
+    @staticmethod
+    def _scalar_identity(P: np.ndarray) -> float | None:
+        """``p`` if ``P = p I`` (to 1e-12 relative), else None."""
+        p = float(np.trace(P)) / P.shape[0]
+        scale = max(abs(p), 1.0)
+        return p if np.allclose(P, p * np.eye(P.shape[0]), rtol=0, atol=1e-12 * scale) else None
+
+    # -- kernels ------------------------------------------------------------------------------
+    def kernel(self, H, Sigma, P=None, B=None) -> MatrixNormalKernel:
+        """The kernel ``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (THEORY §7); ``P`` defaults to ``I_k``,
+        ``B`` to 0.  ``Sigma`` may be singular (a degenerate student, ``K_n = inf``)."""
+        P = np.eye(self.k) if P is None else real_matrix("P", P)
+        if P.shape != (self.k, self.k):
+            raise ValueError(f"P must have shape ({self.k}, {self.k}), got {P.shape}")
+        H = real_matrix("H", H)
+        if H.shape != (self.n, self.d):
+            raise ValueError(f"H must have shape ({self.n}, {self.d}), got {H.shape}")
+        B = np.zeros((self.k, self.d)) if B is None else real_matrix("B", B)
+        if B.shape != (self.k, self.d):
+            raise ValueError(f"B must have shape ({self.k}, {self.d}), got {B.shape}")
+        return MatrixNormalKernel(P=P, H=H, B=B, Sigma=psd_matrix("Sigma", Sigma, self.d))
+
+    def _gibbs_parts(self, gamma: float, lam: float):
+        """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma``."""
+        prec = lam * np.eye(self.d) + (2 * gamma / self.n) * self.XXt
+        if lam == 0 and is_singular(prec):
+            raise ValueError(
+                "lam = 0 (flat prior) needs X X^T invertible (rank d <= n); valid domain of lam "
+                "for this design: (0, inf)"
+            )
+        sigma = np.linalg.inv(prec)
+        sigma = (sigma + sigma.T) / 2
+        return sigma, (2 * gamma / self.n) * self.X.T @ sigma
+
+    def gibbs(self, gamma: float, lam: float, M0=None) -> MatrixNormalKernel:
+        """Gibbs kernel ``P(W|Y) ∝ exp(-(lam/2)||W - M0||_F^2 - gamma L_D(W))`` (THEORY §7):
+        ``Sigma = (lam I + (2 gamma/n) X X^T)^-1``, ``H = (2 gamma/n) X^T Sigma``, ``P = I``,
+        ``B = lam M0 Sigma``.  ``lam = 0`` (flat prior) needs ``X X^T`` invertible."""
+        gamma = check_in("gamma", gamma, POSITIVE)
+        lam = check_in("lam", lam, _NONNEG)
+        m0 = self._prior_mean(M0)
+        sigma, g = self._gibbs_parts(gamma, lam)
+        return self.kernel(H=g, Sigma=sigma, B=lam * m0 @ sigma)
+
+    def bayes_teacher(self, lam: float = 1.0, temperature: float = 1.0, M0=None):
+        """Tempered Bayes posterior: Gibbs with ``gamma = n / (2 nu^2 T)`` (THEORY §7); at
+        ``T = 1`` the exact posterior under the prior rows ``N(M0 row, I/lam)``."""
+        t = check_in("temperature", temperature, POSITIVE)
+        return self.gibbs(gamma=self.n / (2 * self.nu**2 * t), lam=lam, M0=M0)
+
+    def kd_student(
+        self,
+        teacher: MatrixNormalKernel,
+        alpha: float,
+        gamma: float,
+        lam: float,
+        M0=None,
+        teacher_sample: bool = False,
+    ) -> MatrixNormalKernel:
+        """KD student (THEORY §7): Gibbs at inverse temperature ``gamma``, prior rows
+        ``N(M0 row, I/lam)``, on ``alpha L_D(W) + (1-alpha) ||M_T(Y) X - W X||_F^2 / n``:
+        ``Sigma_S = (lam I + (2 gamma/n) X X^T)^-1``,
+        ``H_S = (alpha I_n + (1-alpha) H_T X)(2 gamma/n) X^T Sigma_S``,
+        ``B_S = (1-alpha) B_T X (2 gamma/n) X^T Sigma_S + lam M0 Sigma_S`` (for a teacher with
+        ``P_T = I``; ``P_T = p I`` scales ``H_T`` by ``p``; any ``P_T`` when ``alpha = 0``).
+        ``teacher_sample=True``: the soft label is ``W_T X`` for one teacher draw, which adds
+        ``(1-alpha)^2 G^T X^T Sigma_T X G`` (``G = (2 gamma/n) X^T Sigma_S``) to ``Sigma_S``."""
+        self._check_kernel("teacher", teacher)
+        alpha = check_in("alpha", alpha, UNIT_CLOSED)
+        gamma = check_in("gamma", gamma, POSITIVE)
+        lam = check_in("lam", lam, _NONNEG)
+        m0 = self._prior_mean(M0)
+        sigma0, g = self._gibbs_parts(gamma, lam)
+        p = self._scalar_identity(teacher.P)
+        soft_b = (1 - alpha) * teacher.B @ self.X @ g
+        if p is not None:
+            P = np.eye(self.k)
+            H = (alpha * np.eye(self.n) + (1 - alpha) * p * teacher.H @ self.X) @ g
+        elif alpha == 0:
+            P, H = teacher.P, teacher.H @ self.X @ g
+        else:
+            raise ValueError(
+                "kd_student with 0 < alpha <= 1 needs a teacher with P_T = p I (the soft-label "
+                "mixture alpha Y + (1-alpha) P_T Y H_T X is then of the form Y H); got teacher.P "
+                f"= {teacher.P.tolist()!r}"
+            )
+        sigma = sigma0
+        if teacher_sample:
+            xg = self.X @ g
+            sigma = sigma0 + (1 - alpha) ** 2 * xg.T @ teacher.Sigma @ xg
+        return self.kernel(H=H, Sigma=sigma, P=P, B=soft_b + lam * m0 @ sigma0)
+
+    def tilt_student(self, teacher: MatrixNormalKernel, kappa: float) -> MatrixNormalKernel:
+        """Tilt student ``M_S(Y) = M_T(Y) + (kappa/n) (Y - W* X) X^T Sigma_T``, ``Sigma_S = Sigma_T``
+        (THEORY §7; the Model C form of THEORY §6.4's tilt): per dataset the log-likelihood ratio is
+        proportional to the gap, so it attains Theorem U1 with equality (``kappa > 0`` the upper
+        side, ``kappa < 0`` the lower).  In Model A coordinates it is the tilt with
+        ``kappa_A = kappa tau_T^2``.  Needs ``P_T = p I``."""
+        self._check_kernel("teacher", teacher)
+        kappa = check_in("kappa", kappa, REAL)
+        p = self._scalar_identity(teacher.P)
+        if p is None:
+            raise ValueError(
+                f"tilt_student needs a teacher with P_T = p I, got {teacher.P.tolist()!r}"
+            )
+        d_h = (kappa / self.n) * self.X.T @ teacher.Sigma
+        return self.kernel(
+            H=p * teacher.H + d_h,
+            Sigma=teacher.Sigma,
+            B=teacher.B - self.W_star @ self.X @ d_h,
+        )
+
+    def output_projection_student(self, teacher: MatrixNormalKernel, U, Sigma=None):
+        """Fixed-subspace rank-r student ``M_S(Y) = Q_U M_T(Y)`` with ``Q_U = U U^T`` the orthogonal
+        projector onto the span of ``U`` (k x r, full column rank; orthonormalised): ``P_S = Q_U P_T``,
+        ``B_S = Q_U B_T``, ``H_S = H_T``; ``Sigma_S = Sigma`` (default ``Sigma_T``; a singular
+        ``Sigma`` is a degenerate student, ``K_n = inf``)."""
+        self._check_kernel("teacher", teacher)
+        q = self._projector("U", U, self.k)
+        sigma = teacher.Sigma if Sigma is None else Sigma
+        return self.kernel(H=teacher.H, Sigma=sigma, P=q @ teacher.P, B=q @ teacher.B)
+
+    def input_projection_student(self, teacher: MatrixNormalKernel, V, Sigma=None):
+        """Fixed-subspace rank-r student projecting the teacher's *whitened* rows:
+        ``M_S(Y) Sigma_T^{-1/2} = M_T(Y) Sigma_T^{-1/2} Q_V`` (``V`` d x r, full column rank), i.e.
+        ``H_S = H_T Pi``, ``B_S = B_T Pi`` with ``Pi = Sigma_T^{-1/2} Q_V Sigma_T^{1/2}``;
+        ``Sigma_S = Sigma`` (default ``Sigma_T``).  Needs a non-singular ``Sigma_T``."""
+        self._check_kernel("teacher", teacher)
+        self._require_regular("teacher", teacher)
+        q = self._projector("V", V, self.d)
+        if np.array_equal(q, np.eye(self.d)):
+            pi = q
+        else:
+            pi = sqrt_psd(teacher.Sigma, inverse=True) @ q @ sqrt_psd(teacher.Sigma)
+        sigma = teacher.Sigma if Sigma is None else Sigma
+        return self.kernel(H=teacher.H @ pi, Sigma=sigma, P=teacher.P, B=teacher.B @ pi)
+
+    def _require_regular(self, name: str, kern: MatrixNormalKernel) -> None:
+        if is_singular(kern.Sigma):
+            raise ValueError(f"{name}.Sigma must be positive definite here, got a singular matrix")
+
+    # -- exact quantities ---------------------------------------------------------------------
+    def mean_over_data(self, kern: MatrixNormalKernel) -> np.ndarray:
+        """``E_Y M(Y) = P W* X H + B`` (THEORY §7)."""
+        return kern.P @ self.W_star @ self.X @ kern.H + kern.B
+
+    def gen(self, kern: MatrixNormalKernel) -> float:
+        """Expected generalization gap ``gen = (2 nu^2 / n) tr(P) tr(H X)`` (THEORY §7)."""
+        self._check_kernel("kernel", kern)
+        return float(2 * self.nu**2 / self.n * np.trace(kern.P) * np.trace(kern.H @ self.X))
+
+    def dgen(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> float:
+        """``gen_S - gen_T``."""
+        return self.gen(student) - self.gen(teacher)
+
+    def divergence_parts(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
+        """``K_n`` split into offset, estimation and spread (THEORY §7):
+        ``(1/2) tr(Sigma_T^-1 Dbar^T Dbar)`` with ``Dbar = E_Y[M_S(Y) - M_T(Y)]``,
+        ``(nu^2/2)[tr(Sigma_T^-1 H_S^T H_S) tr(P_S P_S^T) - 2 tr(Sigma_T^-1 H_S^T H_T) tr(P_S P_T^T)
+        + tr(Sigma_T^-1 H_T^T H_T) tr(P_T P_T^T)]`` (computed as the equal, cancellation-free
+        ``(nu^2/2)||G_S^T ⊗ P_S - G_T^T ⊗ P_T||_F^2`` with ``G = H L^{-T}``, ``Sigma_T = L L^T``), and
+        ``(k/2)[tr(Sigma_T^-1 Sigma_S) - d - log det(Sigma_T^-1 Sigma_S)]`` (``inf`` for a singular
+        ``Sigma_S``).  ``Sigma_T`` must be positive definite."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        self._require_regular("teacher", teacher)
+        chol = np.linalg.cholesky(teacher.Sigma)
+        dbar = self.mean_over_data(student) - self.mean_over_data(teacher)
+        # np.linalg.solve, not scipy's solve_triangular: the latter is ~20x slower on tiny
+        # matrices when OpenBLAS threads compete for cores
+        z = np.linalg.solve(chol, dbar.T)
+        g_s = np.linalg.solve(chol, student.H.T)  # = (H_S L^{-T})^T
+        g_t = np.linalg.solve(chol, teacher.H.T)
+        diff = np.kron(g_s, student.P) - np.kron(g_t, teacher.P)
+        ratio = linalg.eigh(student.Sigma, teacher.Sigma, eigvals_only=True)
+        return {
+            "offset": 0.5 * float(np.sum(z * z)),
+            "estimation": 0.5 * self.nu**2 * float(np.sum(diff * diff)),
+            "spread": math.inf
+            if is_singular(student.Sigma)
+            else 0.5 * self.k * float(np.sum(phi(np.clip(ratio, 0.0, None)))),
+        }
+
+    def distillation_divergence(
+        self, student: MatrixNormalKernel, teacher: MatrixNormalKernel
+    ) -> Divergence:
+        """``K_n = E_Y KL(P_{W_S|Y} || P_{W_T|Y})`` (THEORY §1, §7); ``inf`` with the reason for a
+        singular (degenerate, deterministic) student or teacher covariance."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        sing_s, sing_t = is_singular(student.Sigma), is_singular(teacher.Sigma)
+        if sing_s and not sing_t:
+            return Divergence(math.inf, DEGENERATE_STUDENT)
+        if sing_t and not sing_s:
+            return Divergence(math.inf, DEGENERATE_TEACHER)
+        if sing_s and sing_t:
+            raise NotImplementedError(
+                "K_n with both covariances singular is not implemented (use kl_given_data per Y)"
+            )
+        return Divergence(sum(self.divergence_parts(student, teacher).values()))
+
+    def kl_given_data(self, student, teacher, Y) -> Divergence:
+        """Per-dataset ``KL_Y`` from the closed-form KL registry (``MatrixNormal`` pair, THEORY §7)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        y = self._labels(Y)
+        return kl(student.given(y), teacher.given(y))
+
+    def conditional_proxy(self, teacher: MatrixNormalKernel) -> float:
+        """``E_Y sigma_Y^2 = (4 nu^2 k / n^2) tr(Sigma_T X X^T)`` (THEORY §7); given ``Y``,
+        ``g(W_T, Y)`` is Gaussian with variance :meth:`conditional_proxy_given_data`."""
+        self._check_kernel("teacher", teacher)
+        return float(4 * self.nu**2 * self.k / self.n**2 * np.trace(teacher.Sigma @ self.XXt))
+
+    def conditional_proxy_given_data(self, teacher: MatrixNormalKernel, Y) -> float:
+        """``sigma_Y^2 = (4/n^2) tr(Sigma_T X E^T E X^T)``, ``E = Y - W* X``: the exact variance of the
+        affine gap ``g(W_T, Y)`` under ``W_T ~ P_{W_T|Y}`` (THEORY §7)."""
+        self._check_kernel("teacher", teacher)
+        e = self._labels(Y) - self.W_star @ self.X
+        xe = self.X @ e.T
+        return float(4 / self.n**2 * np.trace(teacher.Sigma @ xe @ xe.T))
+
+    def _information_eigs(self, kern: MatrixNormalKernel):
+        """Eigenvalues ``lam_a`` of ``Sigma^-1 H^T H`` and ``mu_b`` of ``P P^T``."""
+        self._check_kernel("kernel", kern)
+        self._require_regular("kernel", kern)
+        lam = np.clip(linalg.eigh(kern.H.T @ kern.H, kern.Sigma, eigvals_only=True), 0.0, None)
+        mu = np.clip(np.linalg.eigvalsh(kern.P @ kern.P.T), 0.0, None)
+        return lam, mu
+
+    def mutual_information(self, kern: MatrixNormalKernel) -> float:
+        """``I(W; Y) = (1/2) log det(I + nu^2 (Sigma^-1 H^T H) ⊗ (P P^T))
+        = (1/2) sum_{a,b} log(1 + nu^2 lam_a mu_b)`` (THEORY §7; Model A: ``(d/2) log(1+q)``)."""
+        lam, mu = self._information_eigs(kern)
+        return 0.5 * float(np.sum(np.log1p(self.nu**2 * np.outer(lam, mu))))
+
+    def symmetrized_information(self, kern: MatrixNormalKernel) -> float:
+        """``I_SKL = I + lautum = nu^2 tr(P P^T) tr(Sigma^-1 H^T H)`` (THEORY §7); a Gibbs kernel has
+        ``gen = I_SKL / gamma``."""
+        lam, mu = self._information_eigs(kern)
+        return float(self.nu**2 * np.sum(lam) * np.sum(mu))
+
+    def lautum_information(self, kern: MatrixNormalKernel) -> float:
+        """Lautum information ``I_SKL - I`` (THEORY §7)."""
+        return self.symmetrized_information(kern) - self.mutual_information(kern)
+
+    def theorem_values(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
+        """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``, ``K_n``,
+        ``Esigma2``, ``sigma_bar = inf``), the keys of ``GaussianMeanModel.theorem_values``."""
+        return {
+            "dgen": self.dgen(student, teacher),
+            "gen_S": self.gen(student),
+            "gen_T": self.gen(teacher),
+            "K_n": float(self.distillation_divergence(student, teacher)),
+            "Esigma2": self.conditional_proxy(teacher),
+            "sigma_bar": math.inf,
+        }
+
+    # -- soft labels (label space) ------------------------------------------------------------
+    def soft_label_law(self, teacher: MatrixNormalKernel, Y) -> MatrixNormal:
+        """Teacher soft labels ``Yhat | (X, Y) = W_T X + noise``, ``W_T ~ P_{W_T|Y}``:
+        ``MN(Wbar_T X, I_k, nu^2 I_n + X^T Sigma_T X)``, i.e. column-major covariance
+        ``nu^2 I + (X^T Sigma_T X) ⊗ I_k`` (THEORY §7, label space)."""
+        self._check_kernel("teacher", teacher)
+        y = self._labels(Y)
+        return MatrixNormal(
+            teacher.mean(y) @ self.X,
+            self.nu**2 * np.eye(self.n) + self.X.T @ teacher.Sigma @ self.X,
+        )
+
+    def simulate_soft_labels(self, teacher, Y, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``size`` soft labels ``W_T X + nu xi`` (a teacher draw per label), shape (size, k, n)."""
+        self._check_kernel("teacher", teacher)
+        w = teacher.given(self._labels(Y)).sample(size, rng)
+        return w @ self.X + self.nu * rng.standard_normal((size, self.k, self.n))
+
+    # -- decomposition and design guidance ----------------------------------------------------
+    def decomposition(self, student, teacher, Y, rank: int | None = None) -> dict:
+        """Bias / rank bottleneck / variance of ``KL_Y`` (THEORY §7), for a student of rank ``rank``
+        (default: the numerical rank of ``M_S(Y)``).
+
+        Weight space (top-level keys, see :func:`~kdtheory.models.rank.weight_space_decomposition`):
+        ``bias``, ``rank_bottleneck``, ``variance``, ``kl`` (= ``KL_Y``), ``exact`` (True: the student
+        mean lies in the top-r whitened singular subspace and ``kl = bias + rank_bottleneck +
+        variance``; False: only the Eckart–Young lower bound ``kl >= rank_bottleneck + variance``).
+        ``label``: the label-space form with ``Wbar_T = M_T(Y)`` and reference ``M = M_S(Y)``
+        (:func:`~kdtheory.models.rank.label_space_decomposition`): the exact soft-label ``kl`` next
+        to the ``convexity_bound`` and the ``rank_cost`` from the singular values of ``Wbar_T X``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        self._require_regular("teacher", teacher)
+        y = self._labels(Y)
+        m_s, m_t = student.mean(y), teacher.mean(y)
+        out = weight_space_decomposition(m_s, student.Sigma, m_t, teacher.Sigma, rank)
+        out["label"] = label_space_decomposition(
+            m_t, teacher.Sigma, m_s, self.X, self.nu, out["rank"]
+        )
+        return out
+
+    def _second_moments(self, teacher: MatrixNormalKernel):
+        """``Abar = E_Y[M_T] Sigma_T^{-1/2}``, ``S_out = E[A_w A_w^T]``, ``S_in = E[A_w^T A_w]`` with
+        ``A_w = M_T(Y) Sigma_T^{-1/2}`` (``E[E C E^T] = nu^2 tr(C) I``)."""
+        self._check_kernel("teacher", teacher)
+        self._require_regular("teacher", teacher)
+        root_inv = sqrt_psd(teacher.Sigma, inverse=True)
+        abar = self.mean_over_data(teacher) @ root_inv
+        hw = teacher.H @ root_inv
+        s_out = abar @ abar.T + self.nu**2 * float(np.sum(hw * hw)) * teacher.P @ teacher.P.T
+        s_in = abar.T @ abar + self.nu**2 * float(np.sum(teacher.P**2)) * hw.T @ hw
+        return abar, s_out, s_in
+
+    def rank_profile(self, teacher: MatrixNormalKernel) -> dict:
+        """Design guidance (THEORY §7): for every rank ``r = 0..min(k, d)`` (numpy arrays)
+
+        * ``rank_bottleneck[r] = (1/2) sum_{i>r} varsigma_i^2(Abar)``, ``Abar = E_Y[M_T(Y)] Sigma_T^{-1/2}``:
+          the Eckart–Young cost of a rank-r map at the data-averaged whitened teacher mean — a lower
+          bound on the offset part of ``K_n`` for every student whose mean stays in a fixed rank-r
+          subspace;
+        * ``K_n[r]``: the exact ``K_n`` of the best fixed-subspace rank-r student with
+          ``Sigma_S = Sigma_T`` (:meth:`best_rank_student`): ``(1/2) sum_{i>r}`` of the eigenvalues of
+          ``E[A_w A_w^T]`` (output projection) or ``E[A_w^T A_w]`` (whitened input projection),
+          whichever is smaller (Ky Fan); ``K_n[r] >= rank_bottleneck[r]``, both 0 at full rank;
+        * ``projection[r]``: ``"output"`` or ``"input"``, the side of that best student.
+        """
+        abar, s_out, s_in = self._second_moments(teacher)
+        sv2 = np.linalg.svd(abar, compute_uv=False) ** 2
+        ev_out = np.clip(np.linalg.eigvalsh(s_out), 0.0, None)  # PSD: rounding negatives -> 0
+        ev_in = np.clip(np.linalg.eigvalsh(s_in), 0.0, None)
+        ranks = np.arange(min(self.k, self.d) + 1)
+        k_out = np.array([0.5 * tail_sum(ev_out, r) for r in ranks])
+        k_in = np.array([0.5 * tail_sum(ev_in, r) for r in ranks])
+        return {
+            "rank": ranks,
+            "rank_bottleneck": np.array([0.5 * tail_sum(sv2, r) for r in ranks]),
+            "K_n": np.minimum(k_out, k_in),
+            "projection": np.where(k_out <= k_in, "output", "input"),
+        }
+
+    def best_rank_student(self, teacher: MatrixNormalKernel, r: int) -> MatrixNormalKernel:
+        """The fixed-subspace rank-r student attaining ``rank_profile(teacher)["K_n"][r]``: the
+        projection onto the top-r eigenvectors of ``E[A_w A_w^T]`` (output) or ``E[A_w^T A_w]``
+        (whitened input), ``Sigma_S = Sigma_T`` (THEORY §7)."""
+        r = int(check_in("r", r, Domain(0, min(self.k, self.d), True, True, integer=True)))
+        profile = self.rank_profile(teacher)
+        _, s_out, s_in = self._second_moments(teacher)
+        if profile["projection"][r] == "output":
+            basis = np.linalg.eigh(s_out)[1][:, ::-1][:, :r]
+            return self.output_projection_student(teacher, basis)
+        basis = np.linalg.eigh(s_in)[1][:, ::-1][:, :r]
+        return self.input_projection_student(teacher, basis)
+
+    # -- simulation (the Monte Carlo twin) ----------------------------------------------------
+    def simulate_labels(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``size`` label matrices ``Y = W* X + E``, shape (size, k, n)."""
+        return self.W_star @ self.X + self.nu * rng.standard_normal((size, self.k, self.n))
+
+    def simulate(self, kern: MatrixNormalKernel, size: int, rng: np.random.Generator):
+        """``(Y, W)``: ``size`` label matrices (size, k, n) and one weight draw each (size, k, d)."""
+        self._check_kernel("kernel", kern)
+        y = self.simulate_labels(size, rng)
+        return y, MatrixNormal(np.zeros((self.k, self.d)), kern.Sigma).sample(
+            size, rng
+        ) + kern.mean(y)
+
+    def gap(self, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """``g(W, Y) = L_mu(W) - L_D(W)`` from its definition (THEORY §7):
+        ``L_mu(W) = ||(W - W*) X||_F^2 / n + k nu^2``, ``L_D(W) = ||Y - W X||_F^2 / n``."""
+        pop = (
+            np.sum(((W - self.W_star) @ self.X) ** 2, axis=(-2, -1)) / self.n + self.k * self.nu**2
+        )
+        emp = np.sum((Y - W @ self.X) ** 2, axis=(-2, -1)) / self.n
+        return pop - emp
+
+    def monte_carlo_gen(self, kern: MatrixNormalKernel, size: int, rng: np.random.Generator):
+        """``(estimate, standard error)`` of ``gen`` from simulated labels and weights."""
+        y, w = self.simulate(kern, size, rng)
+        g = self.gap(w, y)
+        return float(g.mean()), float(g.std(ddof=1) / math.sqrt(size))
+
+    def monte_carlo_divergence(self, student, teacher, size: int, rng: np.random.Generator):
+        """``(estimate, standard error)`` of ``K_n``: the average over simulated label matrices of
+        ``log p_S(W|Y) - log p_T(W|Y)`` at ``W ~ P_{W_S|Y}`` (rows independent Gaussians)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        self._require_regular("student", student)
+        self._require_regular("teacher", teacher)
+        y, w = self.simulate(student, size, rng)
+
+        def logpdf(kern):
+            chol = np.linalg.cholesky(kern.Sigma)
+            resid = w - kern.mean(y)  # (size, k, d)
+            z = np.linalg.solve(chol, np.swapaxes(resid, -1, -2))
+            return -0.5 * np.sum(z * z, axis=(-2, -1)) - self.k * np.sum(np.log(np.diag(chol)))
+
+        lr = logpdf(student) - logpdf(teacher)
+        return float(lr.mean()), float(lr.std(ddof=1) / math.sqrt(size))
