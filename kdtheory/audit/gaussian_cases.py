@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..sampling import STUDENT_KINDS, TEACHER_KINDS, build_gaussian_mean_case, rng_source
+from ..models import gaussian_mean_arrays as _arr
+from ..sampling import (
+    RANGES,
+    STUDENT_KINDS,
+    TEACHER_KINDS,
+    GaussianMeanCase,
+    Source,
+    build_gaussian_mean_case,
+    rng_source,
+)
 from .engine import Batch
 
-__all__ = ["gaussian_mean_batch", "tilt_witness_batch"]
+__all__ = [
+    "gaussian_mean_batch",
+    "tilt_witness_batch",
+    "gaussian_mean_array_batch",
+    "replay_gaussian_mean_case",
+    "record_triple",
+    "teacher_kernel",
+    "student_kernel",
+]
 
 
 def gaussian_mean_batch(
@@ -56,3 +74,231 @@ def tilt_witness_batch(rng, size, extra=None) -> Batch:
         params.append(case.params)
         rows.append(vals)
     return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]})
+
+
+# -- vectorised batches (THEORY §6 closed forms as array code) -----------------------------------
+
+#: the drawn parameters of each teacher / student kind, in the order of
+#: :func:`kdtheory.sampling.build_gaussian_mean_case` (vector-valued: ``m0``, ``b``)
+TEACHER_PARAMS = {
+    "gibbs": ("gamma", "lam", "m0"),
+    "bayes": ("temperature",),
+    "generic": ("a", "b", "tau"),
+}
+STUDENT_PARAMS = {
+    "kd": ("alpha", "gamma", "lam", "m0"),
+    "kd-sample": ("alpha", "gamma", "lam", "m0"),
+    "tilt": ("kappa",),
+    "gibbs": ("gamma", "lam", "m0"),
+    "rescaled": ("tau_factor",),
+    "generic": ("a", "b", "tau"),
+}
+_VECTOR = frozenset({"m0", "b"})
+
+
+def teacher_kernel(kind: str, p: dict, n, s, d: int):
+    """``(a, b, tau)`` of a teacher of ``kind`` with drawn parameters ``p`` (THEORY §6,
+    constructors); generic over float arrays (a batch) and arb balls (one case)."""
+    if kind == "gibbs":
+        return _arr._gibbs(p["gamma"], p["lam"], p["m0"])
+    if kind == "bayes":
+        gamma = _arr._bayes_gamma(p["temperature"], n, s)
+        return _arr._gibbs(gamma, 0 * gamma, np.zeros(np.shape(gamma) + (d,)))
+    if kind == "generic":
+        return p["a"], p["b"], p["tau"]
+    raise ValueError(f"teacher kind must be one of {sorted(TEACHER_PARAMS)}, got {kind!r}")
+
+
+def student_kernel(kind: str, p: dict, teacher: tuple, m):
+    """``(a, b, tau)`` of a student of ``kind`` for ``teacher = (a_T, b_T, tau_T)`` (THEORY §6)."""
+    a_t, b_t, tau_t = teacher
+    if kind in ("kd", "kd-sample"):
+        return _arr._kd_student(
+            a_t, b_t, tau_t, p["alpha"], p["gamma"], p["lam"], p["m0"], kind == "kd-sample"
+        )
+    if kind == "tilt":
+        return _arr._tilt_student(a_t, b_t, tau_t, p["kappa"], m)
+    if kind == "gibbs":
+        return _arr._gibbs(p["gamma"], p["lam"], p["m0"])
+    if kind == "rescaled":
+        return a_t, b_t, tau_t * p["tau_factor"]
+    if kind == "generic":
+        return p["a"], p["b"], p["tau"]
+    raise ValueError(f"student kind must be one of {sorted(STUDENT_PARAMS)}, got {kind!r}")
+
+
+def record_triple(params: dict, num=float):
+    """The arrays ``(m, n, s, a_S, b_S, tau_S, a_T, b_T, tau_T)`` of one parameter record (as made
+    by :func:`~kdtheory.sampling.build_gaussian_mean_case` or :func:`gaussian_mean_array_batch`),
+    every recorded float passed through ``num`` (e.g. ``flint.arb`` for ball arithmetic)."""
+
+    dtype = float if num is float else object
+
+    def conv(rec: dict) -> dict:
+        return {
+            k: np.array([num(x) for x in v], dtype=dtype) if isinstance(v, list) else num(v)
+            for k, v in rec.items()
+            if k != "kind"
+        }
+
+    mod = params["model"]
+    d, n = int(mod["d"]), int(mod["n"])
+    s = num(mod["s"])
+    m = conv({"m": mod["m"]})["m"]
+    tk, sk = params["teacher"]["kind"], params["student"]["kind"]
+    teacher = teacher_kernel(tk, conv(params["teacher"]), n, s, d)
+    student = student_kernel(sk, conv(params["student"]), teacher, m)
+    return (m, n, s, *student, *teacher)
+
+
+def _draw(rng: np.random.Generator, name: str, shape):
+    """Vectorised draw from ``RANGES[name]`` (the same law as :meth:`Range.draw`)."""
+    r = RANGES[name]
+    if r.integer:
+        return rng.integers(int(r.low), int(r.high) + 1, size=shape)
+    if r.log:
+        return np.exp(rng.uniform(math.log(r.low), math.log(r.high), shape))
+    return rng.uniform(r.low, r.high, shape)
+
+
+def _draw_params(rng, kinds_table: dict, size: int, d: int) -> dict:
+    names = {k for kinds in kinds_table.values() for k in kinds}
+    return {k: _draw(rng, k, (size, d) if k in _VECTOR else size) for k in sorted(names)}
+
+
+class _ArrayRecords(Sequence):
+    """Per-case parameter records of an array batch, built on access (no 1e5 dicts up front);
+    record ``i`` has the format of :func:`~kdtheory.sampling.build_gaussian_mean_case`."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._groups: list[dict] = []
+        self._group = np.zeros(size, dtype=int)
+        self._pos = np.zeros(size, dtype=int)
+
+    def add_group(self, idx: np.ndarray, group: dict) -> None:
+        self._group[idx] = len(self._groups)
+        self._pos[idx] = np.arange(len(idx))
+        self._groups.append(group)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._size))]
+        i = int(i)
+        if not -self._size <= i < self._size:
+            raise IndexError(f"record index {i} out of range for {self._size} cases")
+        g = self._groups[self._group[i]]
+        j = self._pos[i]
+
+        def rec(kind, names, p):
+            out = {"kind": kind}
+            for k in names:
+                v = p[k][j]
+                out[k] = v.tolist() if k in _VECTOR else float(v)
+            return out
+
+        tk, sk = g["teacher_kinds"][g["tk"][j]], g["student_kinds"][g["sk"][j]]
+        return {
+            "model": {
+                "d": g["d"],
+                "n": int(g["n"][j]),
+                "s": float(g["s"][j]),
+                "m": g["m"][j].tolist(),
+            },
+            "teacher": rec(tk, TEACHER_PARAMS[tk], g["tp"]),
+            "student": rec(sk, STUDENT_PARAMS[sk], g["sp"]),
+        }
+
+
+def gaussian_mean_array_batch(
+    rng: np.random.Generator,
+    size: int,
+    teacher_kinds=TEACHER_KINDS,
+    student_kinds=STUDENT_KINDS,
+    d: int | None = None,
+) -> Batch:
+    """``size`` random (model, student, teacher) cases of Model A drawn and evaluated as arrays.
+
+    Same law as :func:`gaussian_mean_batch` (the ranges of :data:`kdtheory.sampling.RANGES`, the
+    same teacher and student kinds, each kind equally likely) but no Python loop over cases:
+    cases are grouped by dimension ``d`` and the THEORY §6 closed forms of
+    :mod:`kdtheory.models.gaussian_mean_arrays` are evaluated on whole arrays.  ``Batch.params``
+    is a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
+    record with the scalar model.
+    """
+    size = int(size)
+    ds = np.full(size, d) if d is not None else _draw(rng, "d", size)
+    records = _ArrayRecords(size)
+    keys = ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")
+    values = {k: np.empty(size) for k in keys}
+    for dim in np.unique(ds):
+        dim = int(dim)
+        idx = np.flatnonzero(ds == dim)
+        cnt = len(idx)
+        n = _draw(rng, "n", cnt)
+        s = _draw(rng, "s", cnt)
+        m = _draw(rng, "m", (cnt, dim))
+        tk = rng.integers(len(teacher_kinds), size=cnt)
+        sk = rng.integers(len(student_kinds), size=cnt)
+        tp = _draw_params(rng, TEACHER_PARAMS, cnt, dim)
+        sp_ = _draw_params(rng, STUDENT_PARAMS, cnt, dim)
+        kt = (np.empty(cnt), np.empty((cnt, dim)), np.empty(cnt))
+        for i, kind in enumerate(teacher_kinds):
+            sel = tk == i
+            sub = {k: v[sel] for k, v in tp.items()}
+            for out, val in zip(kt, teacher_kernel(kind, sub, n[sel], s[sel], dim), strict=True):
+                out[sel] = val
+        ks = (np.empty(cnt), np.empty((cnt, dim)), np.empty(cnt))
+        for i, kind in enumerate(student_kinds):
+            sel = sk == i
+            sub = {k: v[sel] for k, v in sp_.items()}
+            teacher = tuple(x[sel] for x in kt)
+            for out, val in zip(ks, student_kernel(kind, sub, teacher, m[sel]), strict=True):
+                out[sel] = val
+        vals = _arr._theorem_values(m, n, s, *ks, *kt)
+        for k in keys:
+            values[k][idx] = vals[k]
+        records.add_group(
+            idx,
+            {
+                "d": dim,
+                "n": n,
+                "s": s,
+                "m": m,
+                "tk": tk,
+                "sk": sk,
+                "tp": tp,
+                "sp": sp_,
+                "teacher_kinds": tuple(teacher_kinds),
+                "student_kinds": tuple(student_kinds),
+            },
+        )
+    values["sigma_bar"] = np.full(size, math.inf)
+    return Batch(records, values)
+
+
+def replay_gaussian_mean_case(params: dict) -> GaussianMeanCase:
+    """Rebuild a case from its parameter record through the scalar builder
+    :func:`~kdtheory.sampling.build_gaussian_mean_case` (a :class:`Source` replaying the record)."""
+    queues: dict[str, list] = {}
+    for part in ("model", "teacher", "student"):
+        for k, v in params[part].items():
+            if k != "kind":
+                queues.setdefault(k, []).extend(v if isinstance(v, list) else [v])
+    kinds = [params["teacher"]["kind"], params["student"]["kind"]]
+
+    def draw(name):
+        if not queues.get(name):
+            raise ValueError(f"parameter record has no (further) value for {name!r}")
+        return queues[name].pop(0)
+
+    def choose(options):
+        kind = kinds.pop(0)
+        if kind not in options:
+            raise ValueError(f"recorded kind {kind!r} is not one of {list(options)}")
+        return kind
+
+    return build_gaussian_mean_case(Source(draw=draw, choose=choose), TEACHER_KINDS, STUDENT_KINDS)
