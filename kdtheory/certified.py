@@ -9,13 +9,16 @@ lower bound) decides the case rigorously for the given inputs:
 * ``certified`` -- the slack ball lies in ``[0, inf)``: the inequality holds (strictly, unless
   the slack is exactly 0);
 * ``violated`` -- the slack ball lies in ``(-inf, 0)``: the inequality fails;
-* ``equal within the ball`` -- the ball contains 0 and is tiny (radius ``<= 2^(-prec/2)`` times
-  the sides' magnitude at working precision ``prec``): the case is an equality witness up to
-  the inputs' precision, consistent with the statement and not a violation;
+* ``equal within the ball`` -- the ball contains 0 and is tiny (radius ``<= 2^(-prec/4)`` times
+  the largest magnitude among the sides and the inputs, at working precision ``prec``): the
+  case is an equality witness up to the inputs' precision, consistent with the statement and
+  not a violation;
 * ``undecided`` -- the ball contains 0 but is wide (uncertain inputs), or is not finite.
 
 The precision is raised (``prec``, ``2 prec``, ... up to ``max_prec`` bits) until the case is
-decided.  Inputs are exact floats (taken as points), arb balls, ``(mid, rad)`` pairs, or a
+decided.  Each input ball is intersected with its parameter's domain where that is a
+half-line ``[0, inf)`` or ``(0, inf)`` (:data:`kdtheory.symbols.PARAMS`; e.g. ``K_n >= 0``), which
+is rigorous and keeps ``sqrt`` of a ball around 0 defined.  Inputs are exact floats (taken as points), arb balls, ``(mid, rad)`` pairs, or a
 callable ``prec -> dict`` that recomputes them at each precision (see
 :mod:`kdtheory.audit.certify`, which recomputes Model A's values from a case's parameters).
 """
@@ -28,6 +31,7 @@ from dataclasses import asdict, dataclass
 
 import sympy as sp
 
+from .symbols import PARAMS
 from .theorems.base import Theorem
 
 __all__ = [
@@ -155,7 +159,7 @@ def to_arb(expr: sp.Expr, values: dict):
         if ex == -sp.Rational(1, 2):
             return args[0].rsqrt()
         if isinstance(ex, sp.Integer):
-            return args[0] ** int(ex)
+            return _int_pow(args[0], int(ex))
         return args[0] ** args[1]
     if isinstance(e, sp.Abs):
         return abs(args[0])
@@ -175,6 +179,22 @@ def to_arb(expr: sp.Expr, values: dict):
     raise NotImplementedError(
         f"no ball-arithmetic translation for {type(e).__name__} (in {sp.sstr(expr)})"
     )
+
+
+def _int_pow(x, k: int):
+    """``x**k`` by repeated squaring (arb's ``**`` of a ball around 0 is NaN); an even power is
+    intersected with ``[0, inf)`` (rigorous: the exact value is nonnegative)."""
+    if k < 0:
+        return 1 / _int_pow(x, -k)
+    even = k % 2 == 0
+    out, base = x * 0 + 1, x
+    while k:
+        if k & 1:
+            out = out * base
+        k >>= 1
+        if k:
+            base = base * base
+    return out.nonnegative_part() if even else out
 
 
 def _statement_exprs(theorem: Theorem):
@@ -205,10 +225,10 @@ def certify(
         while True:
             flint.ctx.prec = p
             raw = values(p) if callable(values) else values
-            vals = {k: ball(raw[k]) for k in names if k in raw}
+            vals = {k: _in_domain(k, ball(raw[k])) for k in names if k in raw}
             lhs, rhs = to_arb(lhs_e, vals), to_arb(rhs_e, vals)
             slack = rhs - lhs if theorem.is_upper else lhs - rhs
-            verdict = _decide(slack, lhs, rhs, p)
+            verdict = _decide(slack, [lhs, rhs, *vals.values()], p)
             if verdict not in (UNDECIDED, EQUAL) or p * 2 > max_prec:
                 return CertifiedCase(
                     verdict=verdict,
@@ -224,7 +244,15 @@ def certify(
         flint.ctx.prec = old
 
 
-def _decide(slack, lhs, rhs, prec: int) -> str:
+def _in_domain(name: str, b):
+    """``b`` intersected with ``[0, inf)`` when the parameter's domain is nonnegative."""
+    dom = PARAMS[name].domain if name in PARAMS else None
+    if dom is not None and dom.low == 0 and math.isinf(dom.high) and not dom.integer:
+        return b.nonnegative_part()
+    return b
+
+
+def _decide(slack, magnitudes, prec: int) -> str:
     if slack.is_nan():
         return UNDECIDED
     if slack >= 0:
@@ -233,10 +261,8 @@ def _decide(slack, lhs, rhs, prec: int) -> str:
     if slack < 0:
         return VIOLATED
     if not slack.is_finite():
-        if (lhs.is_finite() and rhs > 0 and not rhs.is_finite()) is True:
-            return CERTIFIED
         return UNDECIDED
-    scale = max(float(abs(lhs).upper()), float(abs(rhs).upper()))
-    if float(slack.rad()) <= 2.0 ** (-(prec // 2)) * scale:
+    scale = max((float(abs(x).upper()) for x in magnitudes if x.is_finite()), default=0.0)
+    if float(slack.rad()) <= 2.0 ** (-(prec // 4)) * scale:
         return EQUAL
     return UNDECIDED

@@ -51,6 +51,11 @@ _NONNEG_FINITE = Domain(0.0, math.inf, True, False)
 
 
 # -- private kernels (no validation; generic over float and arb object arrays) ------------------
+def _sq(x):
+    """``x * x``: a square by multiplication (an arb ``x ** 2`` of a ball around 0 is NaN)."""
+    return x * x
+
+
 def _col(x):
     """``x[..., None]`` for arrays (a batch quantity times a d-vector), ``x`` for scalars."""
     return x[..., None] if np.ndim(x) else x
@@ -58,7 +63,7 @@ def _col(x):
 
 def _gen(a, n, s, d):
     """``gen = 2 a d s^2 / n`` (THEORY §6.1)."""
-    return 2 * a * d * s**2 / n
+    return 2 * a * d * _sq(s) / n
 
 
 def _offset(a, b, m):
@@ -73,22 +78,22 @@ def _divergence_parts(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=_phi_float)
     d = np.shape(m)[-1]
     da = a_s - a_t
     c_delta = _col(da) * m + (b_s - b_t)
-    t2 = tau_t**2
+    t2 = _sq(tau_t)
     return {
         "offset": np.sum(c_delta * c_delta, axis=-1) / (2 * t2),
-        "estimation": da**2 * d * (s**2 / n) / (2 * t2),
-        "spread": 0.5 * d * phi(tau_s**2 / t2),
+        "estimation": _sq(da) * d * (_sq(s) / n) / (2 * t2),
+        "spread": 0.5 * d * phi(_sq(tau_s) / t2),
     }
 
 
 def _conditional_proxy(tau_t, n, s, d):
     """``E_D sigma_D^2 = 4 tau_T^2 d s^2 / n`` (THEORY §6.4)."""
-    return 4 * tau_t**2 * d * s**2 / n
+    return 4 * _sq(tau_t) * d * _sq(s) / n
 
 
 def _information_ratio(a, tau, n, s):
     """``q = a^2 v / tau^2`` with ``v = s^2/n`` (THEORY §6.3)."""
-    return a**2 * (s**2 / n) / tau**2
+    return _sq(a) * (_sq(s) / n) / _sq(tau)
 
 
 def _theorem_values(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=_phi_float):
@@ -115,7 +120,7 @@ def _gibbs(gamma, lam, m0):
 
 def _bayes_gamma(temperature, n, s):
     """Tempered Bayes inverse temperature ``gamma = n / (2 s^2 T)`` (THEORY §6)."""
-    return n / (2 * s**2 * temperature)
+    return n / (2 * _sq(s) * temperature)
 
 
 def _kd_student(a_t, b_t, tau_t, alpha, gamma, lam, m0, teacher_sample):
@@ -126,9 +131,9 @@ def _kd_student(a_t, b_t, tau_t, alpha, gamma, lam, m0, teacher_sample):
     k = 2 * gamma / den
     w = k * (1 - alpha)
     if np.ndim(teacher_sample):
-        tau2 = 1 / den + np.where(teacher_sample, (w * tau_t) ** 2, 0.0)
+        tau2 = 1 / den + np.where(teacher_sample, _sq(w * tau_t), 0.0)
     else:
-        tau2 = 1 / den + (w * tau_t) ** 2 if teacher_sample else 1 / den
+        tau2 = 1 / den + _sq(w * tau_t) if teacher_sample else 1 / den
     return k * (alpha + (1 - alpha) * a_t), _col(w) * b_t + _col(lam / den) * m0, np.sqrt(tau2)
 
 
