@@ -51,35 +51,50 @@ class Divergence(float):
 
 def phi(x):
     """``phi(x) = x - 1 - log x`` (>= 0, zero iff x = 1; THEORY §1) for ``x`` in ``[0, inf]``;
-    ``phi(0) = phi(inf) = inf``.  Evaluated as ``u - log1p(u)`` with ``u = x - 1`` (exact for
-    ``x`` in ``[1/2, 2]``), by its Taylor series for ``|u| < 0.01`` (no cancellation: relative
-    accuracy ~1e-16 everywhere, so ``phi >= 0`` always); equal to the symbolic form, see
-    ``tests/test_stability.py``.  NaN or negative ``x`` raises ``ValueError``."""
+    ``phi(0) = phi(inf) = inf``.  Free of cancellation (:func:`_phi1p`): relative accuracy
+    ~3e-15 or better everywhere, so ``phi >= 0`` always; equal to the symbolic form to that
+    tolerance, see ``tests/test_stability.py``.  NaN or negative ``x`` raises ``ValueError``."""
     x = np.asarray(x, dtype=float)
     bad = np.isnan(x) | (x < 0)
     if np.any(bad):
         raise ValueError(
             f"phi needs x in [0, inf], got {float(np.atleast_1d(x)[np.atleast_1d(bad)][0])!r}"
         )
-    out = _phi1p(x - 1.0)
+    with np.errstate(invalid="ignore"):
+        out = _phi_xu(x, x - 1.0)
     out = np.where(np.isinf(x), np.inf, out)
     return float(out) if out.ndim == 0 else out
 
 
-#: Taylor coefficients of ``u - log1p(u) = sum_{k>=2} (-1)^k u^k / k`` (|u| < 0.01: 13 terms
-#: leave a remainder below 1e-24 relative)
-_PHI_SERIES = np.array([(-1.0) ** k / k for k in range(14, 1, -1)])
+#: Taylor coefficients of ``u - log1p(u) = sum_{k>=2} (-1)^k u^k / k``, highest first; for
+#: ``|u| < 0.1`` the remainder after k = 19 is below 1e-17 relative
+_PHI_SERIES = np.array([(-1.0) ** k / k for k in range(19, 1, -1)])
 
 
 def _phi1p(u):
-    """``u - log1p(u)`` (``= phi(1 + u)``) for ``u >= -1``, without cancellation near 0."""
+    """``phi(1 + u) = u - log1p(u)`` for ``u >= -1`` (``u`` taken as exact): the Taylor series
+    for ``|u| < 0.1``, ``u - log1p(u)`` for ``-0.5 <= u <= 1`` (cancellation costs at most
+    ``2 eps / 0.1``), and ``x - 1 - log x`` with ``x = 1 + u`` outside (no cancellation; ``1 + u``
+    is exact for ``u`` in ``[-1, -0.5]``)."""
     u = np.asarray(u, dtype=float)
+    return _phi_xu(1.0 + u, u)
+
+
+def _phi_xu(x, u):
+    """``phi(x)`` given both ``x`` and ``u = x - 1`` (each as accurate as the caller has it)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        direct = u - np.log1p(u)
-    acc = np.zeros_like(u)
-    for c in _PHI_SERIES:  # Horner
-        acc = acc * u + c
-    return np.where(np.abs(u) < 0.01, acc * u * u, direct)
+        out = np.where((u >= -0.5) & (u <= 1.0), u - np.log1p(u), (x - 1.0) - np.log(x))
+    small = np.abs(u) < 0.1
+    if np.any(small):
+        us = u[small] if out.ndim else u
+        acc = np.zeros_like(us)
+        for c in _PHI_SERIES:  # Horner
+            acc = acc * us + c
+        if out.ndim:
+            out[small] = acc * us * us
+        else:
+            out = acc * us * us
+    return out
 
 
 def _vector(name: str, x) -> np.ndarray:

@@ -151,9 +151,10 @@ def record_triple(params: dict, num=float):
     return (m, n, s, *student, *teacher)
 
 
-def _draw(rng: np.random.Generator, name: str, shape):
-    """Vectorised draw from ``RANGES[name]`` (the same law as :meth:`Range.draw`)."""
-    r = RANGES[name]
+def _draw(rng: np.random.Generator, name: str, shape, ranges=None):
+    """Vectorised draw from ``RANGES[name]`` (the same law as :meth:`Range.draw`), or from
+    ``ranges[name]`` where given."""
+    r = (ranges or {}).get(name, RANGES[name])
     if r.integer:
         return rng.integers(int(r.low), int(r.high) + 1, size=shape)
     if r.log:
@@ -161,9 +162,9 @@ def _draw(rng: np.random.Generator, name: str, shape):
     return rng.uniform(r.low, r.high, shape)
 
 
-def _draw_params(rng, kinds_table: dict, size: int, d: int) -> dict:
+def _draw_params(rng, kinds_table: dict, size: int, d: int, ranges=None) -> dict:
     names = {k for kinds in kinds_table.values() for k in kinds}
-    return {k: _draw(rng, k, (size, d) if k in _VECTOR else size) for k in sorted(names)}
+    return {k: _draw(rng, k, (size, d) if k in _VECTOR else size, ranges) for k in sorted(names)}
 
 
 class _ArrayRecords(Sequence):
@@ -219,6 +220,7 @@ def gaussian_mean_array_batch(
     teacher_kinds=TEACHER_KINDS,
     student_kinds=STUDENT_KINDS,
     d: int | None = None,
+    ranges: dict | None = None,
 ) -> Batch:
     """``size`` random (model, student, teacher) cases of Model A drawn and evaluated as arrays.
 
@@ -227,10 +229,11 @@ def gaussian_mean_array_batch(
     cases are grouped by dimension ``d`` and the THEORY §6 closed forms of
     :mod:`kdtheory.models.gaussian_mean_arrays` are evaluated on whole arrays.  ``Batch.params``
     is a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
-    record with the scalar model.
+    record with the scalar model.  ``ranges`` overrides entries of ``RANGES`` (e.g. a wider
+    ``s`` for the stability tests).
     """
     size = int(size)
-    ds = np.full(size, d) if d is not None else _draw(rng, "d", size)
+    ds = np.full(size, d) if d is not None else _draw(rng, "d", size, ranges)
     records = _ArrayRecords(size)
     keys = ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")
     values = {k: np.empty(size) for k in keys}
@@ -238,13 +241,13 @@ def gaussian_mean_array_batch(
         dim = int(dim)
         idx = np.flatnonzero(ds == dim)
         cnt = len(idx)
-        n = _draw(rng, "n", cnt)
-        s = _draw(rng, "s", cnt)
-        m = _draw(rng, "m", (cnt, dim))
+        n = _draw(rng, "n", cnt, ranges)
+        s = _draw(rng, "s", cnt, ranges)
+        m = _draw(rng, "m", (cnt, dim), ranges)
         tk = rng.integers(len(teacher_kinds), size=cnt)
         sk = rng.integers(len(student_kinds), size=cnt)
-        tp = _draw_params(rng, TEACHER_PARAMS, cnt, dim)
-        sp_ = _draw_params(rng, STUDENT_PARAMS, cnt, dim)
+        tp = _draw_params(rng, TEACHER_PARAMS, cnt, dim, ranges)
+        sp_ = _draw_params(rng, STUDENT_PARAMS, cnt, dim, ranges)
         kt = (np.empty(cnt), np.empty((cnt, dim)), np.empty(cnt))
         for i, kind in enumerate(teacher_kinds):
             sel = tk == i
