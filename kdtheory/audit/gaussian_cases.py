@@ -162,9 +162,9 @@ def _draw(rng: np.random.Generator, name: str, shape, ranges=None):
     return rng.uniform(r.low, r.high, shape)
 
 
-def _draw_params(rng, kinds_table: dict, size: int, d: int, ranges=None) -> dict:
-    names = {k for kinds in kinds_table.values() for k in kinds}
-    return {k: _draw(rng, k, (size, d) if k in _VECTOR else size, ranges) for k in sorted(names)}
+def _draw_params(rng, names, size: int, d: int, ranges=None) -> dict:
+    """Arrays of ``size`` draws of each parameter in ``names`` (vectors of length ``d``)."""
+    return {k: _draw(rng, k, (size, d) if k in _VECTOR else size, ranges) for k in names}
 
 
 class _ArrayRecords(Sequence):
@@ -194,10 +194,10 @@ class _ArrayRecords(Sequence):
         g = self._groups[self._group[i]]
         j = self._pos[i]
 
-        def rec(kind, names, p):
+        def rec(kind, names, p, pos):
             out = {"kind": kind}
             for k in names:
-                v = p[k][j]
+                v = p[k][pos[j]]
                 out[k] = v.tolist() if k in _VECTOR else float(v)
             return out
 
@@ -209,8 +209,8 @@ class _ArrayRecords(Sequence):
                 "s": float(g["s"][j]),
                 "m": g["m"][j].tolist(),
             },
-            "teacher": rec(tk, TEACHER_PARAMS[tk], g["tp"]),
-            "student": rec(sk, STUDENT_PARAMS[sk], g["sp"]),
+            "teacher": rec(tk, TEACHER_PARAMS[tk], g["tp"][tk], g["tpos"]),
+            "student": rec(sk, STUDENT_PARAMS[sk], g["sp"][sk], g["spos"]),
         }
 
 
@@ -246,20 +246,25 @@ def gaussian_mean_array_batch(
         m = _draw(rng, "m", (cnt, dim), ranges)
         tk = rng.integers(len(teacher_kinds), size=cnt)
         sk = rng.integers(len(student_kinds), size=cnt)
-        tp = _draw_params(rng, TEACHER_PARAMS, cnt, dim, ranges)
-        sp_ = _draw_params(rng, STUDENT_PARAMS, cnt, dim, ranges)
+        # each kind draws only its own parameters; tpos/spos: a case's index within its kind
+        tp, sp_ = {}, {}
+        tpos, spos = np.empty(cnt, dtype=int), np.empty(cnt, dtype=int)
         kt = (np.empty(cnt), np.empty((cnt, dim)), np.empty(cnt))
         for i, kind in enumerate(teacher_kinds):
-            sel = tk == i
-            sub = {k: v[sel] for k, v in tp.items()}
-            for out, val in zip(kt, teacher_kernel(kind, sub, n[sel], s[sel], dim), strict=True):
+            sel = np.flatnonzero(tk == i)
+            tpos[sel] = np.arange(len(sel))
+            tp[kind] = _draw_params(rng, TEACHER_PARAMS[kind], len(sel), dim, ranges)
+            for out, val in zip(
+                kt, teacher_kernel(kind, tp[kind], n[sel], s[sel], dim), strict=True
+            ):
                 out[sel] = val
         ks = (np.empty(cnt), np.empty((cnt, dim)), np.empty(cnt))
         for i, kind in enumerate(student_kinds):
-            sel = sk == i
-            sub = {k: v[sel] for k, v in sp_.items()}
+            sel = np.flatnonzero(sk == i)
+            spos[sel] = np.arange(len(sel))
+            sp_[kind] = _draw_params(rng, STUDENT_PARAMS[kind], len(sel), dim, ranges)
             teacher = tuple(x[sel] for x in kt)
-            for out, val in zip(ks, student_kernel(kind, sub, teacher, m[sel]), strict=True):
+            for out, val in zip(ks, student_kernel(kind, sp_[kind], teacher, m[sel]), strict=True):
                 out[sel] = val
         vals = _arr._theorem_values(m, n, s, *ks, *kt)
         for k in keys:
@@ -275,6 +280,8 @@ def gaussian_mean_array_batch(
                 "sk": sk,
                 "tp": tp,
                 "sp": sp_,
+                "tpos": tpos,
+                "spos": spos,
                 "teacher_kinds": tuple(teacher_kinds),
                 "student_kinds": tuple(student_kinds),
             },
