@@ -90,6 +90,10 @@ class Claim:
     def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:  # pragma: no cover
         raise NotImplementedError
 
+    def planned_cases(self, scale: float = 1.0) -> int | None:
+        """How many cases :meth:`run` will evaluate at ``scale`` (for progress output), if known."""
+        return None
+
     def _result(self, **kw) -> ClaimResult:
         return ClaimResult(
             id=self.id, theorem=self.theorem.id, status=self.status, model=self.model, **kw
@@ -106,9 +110,12 @@ class SamplingClaim(Claim):
     witness: Callable[[np.random.Generator, int], Batch] | None = None
     witness_cases: int = 20
 
+    def planned_cases(self, scale: float = 1.0) -> int:
+        return max(1, int(round(self.cases * scale)))
+
     def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
         t0 = time.perf_counter()
-        size = max(1, int(round(self.cases * scale)))
+        size = self.planned_cases(scale)
         batch = self.sampler(rng, size)
         ev = self.theorem.evaluate(**batch.values)
         holds = np.broadcast_to(ev.holds, (len(batch.params),))
@@ -173,9 +180,13 @@ class SearchClaim(Claim):
     search: Callable[[np.random.Generator, int], tuple[int, dict | None, float]] | None = None
     budget: int = 200
 
+    def planned_cases(self, scale: float = 1.0) -> int:
+        """The search budget (an upper bound on the cases tried)."""
+        return max(1, int(round(self.budget * scale)))
+
     def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
         t0 = time.perf_counter()
-        budget = max(1, int(round(self.budget * scale)))
+        budget = self.planned_cases(scale)
         tried, cx, max_ratio = self.search(rng, budget)
         if cx is not None:
             ev = self.theorem.evaluate(**cx["values"])
@@ -331,7 +342,9 @@ def run_audit(
     results = []
     for k, claim in enumerate(selected):
         if progress:
-            progress(f"[{k + 1}/{len(selected)}] {claim.id} on {claim.model} ...")
+            planned = claim.planned_cases(scale)
+            size = "" if planned is None else f" ({planned} cases)"
+            progress(f"[{k + 1}/{len(selected)}] {claim.id} on {claim.model}{size} ...")
         rng = np.random.default_rng([seed, _stable_hash(claim.id)])
         res = claim.run(rng, scale)
         if progress:

@@ -144,8 +144,11 @@ class GaussianMeanModel:
         return float(_arr._gen(k.a, self.n, self.s, self.d))
 
     def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
-        """``gen_S - gen_T``."""
-        return self.gen(student) - self.gen(teacher)
+        """``gen_S - gen_T = 2 (a_S - a_T) d s^2 / n`` (THEORY §6.1), computed from the difference of
+        the slopes so that a student close to its teacher loses no digits to cancellation."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        return 2 * (student.a - teacher.a) * self.d * self.s**2 / self.n
 
     def divergence_parts(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """``K_n`` split into offset, estimation and spread (THEORY §6.2):

@@ -22,6 +22,7 @@ import sympy as sp
 
 from ..assumptions import Assumption
 from ..symbols import PARAMS, check_in, to_latex
+from ..tex import tex_escape
 
 __all__ = ["Status", "Theorem", "Evaluation", "RTOL", "ATOL", "E_D", "EXPECTATION_KEY"]
 
@@ -170,25 +171,34 @@ class Theorem:
         return to_latex(self.statement)
 
     def latex(self, proof: bool = True) -> str:
-        """A theorem environment: name, status, assumptions as hypotheses, the inequality.
+        r"""The full statement as LaTeX (THEORY §0 status labels): a ``theorem`` environment
+        (``claim`` for a ``false`` negative control) titled with the name, id, status and THEORY
+        reference; the assumptions as numbered hypotheses; the inequality from the sympy printer
+        with the project's symbol names (:func:`kdtheory.symbols.to_latex`); the notes; and, if
+        ``proof``, the proof sketch in a ``proof`` environment.
 
-        The environments (``theorem``, ``claim``) are defined by :func:`kdtheory.latex.preamble`.
+        ``name`` and ``notes`` are plain text (``$...$`` segments are kept as math), the proof
+        sketch is LaTeX.  The environments are defined by :func:`kdtheory.latex.preamble`.
         """
         env = "claim" if self.status is Status.FALSE else "theorem"
         status = "false --- a negative control" if self.status is Status.FALSE else str(self.status)
         lines = [
-            rf"\begin{{{env}}}[{_tex_escape(self.name)} \textnormal{{(\texttt{{{self.id}}}; "
-            rf"{status}; {_tex_escape(self.ref)})}}]\label{{thm:{self.id}}}"
+            rf"\begin{{{env}}}[{{{tex_escape(self.name)}}}]\label{{thm:{self.id}}}",
+            rf"\textnormal{{(\texttt{{{tex_escape(self.id)}}}; \emph{{{status}}}; "
+            rf"{tex_escape(self.ref)})}}\par",
         ]
         if self.assumptions:
-            lines.append(r"Assume")
+            lines.append(r"\noindent Assume")
             lines.append(r"\begin{enumerate}")
             lines += [rf"\item {a.latex()}" for a in self.assumptions]
             lines.append(r"\end{enumerate}")
             lines.append("Then")
         lines.append(r"\[ " + self.statement_latex() + r" \]")
+        legend = self.symbol_legend()
+        if legend:
+            lines.append(legend)
         if self.notes:
-            lines.append(_tex_escape(self.notes))
+            lines.append(r"\par " + tex_escape(self.notes))
         lines.append(rf"\end{{{env}}}")
         if proof and self.proof_sketch:
             lines.append(r"\begin{proof}[Proof sketch]")
@@ -196,10 +206,30 @@ class Theorem:
             lines.append(r"\end{proof}")
         return "\n".join(lines)
 
+    def symbol_legend(self) -> str:
+        """``where $K_n$ is the distillation divergence ...``: the meaning of every theory
+        parameter in the statement (from :data:`kdtheory.symbols.PARAMS`), as LaTeX text."""
+        items = [
+            rf"${PARAMS[x.name].latex}$: {tex_escape(PARAMS[x.name].meaning)}"
+            for x in sorted(self.statement.free_symbols, key=lambda x: x.name)
+            if x.name in PARAMS and PARAMS[x.name].symbol == x
+        ]
+        if self.statement.atoms(E_D):
+            items.append(r"$\mathbb{E}_D$: expectation over the dataset $D$")
+        return (r"Here " + "; ".join(items) + ".") if items else ""
+
     def _repr_latex_(self) -> str:
-        return (
-            rf"$\displaystyle \text{{{self.name} ({self.status})}}:\quad {self.statement_latex()}$"
-        )
+        """Notebook display: name, id, status, the hypotheses (their predicates) and the
+        inequality, as one display-math block valid in both MathJax and LaTeX."""
+        rows = [
+            rf"\textbf{{{tex_escape(self.name)}}}\ (\texttt{{{tex_escape(self.id)}}},\ "
+            rf"\text{{{tex_escape(str(self.status))}, {tex_escape(self.ref)}}})"
+        ]
+        conds = [to_latex(c) for a in self.assumptions for c in a.conditions()]
+        if conds:
+            rows.append(r"\text{assume } " + r",\quad ".join(conds))
+        rows.append(self.statement_latex())
+        return r"$\displaystyle \begin{array}{l}" + r" \\ ".join(rows) + r"\end{array}$"
 
     def __repr__(self) -> str:
         return f"Theorem({self.id!r}, status={self.status.value!r}, {self.statement})"
@@ -231,11 +261,5 @@ def _real(name, v):
     return arr if arr.ndim else float(arr)
 
 
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}
-
-
-def _tex_escape(text: str) -> str:
-    out = text.replace("§", r"\S{}")
-    for k, v in _TEX_SPECIAL.items():
-        out = out.replace(k, v)
-    return out
+#: kept for backwards compatibility; use :func:`kdtheory.tex.tex_escape`
+_tex_escape = tex_escape

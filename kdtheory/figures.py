@@ -1,0 +1,230 @@
+"""Figures of the report (matplotlib, the ``plot`` extra, imported lazily):
+
+* :func:`smoothing_figure` — the smoothing bound ``B(rho)`` against ``rho`` with ``rho_*`` and
+  the tightness radius ``rho_0^sm`` marked (THEORY §5, §6.6);
+* :func:`tightness_figure` — Theorem U1 and the exact ``dgen`` against ``K_n`` for a family of
+  students, with the tilt students on the line ratio = 1 (THEORY §3, §6.4);
+* :func:`rank_figure` — the rank-bottleneck cost against the student rank ``r`` (THEORY §7).
+
+The data of each figure comes from the models' exact quantities and, for bounds, from the
+theorem's sympy statement (:meth:`kdtheory.theorems.Theorem.evaluate`), never from a formula typed
+here.  A figure whose model API is missing raises :class:`FigureUnavailable` with the reason;
+figures are drawn on a bare :class:`matplotlib.figure.Figure` (no pyplot, no global backend).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "FigureUnavailable",
+    "require",
+    "tightness_family",
+    "smoothing_curve",
+    "smoothing_figure",
+    "tightness_figure",
+    "rank_figure",
+]
+
+
+class FigureUnavailable(RuntimeError):
+    """A figure cannot be drawn; ``str(exc)`` is the reason shown in the report."""
+
+
+def _matplotlib():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise FigureUnavailable(
+            "matplotlib is not installed (pip install 'kdtheory[plot]')"
+        ) from None
+    return Figure
+
+
+def require(obj, *names: str, what: str = "") -> None:
+    """:class:`FigureUnavailable` unless ``obj`` has every attribute in ``names``."""
+    missing = [n for n in names if not hasattr(obj, n)]
+    if missing:
+        owner = obj.__name__ if isinstance(obj, type) else type(obj).__name__
+        raise FigureUnavailable(
+            f"{owner} has no {', '.join(missing)}" + (f" ({what})" if what else "")
+        )
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
+# -- 1. smoothing bound B(rho) ----------------------------------------------------------------
+
+
+def smoothing_curve(model, student, teacher, num: int = 200) -> dict:
+    """``rho`` grid on ``[0, 2.5 max(rho_0, rho_*)]`` (or ``[0, 3 tau_T]`` when both vanish),
+    ``B(rho)`` from ``model.smoothing_bound``, and ``rho_0 = model.tightness_radius``,
+    ``rho_* = model.optimal_radius`` (THEORY §5, §6.6)."""
+    require(
+        model,
+        "smoothing_bound",
+        "tightness_radius",
+        "optimal_radius",
+        what="the smoothing-bound API of THEORY §6.6",
+    )
+    if not isinstance(num, int) or num < 2:
+        raise ValueError(f"num must be an integer >= 2, got {num!r}")
+    rho0 = float(model.tightness_radius(student, teacher))
+    rho_star = float(model.optimal_radius(student, teacher))
+    top = 2.5 * max(rho0, rho_star)
+    if not (top > 0 and math.isfinite(top)):
+        top = 3.0 * float(teacher.tau)
+    rho = np.linspace(0.0, top, num)
+    bound = np.array([float(model.smoothing_bound(student, teacher, float(r))) for r in rho])
+    return {"rho": rho, "B": bound, "rho_0": rho0, "rho_star": rho_star}
+
+
+def smoothing_figure(model, student, teacher, path) -> Path:
+    """Plot ``B(rho)`` with ``B(0)``, ``rho_*`` (minimiser) and ``rho_0`` (tightness radius)."""
+    Figure = _matplotlib()
+    c = smoothing_curve(model, student, teacher)
+    b0 = float(model.smoothing_bound(student, teacher, 0.0))
+    fig = Figure(figsize=(6.0, 3.6))
+    ax = fig.add_subplot()
+    if c["rho_0"] > 0:
+        ax.axvspan(0.0, c["rho_0"], color="C0", alpha=0.08, lw=0, label=r"$B(\rho)<B(0)$")
+    ax.plot(c["rho"], c["B"], color="C0", label=r"$B(\rho)$")
+    ax.axhline(b0, color="0.5", lw=0.8, ls=":", label=r"$B(0)$ (no smoothing)")
+    for x, color, style, lab in (
+        (c["rho_star"], "C2", "--", r"$\rho_*$ (minimiser)"),
+        (c["rho_0"], "C3", "-.", r"$\rho_0^{\mathrm{sm}}$ (tightness radius)"),
+    ):
+        ax.axvline(x, color=color, ls=style, lw=1.0, label=lab)
+    ax.set_xlabel(r"smoothing radius $\rho$")
+    ax.set_ylabel(r"bound on $\mathrm{gen}_S$")
+    ax.set_title("Smoothing bound (THEORY §6.6)")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+# -- 2. Theorem U1 against K_n --------------------------------------------------------------
+
+
+def tightness_family(model, teacher, theorem_id: str = "U1") -> dict:
+    """A family of students of one teacher in the Gaussian mean model (THEORY §6): tilt students
+    (``kappa`` in ``±[1e-2, 10]``, the equality witnesses of THEORY §6.4), KD students (``alpha``
+    in ``[0, 1]``, four inverse temperatures) and tilt students with another spread
+    (``kappa = 0.5``, ``tau_S = f tau_T``, so ``r != 1`` and the ratio is below 1).
+
+    Returns arrays ``kind``, ``K_n``, ``dgen``, ``bound`` (the theorem's right-hand side from
+    :meth:`Theorem.evaluate`) and the theorem's ``ratio`` (``|dgen| / bound`` for U1), plus ``Esigma2``.
+    """
+    from .theorems.registry import theorem
+
+    thm = theorem(theorem_id)
+    students = []
+    for kappa in np.geomspace(1e-2, 10.0, 13):
+        for sign in (1.0, -1.0):
+            students.append(("tilt", model.tilt_student(teacher, sign * float(kappa))))
+    for gamma_s in (0.5, 1.0, 2.0, 4.0):
+        for alpha in np.linspace(0.0, 1.0, 6):
+            students.append(("KD", model.kd_student(teacher, float(alpha), gamma_s, 2.0)))
+    for f in np.geomspace(0.3, 3.0, 9):
+        if f != 1.0:  # tilt kappa = 0.5 with a different spread: r != 1, below the line
+            tilt = model.tilt_student(teacher, 0.5)
+            students.append(("spread", model.kernel(a=tilt.a, b=tilt.b, tau=float(f) * tilt.tau)))
+    rows = [model.theorem_values(s, teacher) for _, s in students]
+    values = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
+    ev = thm.evaluate(**values)
+    bound = np.broadcast_to(ev.rhs, values["K_n"].shape).astype(float)
+    dgen = values["dgen"]
+    ratio = np.broadcast_to(ev.ratio, dgen.shape).astype(float)
+    return {
+        "kind": np.array([k for k, _ in students]),
+        "K_n": values["K_n"],
+        "dgen": dgen,
+        "bound": bound,
+        "ratio": ratio,
+        "Esigma2": float(values["Esigma2"][0]),
+        "theorem": thm,
+    }
+
+
+def tightness_figure(model, teacher, path, theorem_id: str = "U1") -> Path:
+    """Left: ``|dgen|`` of each student and the bound as a function of ``K_n``; right: the ratio
+    ``|dgen| / bound`` (the tilt students sit on the line 1, THEORY §6.4)."""
+    Figure = _matplotlib()
+    fam = tightness_family(model, teacher, theorem_id)
+    thm = fam["theorem"]
+    k = fam["K_n"]
+    grid = np.geomspace(max(k[k > 0].min(), 1e-12) / 2, k.max() * 2, 200)
+    # The bound as a function of K_n at this teacher's proxy; the left side is not needed for
+    # the curve, dgen = 0 is passed only because evaluate() takes both sides.
+    curve = np.asarray(thm.evaluate(K_n=grid, Esigma2=fam["Esigma2"], dgen=np.zeros_like(grid)).rhs)
+    fig = Figure(figsize=(9.0, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.plot(grid, curve, color="k", lw=1.0, label=f"{thm.id} bound")
+    markers = {"tilt": "o", "KD": "s", "spread": "^"}
+    labels = {"tilt": "tilt", "KD": "KD", "spread": r"tilt, $\tau_S\neq\tau_T$"}
+    for i, kind in enumerate(("tilt", "KD", "spread")):
+        sel = fam["kind"] == kind
+        ax1.scatter(
+            k[sel],
+            np.abs(fam["dgen"][sel]),
+            s=14,
+            marker=markers[kind],
+            color=f"C{i}",
+            label=labels[kind],
+        )
+        ax2.scatter(k[sel], fam["ratio"][sel], s=14, marker=markers[kind], color=f"C{i}")
+    ax2.axhline(1.0, color="k", lw=0.8, ls="--", label="ratio 1 (bound attained)")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_xlabel(r"distillation divergence $K_n$")
+    ax1.set_yscale("log")
+    ax1.set_ylabel(r"$|\Delta\mathrm{gen}|$ and the bound")
+    ax2.set_ylabel(r"$|\Delta\mathrm{gen}|\,/\,$bound")
+    ax2.set_ylim(0.0, 1.1)
+    ax1.legend(fontsize=8)
+    ax2.legend(fontsize=8, loc="lower left")
+    fig.suptitle(f"Theorem {thm.id} against the exact gap (THEORY §6.4)")
+    return _save(fig, path)
+
+
+# -- 3. rank bottleneck -------------------------------------------------------------------------
+
+_RANK_KEYS = ("rank", "rank_bottleneck", "K_n")
+
+
+def rank_figure(model, teacher, path) -> Path:
+    """Bars: the rank-bottleneck cost ``(1/2) sum_{i>r} varsigma_i^2`` for each student rank
+    ``r``; line: ``K_n`` at rank ``r`` (THEORY §7), from
+    ``model.rank_profile(teacher)`` (a dict with arrays ``rank``, ``rank_bottleneck``, ``K_n``)."""
+    require(model, "rank_profile", what="the rank-profile API of THEORY §7")
+    Figure = _matplotlib()
+    prof = model.rank_profile(teacher)
+    missing = [key for key in _RANK_KEYS if key not in prof]
+    if missing:
+        raise FigureUnavailable(f"rank_profile() returned no {', '.join(missing)}")
+    r = np.asarray(prof["rank"], dtype=float)
+    cost = np.asarray(prof["rank_bottleneck"], dtype=float)
+    kn = np.asarray(prof["K_n"], dtype=float)
+    if not (r.shape == cost.shape == kn.shape) or r.ndim != 1 or r.size == 0:
+        raise FigureUnavailable(
+            f"rank_profile() arrays must be 1-D of one length, got shapes "
+            f"{r.shape}, {cost.shape}, {kn.shape}"
+        )
+    fig = Figure(figsize=(6.0, 3.6))
+    ax = fig.add_subplot()
+    ax.bar(r, cost, width=0.6, color="C1", label="rank-bottleneck cost")
+    ax.plot(r, kn, "o-", color="C0", label=r"$K_n$ at rank $r$")
+    ax.set_xlabel("student rank $r$")
+    ax.set_ylabel("nats")
+    ax.set_xticks(r)
+    ax.set_xticklabels([f"{x:g}" for x in r])
+    ax.set_title("Rank bottleneck (THEORY §7)")
+    ax.legend(fontsize=8)
+    return _save(fig, path)

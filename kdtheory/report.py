@@ -1,0 +1,304 @@
+"""The audit report: ``report.tex`` (and ``report.pdf`` where pdflatex exists) with the audit
+table, the counterexamples of the negative controls, the figures and every registered theorem.
+
+Everything in it is computed from an :class:`~kdtheory.audit.engine.AuditReport` and the theorem
+registry at the time of writing, so theorems and claims registered later appear automatically.
+One command makes it: ``kdtheory audit --report DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .audit.engine import AuditReport, ClaimResult
+from .figures import FigureUnavailable, require
+from .latex import CompileResult, compile_pdf, preamble, theorems_body
+from .tex import tex_escape
+
+__all__ = [
+    "FigureOutcome",
+    "ReportFiles",
+    "standard_gaussian_case",
+    "standard_linear_case",
+    "make_figures",
+    "report_tex",
+    "write_report",
+]
+
+
+@dataclass(frozen=True)
+class FigureOutcome:
+    """One figure of the report: its file (relative to the report directory) or the reason it
+    is unavailable."""
+
+    name: str
+    caption: str
+    path: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    tex: Path
+    figures: list[FigureOutcome]
+    compiled: CompileResult | None
+
+
+# -- the models behind the figures ------------------------------------------------------------
+
+
+def standard_gaussian_case():
+    """Model A with the golden parameters of THEORY §9: ``d=3, n=7, s=1.3, m=(.5,-1,2)``, the
+    Gibbs teacher ``(gamma=2, lam=.7, m0=.2)`` and the student ``(a_T, b_T, 1.5 tau_T)`` whose
+    ``rho_*`` and ``rho_0^sm`` THEORY §9 records.  Returns ``(model, teacher, student)``."""
+    from .models import GaussianMeanModel
+
+    model = GaussianMeanModel(d=3, n=7, s=1.3, m=[0.5, -1.0, 2.0])
+    teacher = model.gibbs(gamma=2.0, lam=0.7, m0=0.2)
+    student = model.kernel(a=teacher.a, b=teacher.b, tau=1.5 * teacher.tau)
+    return model, teacher, student
+
+
+def standard_linear_case():
+    """Model C (THEORY §7) on a fixed design: ``X`` 6 x 40 with iid N(0, 1) entries, ``W*`` 4 x 6
+    with singular values 3, 1.5, 0.6, 0.2 (seed 7), ``nu = 0.5``, Gibbs teacher ``gamma = 20,
+    lam = 0.5``.  Returns ``(model, teacher)``; :class:`FigureUnavailable` if the model's API is
+    not there."""
+    import kdtheory
+
+    cls = getattr(kdtheory, "LinearGaussianModel", None)
+    if cls is None:
+        raise FigureUnavailable("kdtheory.LinearGaussianModel is not available (THEORY §7 model)")
+    require(cls, "rank_profile", what="the rank-profile API of THEORY §7")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 40))
+    u, _, vt = np.linalg.svd(rng.standard_normal((4, 6)), full_matrices=False)
+    w_star = (u * np.array([3.0, 1.5, 0.6, 0.2])) @ vt
+    model = cls(x, w_star, 0.5)
+    try:
+        teacher = model.gibbs(gamma=20.0, lam=0.5)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise FigureUnavailable(f"cannot build the Gibbs teacher of Model C: {exc}") from None
+    return model, teacher
+
+
+_CAPTIONS = {
+    "smoothing": (
+        r"The smoothing bound $B(\rho)$ on $\mathrm{gen}_S$ (THEORY \S 5, \S 6.6) in the Gaussian "
+        r"mean model with the parameters of THEORY \S 9 and the student $(a_T, b_T, 1.5\tau_T)$: "
+        r"it is below $B(0)$ exactly for $0<\rho<\rho_0^{\mathrm{sm}}$ and minimal at $\rho_*$."
+    ),
+    "tightness": (
+        r"Theorem U1 against the exact $\Delta\mathrm{gen}$ for a family of students of one "
+        r"teacher (THEORY \S 6.4; parameters of THEORY \S 9). Tilt students attain the bound "
+        r"(ratio 1); KD students and students with another spread lie below it."
+    ),
+    "rank": (
+        r"The rank-bottleneck cost $\frac12\sum_{i>r}\varsigma_i^2$ and $K_n$ at student "
+        r"rank $r$, against $r$, in the linear-Gaussian model (THEORY \S 7)."
+    ),
+}
+
+
+def make_figures(outdir, progress: Callable[[str], None] | None = None) -> list[FigureOutcome]:
+    """Draw every figure into ``outdir/figures/`` (PDF); a figure that cannot be drawn is
+    returned with its reason instead."""
+    from . import figures
+
+    outdir = Path(outdir)
+
+    def smoothing(path):
+        model, teacher, student = standard_gaussian_case()
+        return figures.smoothing_figure(model, student, teacher, path)
+
+    def tightness(path):
+        model, teacher, _ = standard_gaussian_case()
+        return figures.tightness_figure(model, teacher, path)
+
+    def rank(path):
+        model, teacher = standard_linear_case()
+        return figures.rank_figure(model, teacher, path)
+
+    out = []
+    for name, draw in (("smoothing", smoothing), ("tightness", tightness), ("rank", rank)):
+        rel = f"figures/{name}.pdf"
+        try:
+            draw(outdir / rel)
+            outcome = FigureOutcome(name, _CAPTIONS[name], rel)
+        except FigureUnavailable as exc:
+            outcome = FigureOutcome(name, _CAPTIONS[name], None, str(exc))
+        if progress:
+            progress(f"figure {name}: {outcome.path or 'unavailable'}")
+        out.append(outcome)
+    return out
+
+
+# -- the document -------------------------------------------------------------------------------
+
+
+def _num(x, fmt: str = ".6g") -> str:
+    if x is None:
+        return "--"
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return r"$\infty$" if x > 0 else r"$-\infty$"
+    return f"{x:{fmt}}"
+
+
+def _table(results: list[ClaimResult]) -> str:
+    head = r"claim & theorem & status & model & verdict & cases & viol. & max ratio & witness \\"
+    lines = [
+        r"\begin{longtable}{lllllrrrr}",
+        r"\toprule",
+        head,
+        r"\midrule",
+        r"\endhead",
+    ]
+    for r in results:
+        verdict = tex_escape(r.verdict) + ("" if r.as_expected else r" \textbf{(!)}")
+        cells = [
+            rf"\texttt{{{tex_escape(r.id)}}}",
+            rf"\texttt{{{tex_escape(r.theorem)}}}~(\ref{{thm:{r.theorem}}})",
+            tex_escape(r.status),
+            tex_escape(r.model),
+            verdict,
+            str(r.cases),
+            str(r.violations),
+            _num(r.max_ratio),
+            _num(r.witness_ratio, ".15f"),
+        ]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{longtable}"]
+    return "\n".join(lines)
+
+
+def _verbatim_json(obj, width: int = 88) -> str:
+    text = json.dumps(obj, ensure_ascii=True)
+    wrapped = textwrap.wrap(text, width=width, break_long_words=True, break_on_hyphens=False)
+    return "\\begin{verbatim}\n" + "\n".join(wrapped) + "\n\\end{verbatim}"
+
+
+def _counterexample(r: ClaimResult) -> str:
+    cx = r.to_json()["counterexample"]
+    return "\n".join(
+        [
+            rf"\paragraph{{\texttt{{{tex_escape(r.id)}}}}} (Theorem~\ref{{thm:{r.theorem}}}, "
+            rf"model \texttt{{{tex_escape(r.model)}}}): left side {_num(cx.get('lhs'), '.10g')}, "
+            rf"right side {_num(cx.get('rhs'), '.10g')}, ratio {_num(cx.get('ratio'))} "
+            r"(re-evaluated from the statement). Parameters:",
+            _verbatim_json(cx.get("params", {})),
+        ]
+    )
+
+
+def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) -> str:
+    """The report as a standalone LaTeX document (see the module docstring)."""
+    from . import __version__
+    from .theorems.registry import theorems
+
+    res = report.results
+    false_cx = [r for r in res if r.status == "false" and r.counterexample is not None]
+    true_cx = [r for r in res if r.status != "false" and r.counterexample is not None]
+    unexpected = [r for r in res if not r.as_expected]
+    parts = [preamble("kdtheory audit report")]
+    parts += [r"\begin{document}", r"\maketitle"]
+    verdict = r"\textbf{OK}" if report.ok else r"\textbf{FAILED}"
+    from .audit.engine import claims
+
+    subset = (
+        ""
+        if {r.id for r in res} == {c.id for c in claims()}
+        else "".join(f" -{{}}-claim {tex_escape(r.id)}" for r in res)
+    )
+    parts.append(
+        rf"{verdict}: {len(res)} claims audited (seed {report.seed}, scale "
+        rf"{_num(report.scale)}, {report.seconds:.1f}\,s, kdtheory {__version__}); "
+        rf"{len(unexpected)} not as expected. Every true claim must \emph{{hold}} on all "
+        r"cases and every \emph{false} claim (a negative control) must be \emph{refuted} by a "
+        r"concrete counterexample. Reproduce with "
+        rf"\texttt{{kdtheory audit -{{}}-seed {report.seed} -{{}}-scale {_num(report.scale)} "
+        rf"{subset} -{{}}-report DIR}}."
+    )
+    parts.append(r"\section{Audit table}")
+    parts.append(
+        r"\emph{max ratio} is the largest $(\mathrm{lhs}-\mathrm{ref})/(\mathrm{rhs}-\mathrm{ref})$ "
+        r"over the cases ($\le 1$ iff the statement holds there); \emph{witness} is the ratio "
+        r"reached by the equality witnesses (1 when the bound is attained). The theorem column "
+        r"refers to the statements in Section~\ref{sec:theorems}."
+    )
+    parts.append(r"{\footnotesize" + "\n" + _table(res) + "\n}")
+    parts.append(r"\subsection*{What each claim checks}")
+    items = [
+        rf"\item[\texttt{{{tex_escape(r.id)}}}] {tex_escape(r.notes) or '--'} "
+        rf"({r.cases} cases, {r.seconds:.2f}\,s)"
+        for r in res
+    ]
+    parts.append("\\begin{description}\n" + "\n".join(items) + "\n\\end{description}")
+    parts.append(r"\section{Counterexamples of the negative controls}")
+    if false_cx:
+        parts += [_counterexample(r) for r in false_cx]
+    else:
+        parts.append("No negative control was refuted in this run.")
+    if true_cx:
+        parts.append(r"\subsection*{Violations of true claims (an audit failure)}")
+        parts += [_counterexample(r) for r in true_cx]
+    if report.unaudited:
+        parts.append(
+            "Registered theorems without a numeric check: "
+            + ", ".join(rf"\texttt{{{tex_escape(t)}}}" for t in report.unaudited)
+            + "."
+        )
+    parts.append(r"\section{Figures}")
+    for f in figures or []:
+        if f.path is not None:
+            parts.append(
+                "\\begin{figure}[htbp]\n\\centering\n"
+                rf"\includegraphics[width=\linewidth,height=0.4\textheight,keepaspectratio]{{{f.path}}}"
+                "\n"
+                rf"\caption{{{f.caption}}}\label{{fig:{f.name}}}"
+                "\n\\end{figure}"
+            )
+        else:
+            parts.append(
+                rf"\paragraph{{Figure \emph{{{f.name}}}.}} {f.caption} "
+                rf"\textbf{{figure unavailable: {tex_escape(f.reason or '')}}}"
+            )
+    parts.append(r"\clearpage")
+    parts.append(r"\section{Registered theorems}\label{sec:theorems}")
+    parts.append(theorems_body(theorems(), section=r"\subsection*"))
+    parts.append(r"\end{document}")
+    return "\n\n".join(parts) + "\n"
+
+
+def write_report(
+    report: AuditReport,
+    outdir,
+    pdf: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> ReportFiles:
+    """Write ``outdir/report.tex`` and the figures; compile ``report.pdf`` when ``pdf`` (the
+    result says when pdflatex is missing or failed)."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    figs = make_figures(outdir, progress)
+    tex = outdir / "report.tex"
+    tex.write_text(report_tex(report, figs), encoding="utf-8")
+    if progress:
+        progress(f"wrote {tex}")
+    compiled = None
+    if pdf:
+        if progress:
+            progress("compiling report.pdf with pdflatex ...")
+        compiled = compile_pdf(tex)
+        if progress:
+            progress(compiled.message)
+    return ReportFiles(tex, figs, compiled)
