@@ -148,7 +148,7 @@ class GaussianMeanModel:
         the slopes so that a student close to its teacher loses no digits to cancellation."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        return 2 * (student.a - teacher.a) * self.d * self.s**2 / self.n
+        return float(_arr._gen(student.a - teacher.a, self.n, self.s, self.d))
 
     def divergence_parts(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """``K_n`` split into offset, estimation and spread (THEORY §6.2):

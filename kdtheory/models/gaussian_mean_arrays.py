@@ -97,13 +97,14 @@ def _information_ratio(a, tau, n, s):
 
 
 def _theorem_values(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=_phi_float):
-    """Exact values of the upper-bound symbols (THEORY §3, §6): ``dgen``, ``gen_S``, ``gen_T``,
-    ``K_n`` and ``Esigma2``."""
+    """Exact values of the upper-bound symbols (THEORY §3, §6): ``dgen = 2 (a_S - a_T) d s^2/n``,
+    ``gen_S``, ``gen_T``, ``K_n`` and ``Esigma2``."""
     d = np.shape(m)[-1]
     gen_s, gen_t = _gen(a_s, n, s, d), _gen(a_t, n, s, d)
     parts = _divergence_parts(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=phi)
     return {
-        "dgen": gen_s - gen_t,
+        # 2 (a_S - a_T) d s^2 / n: no cancellation for a student close to its teacher
+        "dgen": _gen(a_s - a_t, n, s, d),
         "gen_S": gen_s,
         "gen_T": gen_t,
         "K_n": parts["offset"] + parts["estimation"] + parts["spread"],
