@@ -171,16 +171,10 @@ class _ArrayRecords(Sequence):
     """Per-case parameter records of an array batch, built on access (no 1e5 dicts up front);
     record ``i`` has the format of :func:`~kdtheory.sampling.build_gaussian_mean_case`."""
 
-    def __init__(self, size: int):
+    def __init__(self, blocks: list[dict], size: int):
+        self._blocks = blocks
+        self._starts = np.array([b["start"] for b in blocks], dtype=int)
         self._size = size
-        self._groups: list[dict] = []
-        self._group = np.zeros(size, dtype=int)
-        self._pos = np.zeros(size, dtype=int)
-
-    def add_group(self, idx: np.ndarray, group: dict) -> None:
-        self._group[idx] = len(self._groups)
-        self._pos[idx] = np.arange(len(idx))
-        self._groups.append(group)
 
     def __len__(self) -> int:
         return self._size
@@ -191,26 +185,25 @@ class _ArrayRecords(Sequence):
         i = int(i)
         if not -self._size <= i < self._size:
             raise IndexError(f"record index {i} out of range for {self._size} cases")
-        g = self._groups[self._group[i]]
-        j = self._pos[i]
+        i %= self._size
+        b = self._blocks[int(np.searchsorted(self._starts, i, side="right")) - 1]
+        j = i - b["start"]
 
-        def rec(kind, names, p, pos):
+        def rec(kind, names, p):
             out = {"kind": kind}
             for k in names:
-                v = p[k][pos[j]]
-                out[k] = v.tolist() if k in _VECTOR else float(v)
+                out[k] = p[k][j].tolist() if k in _VECTOR else float(p[k][j])
             return out
 
-        tk, sk = g["teacher_kinds"][g["tk"][j]], g["student_kinds"][g["sk"][j]]
         return {
             "model": {
-                "d": g["d"],
-                "n": int(g["n"][j]),
-                "s": float(g["s"][j]),
-                "m": g["m"][j].tolist(),
+                "d": b["d"],
+                "n": int(b["n"][j]),
+                "s": float(b["s"][j]),
+                "m": b["m"][j].tolist(),
             },
-            "teacher": rec(tk, TEACHER_PARAMS[tk], g["tp"][tk], g["tpos"]),
-            "student": rec(sk, STUDENT_PARAMS[sk], g["sp"][sk], g["spos"]),
+            "teacher": rec(b["teacher"], TEACHER_PARAMS[b["teacher"]], b["tp"]),
+            "student": rec(b["student"], STUDENT_PARAMS[b["student"]], b["sp"]),
         }
 
 
@@ -224,70 +217,58 @@ def gaussian_mean_array_batch(
 ) -> Batch:
     """``size`` random (model, student, teacher) cases of Model A drawn and evaluated as arrays.
 
-    Same law as :func:`gaussian_mean_batch` (the ranges of :data:`kdtheory.sampling.RANGES`, the
-    same teacher and student kinds, each kind equally likely) but no Python loop over cases:
-    cases are grouped by dimension ``d`` and the THEORY §6 closed forms of
-    :mod:`kdtheory.models.gaussian_mean_arrays` are evaluated on whole arrays.  ``Batch.params``
-    is a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
+    Same law as :func:`gaussian_mean_batch` (the ranges of :data:`kdtheory.sampling.RANGES`;
+    ``d``, the teacher kind and the student kind independent and uniform) but no Python loop
+    over cases: the cases come in contiguous blocks, one per (d, teacher kind, student kind)
+    cell with multinomial block sizes (so, as a multiset, the batch has the law of ``size``
+    independent draws), and the THEORY §6 closed forms of
+    :mod:`kdtheory.models.gaussian_mean_arrays` run on each block's arrays.  ``Batch.params`` is
+    a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
     record with the scalar model.  ``ranges`` overrides entries of ``RANGES`` (e.g. a wider
     ``s`` for the stability tests).
     """
     size = int(size)
-    ds = np.full(size, d) if d is not None else _draw(rng, "d", size, ranges)
-    records = _ArrayRecords(size)
+    d_range = (ranges or {}).get("d", RANGES["d"])
+    if d is not None:
+        dims = [int(d)]
+    elif d_range.integer:
+        dims = list(range(int(d_range.low), int(d_range.high) + 1))
+    else:
+        raise ValueError(f"the range of d must be an integer range, got {d_range!r}")
+    cells = [(dim, tk, sk) for dim in dims for tk in teacher_kinds for sk in student_kinds]
+    counts = rng.multinomial(size, np.full(len(cells), 1.0 / len(cells)))
     keys = ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")
     values = {k: np.empty(size) for k in keys}
-    for dim in np.unique(ds):
-        dim = int(dim)
-        idx = np.flatnonzero(ds == dim)
-        cnt = len(idx)
+    blocks, start = [], 0
+    for (dim, tk, sk), cnt in zip(cells, counts, strict=True):
+        if cnt == 0:
+            continue
         n = _draw(rng, "n", cnt, ranges)
         s = _draw(rng, "s", cnt, ranges)
         m = _draw(rng, "m", (cnt, dim), ranges)
-        tk = rng.integers(len(teacher_kinds), size=cnt)
-        sk = rng.integers(len(student_kinds), size=cnt)
-        # each kind draws only its own parameters; tpos/spos: a case's index within its kind
-        tp, sp_ = {}, {}
-        tpos, spos = np.empty(cnt, dtype=int), np.empty(cnt, dtype=int)
-        kt = (np.empty(cnt), np.empty((cnt, dim)), np.empty(cnt))
-        for i, kind in enumerate(teacher_kinds):
-            sel = np.flatnonzero(tk == i)
-            tpos[sel] = np.arange(len(sel))
-            tp[kind] = _draw_params(rng, TEACHER_PARAMS[kind], len(sel), dim, ranges)
-            for out, val in zip(
-                kt, teacher_kernel(kind, tp[kind], n[sel], s[sel], dim), strict=True
-            ):
-                out[sel] = val
-        ks = (np.empty(cnt), np.empty((cnt, dim)), np.empty(cnt))
-        for i, kind in enumerate(student_kinds):
-            sel = np.flatnonzero(sk == i)
-            spos[sel] = np.arange(len(sel))
-            sp_[kind] = _draw_params(rng, STUDENT_PARAMS[kind], len(sel), dim, ranges)
-            teacher = tuple(x[sel] for x in kt)
-            for out, val in zip(ks, student_kernel(kind, sp_[kind], teacher, m[sel]), strict=True):
-                out[sel] = val
-        vals = _arr._theorem_values(m, n, s, *ks, *kt)
+        tp = _draw_params(rng, TEACHER_PARAMS[tk], cnt, dim, ranges)
+        sp_ = _draw_params(rng, STUDENT_PARAMS[sk], cnt, dim, ranges)
+        teacher = teacher_kernel(tk, tp, n, s, dim)
+        student = student_kernel(sk, sp_, teacher, m)
+        vals = _arr._theorem_values(m, n, s, *student, *teacher)
         for k in keys:
-            values[k][idx] = vals[k]
-        records.add_group(
-            idx,
+            values[k][start : start + cnt] = vals[k]
+        blocks.append(
             {
+                "start": start,
                 "d": dim,
+                "teacher": tk,
+                "student": sk,
                 "n": n,
                 "s": s,
                 "m": m,
-                "tk": tk,
-                "sk": sk,
                 "tp": tp,
                 "sp": sp_,
-                "tpos": tpos,
-                "spos": spos,
-                "teacher_kinds": tuple(teacher_kinds),
-                "student_kinds": tuple(student_kinds),
-            },
+            }
         )
+        start += cnt
     values["sigma_bar"] = np.full(size, math.inf)
-    return Batch(records, values)
+    return Batch(_ArrayRecords(blocks, size), values)
 
 
 def replay_gaussian_mean_case(params: dict) -> GaussianMeanCase:
