@@ -9,10 +9,9 @@ lower bound) decides the case rigorously for the given inputs:
 * ``certified`` -- the slack ball lies in ``[0, inf)``: the inequality holds (strictly, unless
   the slack is exactly 0);
 * ``violated`` -- the slack ball lies in ``(-inf, 0)``: the inequality fails;
-* ``equal within the ball`` -- the ball contains 0 and is tiny (radius ``<= 2^(-prec/4)`` times
-  the largest magnitude among the sides and the inputs, at working precision ``prec``): the
-  case is an equality witness up to the inputs' precision, consistent with the statement and
-  not a violation;
+* ``equal within the ball`` -- the ball contains 0 and is tiny (radius ``<= EQUAL_RTOL = 1e-12``
+  times the largest magnitude among the sides and the inputs): the case is an equality witness
+  up to the inputs' precision, consistent with the statement and not a violation;
 * ``undecided`` -- the ball contains 0 but is wide (uncertain inputs), or is not finite.
 
 The precision is raised (``prec``, ``2 prec``, ... up to ``max_prec`` bits) until the case is
@@ -39,6 +38,7 @@ __all__ = [
     "VIOLATED",
     "EQUAL",
     "UNDECIDED",
+    "EQUAL_RTOL",
     "CertifiedCase",
     "flint_available",
     "require_flint",
@@ -46,6 +46,10 @@ __all__ = [
     "ball",
     "certify",
 ]
+
+#: a slack ball around 0 no wider than this (relative to the sides and inputs) is an equality
+#: (far below the audit's tolerance RTOL = 1e-9, far above double rounding)
+EQUAL_RTOL = 1e-12
 
 CERTIFIED, VIOLATED, EQUAL, UNDECIDED = (
     "certified",
@@ -228,7 +232,7 @@ def certify(
             vals = {k: _in_domain(k, ball(raw[k])) for k in names if k in raw}
             lhs, rhs = to_arb(lhs_e, vals), to_arb(rhs_e, vals)
             slack = rhs - lhs if theorem.is_upper else lhs - rhs
-            verdict = _decide(slack, [lhs, rhs, *vals.values()], p)
+            verdict = _decide(slack, [lhs, rhs, *vals.values()])
             if verdict not in (UNDECIDED, EQUAL) or p * 2 > max_prec:
                 return CertifiedCase(
                     verdict=verdict,
@@ -252,7 +256,7 @@ def _in_domain(name: str, b):
     return b
 
 
-def _decide(slack, magnitudes, prec: int) -> str:
+def _decide(slack, magnitudes) -> str:
     if slack.is_nan():
         return UNDECIDED
     if slack >= 0:
@@ -263,6 +267,6 @@ def _decide(slack, magnitudes, prec: int) -> str:
     if not slack.is_finite():
         return UNDECIDED
     scale = max((float(abs(x).upper()) for x in magnitudes if x.is_finite()), default=0.0)
-    if float(slack.rad()) <= 2.0 ** (-(prec // 4)) * scale:
+    if float(slack.rad()) <= EQUAL_RTOL * scale:
         return EQUAL
     return UNDECIDED

@@ -173,3 +173,21 @@ def test_cli_certified_without_flint_exits_2(monkeypatch, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "python-flint" in err and "Traceback" not in err
+
+
+@needs_flint
+@given(st.floats(-6, 6), st.floats(-2, 2), st.floats(0.05, 5))
+def test_recorded_equality_cases_without_a_ball_model_are_never_violated(t, mu, sd):
+    """A Gaussian X attains Lemma SG (THEORY §2) exactly; recorded as doubles (no ball model for
+    this claim) the inputs get the audit's tolerance, so the case is never reported violated."""
+    from kdtheory.audit import claims
+    from kdtheory.audit.certify import POINT_RTOL, certify_case
+
+    claim = next(c for c in claims() if c.id == "lemma-SG")
+    case = {
+        "params": {"kind": "gaussian"},
+        "values": {"cgf": t * mu + t * t * sd * sd / 2, "mean": mu, "sigma": sd, "t": t},
+    }
+    res = certify_case(claim, case)
+    assert res["verdict"] in (UNDECIDED, EQUAL, CERTIFIED)
+    assert f"+/- {POINT_RTOL:g} relative" in res["inputs"]

@@ -1,23 +1,34 @@
 """``kdtheory audit --certified``: re-evaluate each claim's tightest case (and counterexample) in
 arb ball arithmetic (:mod:`kdtheory.certified`).
 
-Where a model can recompute a case's theorem values in ball arithmetic from the case's
-parameters, it does (Model A: the THEORY §6 closed forms of
-:mod:`kdtheory.models.gaussian_mean_arrays` run on arb balls, from the drawn constructor
-parameters), so an equality witness (THEORY §6.4, tilt student) gives a slack ball containing 0:
-"equal within the ball".  Otherwise the recorded double values are taken as exact points and
-the result says so.
+Inputs of the ball evaluation, per claim:
+
+* claims registered with :func:`register_ball_inputs` recompute their theorem values in ball
+  arithmetic from the case's parameter record -- ``U1`` and ``U0`` on Model A: the THEORY §6
+  closed forms of :mod:`kdtheory.models.gaussian_mean_arrays` run on arb balls from the drawn
+  constructor parameters (exact floats), so an equality witness (THEORY §6.4, tilt student)
+  gives a slack ball around 0 that shrinks with the precision: "equal within the ball";
+* every other recorded value is the recorded double with a ball of relative radius
+  ``POINT_RTOL`` = the audit's tolerance :data:`kdtheory.theorems.base.RTOL` (1e-9): the
+  accuracy the audit itself trusts a computed value to -- a stated allowance, not a rigorous
+  bound.  Such a case is "certified" (or "violated") only with a margin beyond that tolerance,
+  so input rounding never produces a verdict that contradicts the audit; a case recorded at
+  ratio 1 up to rounding is "undecided".
+
+Every result says which inputs were recomputed and which were taken from the record.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from ..certified import EQUAL, VIOLATED, certify, require_flint
-from ..theorems.base import Status
+from ..theorems.base import RTOL, Status
 from .engine import AuditReport, Claim, ClaimResult, claims
 
 __all__ = [
+    "POINT_RTOL",
     "register_ball_inputs",
     "certify_case",
     "certify_result",
@@ -26,22 +37,26 @@ __all__ = [
     "table_with_certified",
 ]
 
-#: model name -> (``f(params record, prec) -> dict of arb values``, ``{name: relative radius}``)
+#: claim id -> (``f(params record, prec) -> dict of arb values``, ``{name: relative radius}``)
 _BALL_INPUTS: dict[str, tuple[Callable[[dict, int], dict], dict[str, float]]] = {}
-POINTS = "recorded double values taken as exact points"
+
+#: relative radius of the ball around a recorded double value (the audit's tolerance)
+POINT_RTOL = RTOL
 
 
 def register_ball_inputs(
-    model: str, fn: Callable[[dict, int], dict], tolerances: dict[str, float] | None = None
+    claim_ids, fn: Callable[[dict, int], dict], tolerances: dict[str, float] | None = None
 ) -> None:
-    """Register how to recompute a model's theorem values in ball arithmetic from a record.
+    """Register, for the claims ``claim_ids``, how to recompute theorem values in ball arithmetic
+    from a case's parameter record (``fn(params, prec) -> {name: arb}``).
 
-    ``tolerances`` gives recorded values the model cannot recompute (e.g. a quadrature result) a
-    ball of that relative radius: their numerical method's tolerance, not a rigorous bound, and
-    the certified result says so."""
-    if model in _BALL_INPUTS:
-        raise ValueError(f"ball inputs for model {model!r} are already registered")
-    _BALL_INPUTS[model] = (fn, dict(tolerances or {}))
+    ``tolerances`` gives recorded values that ``fn`` does not recompute (e.g. a quadrature
+    result) a ball of that relative radius: their numerical method's tolerance, not a rigorous
+    bound, and the certified result says so."""
+    for cid in [claim_ids] if isinstance(claim_ids, str) else claim_ids:
+        if cid in _BALL_INPUTS:
+            raise ValueError(f"ball inputs for claim {cid!r} are already registered")
+        _BALL_INPUTS[cid] = (fn, dict(tolerances or {}))
 
 
 def _gaussian_mean_balls(params: dict, prec: int) -> dict:
@@ -50,74 +65,58 @@ def _gaussian_mean_balls(params: dict, prec: int) -> dict:
     from ..models import gaussian_mean_arrays as arr
     from .gaussian_cases import record_triple
 
-    arb = require_flint().arb
-    triple = record_triple(params, num=arb)
-    vals = arr._theorem_values(*triple, phi=lambda x: x - 1 - x.log())
-    return {**vals, "sigma_bar": arb.pos_inf()}
+    triple = record_triple(params, num=require_flint().arb)
+    return arr._theorem_values(*triple, phi=lambda x: x - 1 - x.log())
 
 
 #: U0's E_D is a polar quadrature at epsrel 1e-11 (THEORY §6.4); 1e-10 is its stated accuracy
-register_ball_inputs("gaussian-mean", _gaussian_mean_balls, {"E_D": 1e-10})
+register_ball_inputs(("U1", "U0"), _gaussian_mean_balls, {"E_D": 1e-10})
 
 
-#: a recomputed value replaces a recorded one only if they agree to this relative accuracy (so a
-#: claim that records a different quantity under the same name, e.g. a reversed divergence as
-#: ``K_n`` in a negative control, keeps its recorded value)
-AGREE_RTOL = 1e-8
-
-
-def _recomputed(hook, params, recorded: dict, symbols: set) -> list[str]:
-    """Names among ``symbols`` that ``hook`` recomputes from ``params`` and whose recomputed
-    value agrees with the recorded one; ``[]`` if the record is not of the hook's format."""
-    flint = require_flint()
-    old = flint.ctx.prec
-    flint.ctx.prec = 128
-    try:
-        balls = hook(params, 128)
-    except (KeyError, TypeError, ValueError, IndexError):
-        return []
-    finally:
-        flint.ctx.prec = old
-    names = []
-    for k in sorted(symbols & set(balls) & set(recorded)):
-        x, mid = recorded[k], float(balls[k].mid())
-        if x == mid or abs(x - mid) <= AGREE_RTOL * max(abs(x), abs(mid)):
-            names.append(k)
-    return names
+def _point(x: float):
+    """A recorded double as ``(mid, rad)`` with relative radius ``POINT_RTOL`` (exact if 0/inf)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return (x, POINT_RTOL * abs(x))
 
 
 def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024) -> dict:
-    """Certify one recorded case (``{"params", "values", ...}``) of ``claim``: the values the
-    model can recompute in ball arithmetic from ``params`` (and that agree with the record) are
-    recomputed at each precision, the others are taken from the record (see the module doc)."""
-    hook, tolerances = _BALL_INPUTS.get(claim.model, (None, {}))
+    """Certify one recorded case (``{"params", "values", ...}``) of ``claim`` (see the module
+    doc for where each input comes from); the result's ``inputs`` says it."""
+    hook, tolerances = _BALL_INPUTS.get(claim.id, (None, {}))
     recorded = {k: float(v) for k, v in case["values"].items()}
     symbols = set(claim.theorem.symbols)
     params = case.get("params")
-    names = (
-        _recomputed(hook, params, recorded, symbols) if hook and isinstance(params, dict) else []
-    )
-    if not names:
-        return {
-            **certify(claim.theorem, recorded, prec=prec, max_prec=max_prec).to_json(),
-            "inputs": POINTS,
-        }
-    for k, rtol in tolerances.items():
-        if k in recorded and k not in names:
-            recorded[k] = (recorded[k], rtol * abs(recorded[k]))
+    names: list[str] = []
+    if hook is not None and isinstance(params, dict):
+        names = sorted(symbols & set(hook(params, prec)))
+    inputs = {}
+    notes = []
+    if names:
+        notes.append(f"recomputed in ball arithmetic from the case parameters: {', '.join(names)}")
+    for k in sorted(symbols - set(names)):
+        if k not in recorded:
+            continue
+        if k in tolerances:
+            inputs[k] = (recorded[k], tolerances[k] * abs(recorded[k]))
+            notes.append(
+                f"{k}: recorded value +/- {tolerances[k]:g} relative (its numerical tolerance, "
+                "not a rigorous bound)"
+            )
+        else:
+            inputs[k] = _point(recorded[k])
+    rest = sorted(symbols - set(names) - set(tolerances))
+    if rest:
+        notes.append(f"{', '.join(rest)}: recorded doubles +/- {POINT_RTOL:g} relative")
 
     def values(p):
+        if not names:
+            return inputs
         balls = hook(params, p)
-        return {**recorded, **{k: balls[k] for k in names}}
+        return {**inputs, **{k: balls[k] for k in names}}
 
-    how = f"recomputed in ball arithmetic from the case parameters: {', '.join(names)}"
-    for k in sorted(symbols - set(names)):
-        if k in tolerances:
-            how += f"; {k}: recorded value +/- {tolerances[k]:g} relative (its numerical tolerance, not a rigorous bound)"
-        else:
-            how += f"; {k}: recorded double value taken as an exact point"
     res = certify(claim.theorem, values, prec=prec, max_prec=max_prec)
-    return {**res.to_json(), "inputs": how}
+    return {**res.to_json(), "inputs": "; ".join(notes)}
 
 
 def certify_result(claim: Claim, result: ClaimResult) -> dict:
