@@ -131,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"no progress output on stderr (shown for runs longer than {PROGRESS_DELAY:g} s)",
     )
+    a.add_argument(
+        "--certified",
+        action="store_true",
+        help=(
+            "re-evaluate each claim's tightest case (and counterexample) in arb ball arithmetic "
+            "(needs python-flint: pip install 'kdtheory[rigorous]')"
+        ),
+    )
 
     sub.add_parser("list", help="list the registered theorems with their status")
 
@@ -205,6 +213,14 @@ def _audit(args, parser) -> int:
             open(args.json, "a", encoding="utf-8").close()
         except OSError as exc:
             parser.error(f"cannot write --json {args.json}: {exc}")
+    if args.certified:
+        from .certified import flint_available
+
+        if not flint_available():
+            parser.error(
+                "--certified needs python-flint (arb ball arithmetic), which is not installed: "
+                "pip install 'kdtheory[rigorous]'  (or: pip install python-flint)"
+            )
     if args.report:
         try:
             Path(args.report).mkdir(parents=True, exist_ok=True)
@@ -222,7 +238,15 @@ def _run_audit(args, progress) -> int:
     from .audit import run_audit
 
     report = run_audit(seed=args.seed, scale=args.scale, only=args.claim, progress=progress)
-    print(report.table())
+    ok = report.ok
+    if args.certified:
+        from .audit.certify import certified_ok, certify_report, table_with_certified
+
+        certify_report(report)
+        ok = ok and certified_ok(report)
+        print(table_with_certified(report))
+    else:
+        print(report.table())
     cx = report.counterexamples()
     if cx:
         print("\ncounterexamples:")
@@ -230,12 +254,13 @@ def _run_audit(args, progress) -> int:
     if report.unaudited:
         print(f"\nregistered theorems without a numeric check: {', '.join(report.unaudited)}")
     print(
-        f"\n{'OK' if report.ok else 'FAILED'}: {len(report.results)} claims, seed {report.seed}, "
+        f"\n{'OK' if ok else 'FAILED'}: {len(report.results)} claims, seed {report.seed}, "
         f"{report.seconds:.1f} s"
+        + (", tightest cases re-evaluated in ball arithmetic" if args.certified else "")
     )
     if args.json:
         report.write_json(args.json)
-    rc = 0 if report.ok else 1
+    rc = 0 if ok else 1
     if args.report:
         from .report import write_report
 

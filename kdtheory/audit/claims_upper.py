@@ -10,7 +10,7 @@ from scipy.stats import ortho_group
 from ..divergences import FullGaussian, kl
 from ..theorems.registry import theorem
 from .engine import Batch, SamplingClaim, register_claim
-from .gaussian_cases import gaussian_mean_batch, tilt_witness_batch
+from .gaussian_cases import gaussian_mean_array_batch, gaussian_mean_batch, tilt_witness_batch
 
 # -- Lemma DV on Gaussian pairs with quadratic f (exact both sides) -----------------------------
 
@@ -139,9 +139,12 @@ register_claim(
         id="U1",
         theorem=theorem("U1"),
         model="gaussian-mean",
-        description="Gibbs/Bayes/generic teachers; KD/tilt/Gibbs/generic students; witness tilt",
-        sampler=gaussian_mean_batch,
-        cases=3000,
+        description=(
+            "Gibbs/Bayes/generic teachers; KD/tilt/Gibbs/generic students (array code); "
+            "witness tilt"
+        ),
+        sampler=gaussian_mean_array_batch,
+        cases=100_000,
         witness=tilt_witness_batch,
     )
 )

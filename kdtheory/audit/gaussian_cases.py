@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..sampling import STUDENT_KINDS, TEACHER_KINDS, build_gaussian_mean_case, rng_source
+from ..models import gaussian_mean_arrays as _arr
+from ..sampling import (
+    RANGES,
+    STUDENT_KINDS,
+    TEACHER_KINDS,
+    GaussianMeanCase,
+    Source,
+    build_gaussian_mean_case,
+    rng_source,
+)
 from .engine import Batch
 
-__all__ = ["gaussian_mean_batch", "tilt_witness_batch"]
+__all__ = [
+    "gaussian_mean_batch",
+    "tilt_witness_batch",
+    "gaussian_mean_array_batch",
+    "replay_gaussian_mean_case",
+    "record_triple",
+    "teacher_kernel",
+    "student_kernel",
+]
 
 
 def gaussian_mean_batch(
@@ -56,3 +74,222 @@ def tilt_witness_batch(rng, size, extra=None) -> Batch:
         params.append(case.params)
         rows.append(vals)
     return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]})
+
+
+# -- vectorised batches (THEORY §6 closed forms as array code) -----------------------------------
+
+#: the drawn parameters of each teacher / student kind, in the order of
+#: :func:`kdtheory.sampling.build_gaussian_mean_case` (vector-valued: ``m0``, ``b``)
+TEACHER_PARAMS = {
+    "gibbs": ("gamma", "lam", "m0"),
+    "bayes": ("temperature",),
+    "generic": ("a", "b", "tau"),
+}
+STUDENT_PARAMS = {
+    "kd": ("alpha", "gamma", "lam", "m0"),
+    "kd-sample": ("alpha", "gamma", "lam", "m0"),
+    "tilt": ("kappa",),
+    "gibbs": ("gamma", "lam", "m0"),
+    "rescaled": ("tau_factor",),
+    "generic": ("a", "b", "tau"),
+}
+_VECTOR = frozenset({"m0", "b"})
+
+
+def teacher_kernel(kind: str, p: dict, n, s, d: int):
+    """``(a, b, tau)`` of a teacher of ``kind`` with drawn parameters ``p`` (THEORY §6,
+    constructors); generic over float arrays (a batch) and arb balls (one case)."""
+    if kind == "gibbs":
+        return _arr._gibbs(p["gamma"], p["lam"], p["m0"])
+    if kind == "bayes":
+        gamma = _arr._bayes_gamma(p["temperature"], n, s)
+        return _arr._gibbs(gamma, 0 * gamma, np.zeros(np.shape(gamma) + (d,)))
+    if kind == "generic":
+        return p["a"], p["b"], p["tau"]
+    raise ValueError(f"teacher kind must be one of {sorted(TEACHER_PARAMS)}, got {kind!r}")
+
+
+def student_kernel(kind: str, p: dict, teacher: tuple, m):
+    """``(a, b, tau)`` of a student of ``kind`` for ``teacher = (a_T, b_T, tau_T)`` (THEORY §6)."""
+    a_t, b_t, tau_t = teacher
+    if kind in ("kd", "kd-sample"):
+        return _arr._kd_student(
+            a_t, b_t, tau_t, p["alpha"], p["gamma"], p["lam"], p["m0"], kind == "kd-sample"
+        )
+    if kind == "tilt":
+        return _arr._tilt_student(a_t, b_t, tau_t, p["kappa"], m)
+    if kind == "gibbs":
+        return _arr._gibbs(p["gamma"], p["lam"], p["m0"])
+    if kind == "rescaled":
+        return a_t, b_t, tau_t * p["tau_factor"]
+    if kind == "generic":
+        return p["a"], p["b"], p["tau"]
+    raise ValueError(f"student kind must be one of {sorted(STUDENT_PARAMS)}, got {kind!r}")
+
+
+def record_triple(params: dict, num=float):
+    """The arrays ``(m, n, s, a_S, b_S, tau_S, a_T, b_T, tau_T)`` of one parameter record (as made
+    by :func:`~kdtheory.sampling.build_gaussian_mean_case` or :func:`gaussian_mean_array_batch`),
+    every recorded float passed through ``num`` (e.g. ``flint.arb`` for ball arithmetic)."""
+
+    dtype = float if num is float else object
+
+    def conv(rec: dict) -> dict:
+        return {
+            k: np.array([num(x) for x in v], dtype=dtype) if isinstance(v, list) else num(v)
+            for k, v in rec.items()
+            if k != "kind"
+        }
+
+    mod = params["model"]
+    d, n = int(mod["d"]), int(mod["n"])
+    s = num(mod["s"])
+    m = conv({"m": mod["m"]})["m"]
+    tk, sk = params["teacher"]["kind"], params["student"]["kind"]
+    teacher = teacher_kernel(tk, conv(params["teacher"]), n, s, d)
+    student = student_kernel(sk, conv(params["student"]), teacher, m)
+    return (m, n, s, *student, *teacher)
+
+
+def _draw(rng: np.random.Generator, name: str, shape, ranges=None):
+    """Vectorised draw from ``RANGES[name]`` (the same law as :meth:`Range.draw`), or from
+    ``ranges[name]`` where given."""
+    r = (ranges or {}).get(name, RANGES[name])
+    if r.integer:
+        return rng.integers(int(r.low), int(r.high) + 1, size=shape)
+    if r.log:
+        return np.exp(rng.uniform(math.log(r.low), math.log(r.high), shape))
+    return rng.uniform(r.low, r.high, shape)
+
+
+def _draw_params(rng, names, size: int, d: int, ranges=None) -> dict:
+    """Arrays of ``size`` draws of each parameter in ``names`` (vectors of length ``d``)."""
+    return {k: _draw(rng, k, (size, d) if k in _VECTOR else size, ranges) for k in names}
+
+
+class _ArrayRecords(Sequence):
+    """Per-case parameter records of an array batch, built on access (no 1e5 dicts up front);
+    record ``i`` has the format of :func:`~kdtheory.sampling.build_gaussian_mean_case`."""
+
+    def __init__(self, blocks: list[dict], size: int):
+        self._blocks = blocks
+        self._starts = np.array([b["start"] for b in blocks], dtype=int)
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._size))]
+        i = int(i)
+        if not -self._size <= i < self._size:
+            raise IndexError(f"record index {i} out of range for {self._size} cases")
+        i %= self._size
+        b = self._blocks[int(np.searchsorted(self._starts, i, side="right")) - 1]
+        j = i - b["start"]
+
+        def rec(kind, names, p):
+            out = {"kind": kind}
+            for k in names:
+                out[k] = p[k][j].tolist() if k in _VECTOR else float(p[k][j])
+            return out
+
+        return {
+            "model": {
+                "d": b["d"],
+                "n": int(b["n"][j]),
+                "s": float(b["s"][j]),
+                "m": b["m"][j].tolist(),
+            },
+            "teacher": rec(b["teacher"], TEACHER_PARAMS[b["teacher"]], b["tp"]),
+            "student": rec(b["student"], STUDENT_PARAMS[b["student"]], b["sp"]),
+        }
+
+
+def gaussian_mean_array_batch(
+    rng: np.random.Generator,
+    size: int,
+    teacher_kinds=TEACHER_KINDS,
+    student_kinds=STUDENT_KINDS,
+    d: int | None = None,
+    ranges: dict | None = None,
+) -> Batch:
+    """``size`` random (model, student, teacher) cases of Model A drawn and evaluated as arrays.
+
+    Same law as :func:`gaussian_mean_batch` (the ranges of :data:`kdtheory.sampling.RANGES`;
+    ``d``, the teacher kind and the student kind independent and uniform) but no Python loop
+    over cases: the cases come in contiguous blocks, one per (d, teacher kind, student kind)
+    cell with multinomial block sizes (so, as a multiset, the batch has the law of ``size``
+    independent draws), and the THEORY §6 closed forms of
+    :mod:`kdtheory.models.gaussian_mean_arrays` run on each block's arrays.  ``Batch.params`` is
+    a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
+    record with the scalar model.  ``ranges`` overrides entries of ``RANGES`` (e.g. a wider
+    ``s`` for the stability tests).
+    """
+    size = int(size)
+    d_range = (ranges or {}).get("d", RANGES["d"])
+    if d is not None:
+        dims = [int(d)]
+    elif d_range.integer:
+        dims = list(range(int(d_range.low), int(d_range.high) + 1))
+    else:
+        raise ValueError(f"the range of d must be an integer range, got {d_range!r}")
+    cells = [(dim, tk, sk) for dim in dims for tk in teacher_kinds for sk in student_kinds]
+    counts = rng.multinomial(size, np.full(len(cells), 1.0 / len(cells)))
+    keys = ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")
+    values = {k: np.empty(size) for k in keys}
+    blocks, start = [], 0
+    for (dim, tk, sk), cnt in zip(cells, counts, strict=True):
+        if cnt == 0:
+            continue
+        n = _draw(rng, "n", cnt, ranges)
+        s = _draw(rng, "s", cnt, ranges)
+        m = _draw(rng, "m", (cnt, dim), ranges)
+        tp = _draw_params(rng, TEACHER_PARAMS[tk], cnt, dim, ranges)
+        sp_ = _draw_params(rng, STUDENT_PARAMS[sk], cnt, dim, ranges)
+        teacher = teacher_kernel(tk, tp, n, s, dim)
+        student = student_kernel(sk, sp_, teacher, m)
+        vals = _arr._theorem_values(m, n, s, *student, *teacher)
+        for k in keys:
+            values[k][start : start + cnt] = vals[k]
+        blocks.append(
+            {
+                "start": start,
+                "d": dim,
+                "teacher": tk,
+                "student": sk,
+                "n": n,
+                "s": s,
+                "m": m,
+                "tp": tp,
+                "sp": sp_,
+            }
+        )
+        start += cnt
+    values["sigma_bar"] = np.full(size, math.inf)
+    return Batch(_ArrayRecords(blocks, size), values)
+
+
+def replay_gaussian_mean_case(params: dict) -> GaussianMeanCase:
+    """Rebuild a case from its parameter record through the scalar builder
+    :func:`~kdtheory.sampling.build_gaussian_mean_case` (a :class:`Source` replaying the record)."""
+    queues: dict[str, list] = {}
+    for part in ("model", "teacher", "student"):
+        for k, v in params[part].items():
+            if k != "kind":
+                queues.setdefault(k, []).extend(v if isinstance(v, list) else [v])
+    kinds = [params["teacher"]["kind"], params["student"]["kind"]]
+
+    def draw(name):
+        if not queues.get(name):
+            raise ValueError(f"parameter record has no (further) value for {name!r}")
+        return queues[name].pop(0)
+
+    def choose(options):
+        kind = kinds.pop(0)
+        if kind not in options:
+            raise ValueError(f"recorded kind {kind!r} is not one of {list(options)}")
+        return kind
+
+    return build_gaussian_mean_case(Source(draw=draw, choose=choose), TEACHER_KINDS, STUDENT_KINDS)

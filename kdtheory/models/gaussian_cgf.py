@@ -214,7 +214,8 @@ class GaussianMeanCGF:
         of ``f(eta)/eta`` (increasing, ``-gen_T`` at 0) is bracketed on ``(0, -lo)``; Brent's
         method to ~4 ulp (bisection steps suffice down to eta_c ~ 1e-300).  If ``f < 0`` at every
         double below the edge (``f`` blows up only logarithmically when ``c_K = 0``, ``n = 1``),
-        the root is within one ulp of the edge and that double is returned."""
+        the root is within one ulp of the edge and that double is returned.  The result is the
+        largest double at which ``f <= 0`` (so the central condition holds at it exactly)."""
         gen = self.gen(teacher)
         if gen <= 0:
             return 0.0
@@ -226,7 +227,14 @@ class GaussianMeanCGF:
         hi = _bracket(h, edge)
         if hi is None:  # f < 0 up to the last double below the edge (e.g. n = 1, c_K = 0, large s)
             return float(np.nextafter(edge, 0.0))
-        return float(optimize.brentq(h, 0.0, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
+        root = float(optimize.brentq(h, 0.0, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
+        # the sup of the admissible set: step down to the largest double with f <= 0 (near the
+        # edge f is steep, and Brent's answer may sit an ulp or two on the wrong side)
+        for _ in range(64):
+            if root <= 0 or h(root) <= 0:
+                break
+            root = float(np.nextafter(root, 0.0))
+        return root
 
     def central_slack(self, teacher, eta: float) -> float:
         """Best slack ``c*(eta) = -log E exp(-eta g) / (eta gen_T)`` (THEORY §4): the largest ``c``

@@ -19,6 +19,7 @@ from scipy import integrate, special
 
 from ..divergences import IsotropicGaussian, kl, phi
 from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, UNIT_CLOSED, Domain, check_in
+from . import gaussian_mean_arrays as _arr
 from .gaussian_cgf import GaussianMeanCGF
 
 __all__ = ["GaussianKernel", "GaussianMeanModel"]
@@ -88,14 +89,13 @@ class GaussianMeanModel(GaussianMeanCGF):
         ``lam = 0`` is the flat prior."""
         gamma = check_in("gamma", gamma, POSITIVE)
         lam = check_in("lam", lam, NONNEG)
-        m0 = _vec("m0", m0, self.d)
-        den = lam + 2 * gamma
-        return self.kernel(a=2 * gamma / den, b=lam * m0 / den, tau=math.sqrt(1 / den))
+        a, b, tau = _arr._gibbs(gamma, lam, _vec("m0", m0, self.d))
+        return self.kernel(a=a, b=b, tau=tau)
 
     def tempered_bayes(self, temperature: float = 1.0, lam: float = 0.0, m0=0.0) -> GaussianKernel:
         """Tempered Bayes posterior: Gibbs with ``gamma = n / (2 s^2 T)`` (THEORY §6)."""
         t = check_in("temperature", temperature, POSITIVE)
-        return self.gibbs(gamma=self.n / (2 * self.s**2 * t), lam=lam, m0=m0)
+        return self.gibbs(gamma=_arr._bayes_gamma(t, self.n, self.s), lam=lam, m0=m0)
 
     def kd_student(
         self,
@@ -115,21 +115,18 @@ class GaussianMeanModel(GaussianMeanCGF):
         gamma = check_in("gamma", gamma, POSITIVE)
         lam = check_in("lam", lam, NONNEG)
         m0 = _vec("m0", m0, self.d)
-        den = lam + 2 * gamma
-        k = 2 * gamma / den
-        tau2 = 1 / den + ((k * (1 - alpha) * teacher.tau) ** 2 if teacher_sample else 0.0)
-        return self.kernel(
-            a=k * (alpha + (1 - alpha) * teacher.a),
-            b=k * (1 - alpha) * teacher.b + lam * m0 / den,
-            tau=math.sqrt(tau2),
+        a, b, tau = _arr._kd_student(
+            teacher.a, teacher.b, teacher.tau, alpha, gamma, lam, m0, bool(teacher_sample)
         )
+        return self.kernel(a=a, b=b, tau=tau)
 
     def tilt_student(self, teacher: GaussianKernel, kappa: float) -> GaussianKernel:
         """Tilt student ``mu_S = mu_T + kappa (Zbar - m)``, ``tau_S = tau_T`` (THEORY §6): the
         equality witness of Theorem U1 (``kappa > 0`` upper side, ``kappa < 0`` lower side)."""
         self._check_kernel("teacher", teacher)
         kappa = check_in("kappa", kappa, REAL)
-        return self.kernel(a=teacher.a + kappa, b=teacher.b - kappa * self.m, tau=teacher.tau)
+        a, b, tau = _arr._tilt_student(teacher.a, teacher.b, teacher.tau, kappa, self.m)
+        return self.kernel(a=a, b=b, tau=tau)
 
     def _check_kernel(self, name: str, k) -> None:
         if not isinstance(k, GaussianKernel):
@@ -140,33 +137,33 @@ class GaussianMeanModel(GaussianMeanCGF):
     # -- exact quantities ---------------------------------------------------------------------
     def offset(self, k: GaussianKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b``, so ``W - m = a delta + c_K + tau xi`` (THEORY §6)."""
-        return (k.a - 1) * self.m + k.b
+        return _arr._offset(k.a, k.b, self.m)
 
     def gen(self, k: GaussianKernel) -> float:
         """Expected generalization gap ``gen = 2 a d s^2 / n`` (THEORY §6.1)."""
         self._check_kernel("kernel", k)
-        return 2 * k.a * self.d * self.s**2 / self.n
+        return float(_arr._gen(k.a, self.n, self.s, self.d))
 
     def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
         """``gen_S - gen_T = 2 (a_S - a_T) d s^2 / n`` (THEORY §6.1), computed from the difference of
         the slopes so that a student close to its teacher loses no digits to cancellation."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        return 2 * (student.a - teacher.a) * self.d * self.s**2 / self.n
+        return float(_arr._gen(student.a - teacher.a, self.n, self.s, self.d))
 
     def divergence_parts(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """``K_n`` split into offset, estimation and spread (THEORY §6.2):
         ``||c_Delta||^2/(2 tau_T^2)``, ``da^2 d v/(2 tau_T^2)``, ``(d/2) phi(tau_S^2/tau_T^2)``."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        da = student.a - teacher.a
-        c_delta = self.offset(student) - self.offset(teacher)
-        t2 = teacher.tau**2
-        return {
-            "offset": float(c_delta @ c_delta / (2 * t2)),
-            "estimation": da**2 * self.d * self.v / (2 * t2),
-            "spread": 0.5 * self.d * phi(student.tau**2 / t2),
-        }
+        parts = _arr._divergence_parts(
+            self.m, self.n, self.s, *self._abt(student), *self._abt(teacher)
+        )
+        return {k: float(v) for k, v in parts.items()}
+
+    @staticmethod
+    def _abt(k: GaussianKernel) -> tuple:
+        return k.a, k.b, k.tau
 
     def distillation_divergence(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
         """``K_n = E_D KL(P_{W_S|D} || P_{W_T|D})`` (THEORY §1, §6.2)."""
@@ -186,12 +183,12 @@ class GaussianMeanModel(GaussianMeanCGF):
         """``E_D sigma_D^2 = 4 tau_T^2 d s^2 / n``; given D, ``g(W_T, D)`` is Gaussian with variance
         ``sigma_D^2 = 4 tau_T^2 ||delta||^2`` (THEORY §6.4)."""
         self._check_kernel("teacher", teacher)
-        return 4 * teacher.tau**2 * self.d * self.s**2 / self.n
+        return float(_arr._conditional_proxy(teacher.tau, self.n, self.s, self.d))
 
     def information_ratio(self, k: GaussianKernel) -> float:
         """``q = a^2 v / tau^2`` (THEORY §6.3)."""
         self._check_kernel("kernel", k)
-        return k.a**2 * self.v / k.tau**2
+        return float(_arr._information_ratio(k.a, k.tau, self.n, self.s))
 
     def mutual_information(self, k: GaussianKernel) -> float:
         """``I(W; D) = (d/2) log(1 + q)`` (THEORY §6.3)."""
@@ -209,14 +206,12 @@ class GaussianMeanModel(GaussianMeanCGF):
     def theorem_values(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``K_n``, ``Esigma2``,
         ``gen_S``, ``gen_T``, ``sigma_bar = inf``)."""
-        return {
-            "dgen": self.dgen(student, teacher),
-            "gen_S": self.gen(student),
-            "gen_T": self.gen(teacher),
-            "K_n": self.distillation_divergence(student, teacher),
-            "Esigma2": self.conditional_proxy(teacher),
-            "sigma_bar": math.inf,
-        }
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        vals = _arr._theorem_values(
+            self.m, self.n, self.s, *self._abt(student), *self._abt(teacher)
+        )
+        return {**{k: float(v) for k, v in vals.items()}, "sigma_bar": math.inf}
 
     # -- the per-dataset expectation of Theorem U0 --------------------------------------------
     def expectation_over_data(

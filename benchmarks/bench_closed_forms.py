@@ -1,0 +1,350 @@
+"""Benchmark of kdtheory's closed forms (issue 7): ``python benchmarks/bench_closed_forms.py [--quick]``.
+
+Prints, in one run and as ratios:
+
+1. Model A ``K_n`` + Theorem U1 (THEORY §3, §6) on the same points: vectorised array code
+   (:mod:`kdtheory.models.gaussian_mean_arrays` + ``Theorem.evaluate``) vs a scalar Python loop
+   over the package's scalar API vs ``sympy`` ``subs``/``evalf`` of the same formulas (the sympy
+   expression is built by running the same array kernels on sympy symbols; all three agree);
+   plus the audit's end-to-end rate (vectorised sampler + evaluation) for the U1 claim.
+2. Closed-form ``K_n`` vs a Monte Carlo estimate of equal accuracy (extrapolated from a run).
+3. Model C ``K_n`` time as ``d = k`` grow to 500, if ``kdtheory.LinearGaussianModel`` exists.
+
+Runs on one core (BLAS/OpenMP threads pinned to 1 before numpy is imported).  No assertion on
+timings: the targets (>= 1e6 configurations/s per closed-form claim, >= 100x a scalar loop) are
+printed with the measured numbers.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import inspect  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import sympy as sp  # noqa: E402
+
+import kdtheory  # noqa: E402
+from kdtheory.audit.gaussian_cases import gaussian_mean_array_batch  # noqa: E402
+from kdtheory.models import GaussianMeanModel  # noqa: E402
+from kdtheory.models import gaussian_mean_arrays as A  # noqa: E402
+from kdtheory.sampling import RANGES  # noqa: E402
+from kdtheory.theorems import theorem  # noqa: E402
+
+U1 = theorem("U1")
+
+
+def best_time(fn, repeat=3):
+    """Minimum wall time of ``fn()`` over ``repeat`` runs (seconds) and its last result."""
+    best, out = math.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def draw(rng, name, shape):
+    r = RANGES[name]
+    if r.log:
+        return np.exp(rng.uniform(math.log(r.low), math.log(r.high), shape))
+    if r.integer:
+        return rng.integers(int(r.low), int(r.high) + 1, shape)
+    return rng.uniform(r.low, r.high, shape)
+
+
+def points(rng, size, d=3):
+    """``size`` Model A configurations: Gibbs teachers, KD students (THEORY §6), ranges of RANGES."""
+    m = draw(rng, "m", (size, d))
+    n = draw(rng, "n", size)
+    s = draw(rng, "s", size)
+    teacher = A.gibbs(draw(rng, "gamma", size), draw(rng, "lam", size), draw(rng, "m0", (size, d)))
+    student = A.kd_student(
+        *teacher,
+        draw(rng, "alpha", size),
+        draw(rng, "gamma", size),
+        draw(rng, "lam", size),
+        draw(rng, "m0", (size, d)),
+    )
+    return (m, n, s, *student, *teacher)
+
+
+def vectorised(args):
+    vals = A.theorem_values(*args)
+    return vals, U1.evaluate(**vals)
+
+
+def scalar_loop(objs):
+    out = np.empty(len(objs))
+    for i, (model, st, te) in enumerate(objs):
+        vals = model.theorem_values(st, te)
+        out[i] = float(U1.evaluate(**vals).rhs)
+    return out
+
+
+def sympy_expressions(d=3):
+    """K_n, Esigma2, dgen and the U1 sides as sympy expressions of the model/kernel symbols,
+    built by the same private kernels as the numeric code (one source)."""
+    n, s, a_s, tau_s, a_t, tau_t = sp.symbols("n s a_S tau_S a_T tau_T", positive=True)
+    m = np.array(sp.symbols(f"m0:{d}", real=True), dtype=object)
+    b_s = np.array(sp.symbols(f"bS0:{d}", real=True), dtype=object)
+    b_t = np.array(sp.symbols(f"bT0:{d}", real=True), dtype=object)
+    vals = A._theorem_values(
+        m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=lambda x: x - 1 - sp.log(x)
+    )
+    sub = {U1_sym: vals[name] for name, U1_sym in _u1_symbols().items()}
+    lhs, rhs = U1.lhs.subs(sub), U1.rhs.subs(sub)
+    syms = {"n": n, "s": s, "a_S": a_s, "tau_S": tau_s, "a_T": a_t, "tau_T": tau_t}
+    return lhs, rhs, vals["K_n"], syms, m, b_s, b_t
+
+
+def _u1_symbols():
+    from kdtheory.symbols import symbol
+
+    return {name: symbol(name) for name in U1.symbols}
+
+
+def sympy_eval(exprs, args, idx):
+    lhs, rhs, k_n, syms, m, b_s, b_t = exprs
+    am, an, as_, aas, abs_, ats, aat, abt, att = args
+    out = np.empty((len(idx), 2))
+    for j, i in enumerate(idx):
+        sub = {
+            syms["n"]: int(an[i]),
+            syms["s"]: sp.Float(float(as_[i])),
+            syms["a_S"]: sp.Float(float(aas[i])),
+            syms["tau_S"]: sp.Float(float(ats[i])),
+            syms["a_T"]: sp.Float(float(aat[i])),
+            syms["tau_T"]: sp.Float(float(att[i])),
+        }
+        for k in range(len(m)):
+            sub[m[k]] = sp.Float(float(am[i, k]))
+            sub[b_s[k]] = sp.Float(float(abs_[i, k]))
+            sub[b_t[k]] = sp.Float(float(abt[i, k]))
+        out[j, 0] = float(k_n.subs(sub).evalf())
+        out[j, 1] = float(rhs.subs(sub).evalf())
+    return out
+
+
+def section_vectorised(quick: bool):
+    rng = np.random.default_rng(2026)
+    n_vec = 100_000 if quick else 1_000_000
+    n_loop = 2_000 if quick else 20_000
+    n_sym = 30 if quick else 200
+    args = points(rng, n_vec)
+    t_vec, (vals, ev) = best_time(lambda: vectorised(args))
+    rate_vec = n_vec / t_vec
+
+    idx = np.arange(n_loop)
+    m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t = args
+    objs = []
+    for i in idx:
+        model = GaussianMeanModel(3, int(n[i]), float(s[i]), m[i])
+        objs.append(
+            (model, model.kernel(a_s[i], b_s[i], tau_s[i]), model.kernel(a_t[i], b_t[i], tau_t[i]))
+        )
+    t_loop, rhs_loop = best_time(lambda: scalar_loop(objs), repeat=1)
+    rate_loop = n_loop / t_loop
+
+    exprs = sympy_expressions()
+    sidx = np.arange(n_sym)
+    t_sym, sym_vals = best_time(lambda: sympy_eval(exprs, args, sidx), repeat=1)
+    rate_sym = n_sym / t_sym
+
+    # the three agree on the same points
+    dev_loop = np.max(np.abs(rhs_loop - ev.rhs[idx]) / np.abs(ev.rhs[idx]))
+    dev_sym_k = np.max(np.abs(sym_vals[:, 0] - vals["K_n"][sidx]) / np.abs(vals["K_n"][sidx]))
+    dev_sym_u = np.max(np.abs(sym_vals[:, 1] - ev.rhs[sidx]) / np.abs(ev.rhs[sidx]))
+
+    t_audit, batch = best_time(lambda: gaussian_mean_array_batch(rng, n_vec))
+    t_audit_ev, _ = best_time(lambda: U1.evaluate(**batch.values))
+    rate_audit = n_vec / (t_audit + t_audit_ev)
+
+    print("## 1. Model A: K_n + Theorem U1 on the same points (d = 3, Gibbs teacher, KD student)")
+    print(f"vectorised      {n_vec:>9,d} configs  {t_vec:9.4f} s  {rate_vec:14,.0f} configs/s")
+    print(f"scalar loop     {n_loop:>9,d} configs  {t_loop:9.4f} s  {rate_loop:14,.0f} configs/s")
+    print(f"sympy subs/evalf{n_sym:>9,d} configs  {t_sym:9.4f} s  {rate_sym:14,.1f} configs/s")
+    print(f"ratio vectorised / scalar loop   = {rate_vec / rate_loop:12,.0f}x   (target >= 100x)")
+    print(f"ratio vectorised / sympy         = {rate_vec / rate_sym:12,.0f}x")
+    print(f"ratio scalar loop / sympy        = {rate_loop / rate_sym:12,.0f}x")
+    print(
+        f"agreement (max rel. diff): loop vs vectorised U1 {dev_loop:.1e}; "
+        f"sympy vs vectorised K_n {dev_sym_k:.1e}, U1 {dev_sym_u:.1e}"
+    )
+    print(
+        f"audit claim U1 end to end (vectorised sampler {t_audit:.4f} s + evaluate "
+        f"{t_audit_ev:.4f} s): {rate_audit:,.0f} configs/s (target >= 1e6)"
+    )
+    print(f"all U1 cases hold: {bool(np.all(ev.holds))}")
+    print()
+
+
+def section_monte_carlo(quick: bool):
+    """Closed-form K_n (THEORY §6.2) vs its Monte Carlo twin on the THEORY §9 golden case."""
+    model = GaussianMeanModel(d=3, n=7, s=1.3, m=[0.5, -1.0, 2.0])
+    teacher = model.gibbs(gamma=2.0, lam=0.7, m0=0.2)
+    student = model.kd_student(teacher, alpha=0.3, gamma=1.0, lam=2.0, m0=0.0)
+    reps = 2_000 if quick else 20_000
+    t_cf, k_n = best_time(
+        lambda: [model.distillation_divergence(student, teacher) for _ in range(reps)][-1]
+    )
+    t_cf /= reps
+    size = 20_000 if quick else 200_000
+    rng = np.random.default_rng(1)
+    t_mc, (est, se) = best_time(
+        lambda: model.monte_carlo_divergence(student, teacher, size, rng), repeat=1
+    )
+    # accuracy of the double-precision closed form: against a 200-bit ball evaluation
+    err, how = _closed_form_error(model, student, teacher, k_n)
+    need = size * (se / err) ** 2
+    t_need = t_mc * need / size
+    need3 = size * (se / (1e-3 * k_n)) ** 2
+    print("## 2. Closed-form K_n vs Monte Carlo of equal accuracy (THEORY §9 golden case)")
+    print(
+        f"closed form: K_n = {k_n!r}, {t_cf * 1e6:.2f} us per evaluation, abs. error {err:.1e} ({how})"
+    )
+    print(
+        f"Monte Carlo: {size:,d} draws in {t_mc:.3f} s: {est:.6f} +/- {se:.1e} "
+        f"(|MC - closed| = {abs(est - k_n) / se:.2f} standard errors)"
+    )
+    print(
+        f"equal accuracy ({err:.1e}) needs ~{need:.1e} draws, ~{t_need:.1e} s: "
+        f"{t_need / t_cf:.1e}x the closed form"
+    )
+    print(
+        f"even 1e-3 relative accuracy needs ~{need3:.1e} draws, ~{t_mc * need3 / size:.2f} s: "
+        f"{t_mc * need3 / size / t_cf:.1e}x the closed form"
+    )
+    print()
+
+
+def _closed_form_error(model, student, teacher, k_n):
+    try:
+        from flint import arb, ctx
+    except ImportError:
+        return 4 * np.finfo(float).eps * k_n, "4 ulp assumed: python-flint not installed"
+    old = ctx.prec
+    ctx.prec = 200
+    try:
+
+        def vec(x):
+            return np.array([arb(float(v)) for v in x], dtype=object)
+
+        parts = A._divergence_parts(
+            vec(model.m),
+            model.n,
+            arb(model.s),
+            arb(student.a),
+            vec(student.b),
+            arb(student.tau),
+            arb(teacher.a),
+            vec(teacher.b),
+            arb(teacher.tau),
+            phi=lambda x: x - 1 - x.log(),
+        )
+        exact = parts["offset"] + parts["estimation"] + parts["spread"]
+        err = abs(exact - arb(k_n))
+        return max(float(err.upper()), np.finfo(float).tiny), "vs a 200-bit arb ball evaluation"
+    finally:
+        ctx.prec = old
+
+
+def _call_with(fn, values: dict):
+    """Call ``fn`` with the keyword arguments among ``values`` that its signature names."""
+    sig = inspect.signature(fn)
+    kw = {k: v for k, v in values.items() if k in sig.parameters}
+    return fn(**kw)
+
+
+#: a Model C size whose K_n is predicted (power-law extrapolation of the last two sizes) to take
+#: longer than this is reported, not run
+MODEL_C_BUDGET = 60.0
+
+
+def section_model_c(quick: bool):
+    print("## 3. Model C (linear-Gaussian, THEORY §7): K_n time as d = k grow (n = 2d)")
+    cls = getattr(kdtheory, "LinearGaussianModel", None)
+    if cls is None:
+        print("skipped: kdtheory.LinearGaussianModel does not exist in this checkout")
+        print()
+        return
+    sizes = [10, 50, 100] if quick else [10, 50, 100, 200, 500]
+    rng = np.random.default_rng(5)
+    print(f"{'d = k':>6} {'n':>6} {'K_n':>16} {'seconds':>10}")
+    done: list[tuple[int, float]] = []
+    for d in sizes:
+        if len(done) >= 2:
+            (d0, t0), (d1, t1) = done[-2:]
+            expo = math.log(max(t1, 1e-9) / max(t0, 1e-9)) / math.log(d1 / d0)
+            predicted = t1 * (d / d1) ** expo
+            if predicted > MODEL_C_BUDGET:
+                print(
+                    f"{d:>6} {2 * d:>6} {'not run':>16} {'~' + format(predicted, '.0f'):>10}"
+                    f"  (extrapolated: time ~ d^{expo:.1f})"
+                )
+                continue
+        n = 2 * d
+        X = rng.standard_normal((d, n))
+        W = rng.standard_normal((d, d)) / math.sqrt(d)
+        values = {
+            "X": X, "x": X, "design": X, "W_star": W, "w_star": W, "W": W, "Wstar": W,
+            "nu": 1.0, "noise": 1.0, "d": d, "k": d, "n": n,
+        }  # fmt: skip
+        try:
+            model = _call_with(cls, values)
+            teacher = _call_with(model.bayes_teacher, {"temperature": 1.0})
+            student = _call_with(
+                model.kd_student,
+                {
+                    "teacher": teacher,
+                    "alpha": 0.5,
+                    "gamma": float(n),
+                    "lam": 1.0,
+                    "temperature": 1.0,
+                },
+            )
+            t0 = time.perf_counter()
+            k_n = model.distillation_divergence(student, teacher)
+            t = time.perf_counter() - t0
+            if t < 0.5:  # small sizes: best of 3
+                t = min(
+                    t,
+                    best_time(
+                        lambda mo=model, st=student, te=teacher: mo.distillation_divergence(st, te)
+                    )[0],
+                )
+        except MemoryError:
+            print(f"{d:>6} {n:>6} {'MemoryError':>16}")
+            break
+        except (TypeError, ValueError) as exc:
+            print(f"skipped at d = k = {d}: could not build the model through its API ({exc})")
+            break
+        done.append((d, t))
+        print(f"{d:>6} {n:>6} {float(k_n):>16.6g} {t:>10.4f}")
+    print()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="10x fewer configurations (a smoke run)")
+    args = p.parse_args(argv)
+    print(
+        f"kdtheory closed-form benchmark ({'quick' if args.quick else 'full'}); python "
+        f"{platform.python_version()}, numpy {np.__version__}, sympy {sp.__version__}; "
+        f"{os.cpu_count()} CPUs visible, 1 thread"
+    )
+    print()
+    section_vectorised(args.quick)
+    section_monte_carlo(args.quick)
+    section_model_c(args.quick)
+
+
+if __name__ == "__main__":
+    main()
