@@ -7,7 +7,7 @@ status labels (paper / reconstructed / extension / false) follow its §0.
 
 from . import assumptions, divergences, symbols
 from .assumptions import BoundedLoss, CentralCondition, Sharpness, SubGamma, SubGaussian
-from .models import GaussianKernel, GaussianMeanModel
+from .models import BallKernelModel, BumpLossModel, GaussianKernel, GaussianMeanModel
 from .theorems import Status, Theorem, theorem, theorems
 
 __version__ = "0.1.0"
@@ -21,6 +21,8 @@ __all__ = [
     "Sharpness",
     "SubGamma",
     "SubGaussian",
+    "BallKernelModel",
+    "BumpLossModel",
     "GaussianKernel",
     "GaussianMeanModel",
     "Status",

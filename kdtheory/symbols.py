@@ -178,6 +178,14 @@ PARAMS: dict[str, Param] = {
         _p("rho_0", r"\rho_0", NONNEGATIVE, "tightness radius"),
         _p("beta", r"\beta", NONNEGATIVE, "sharpness: Hessian bound of the gap on the ball"),
         _p("G1", "G_1", NONNEGATIVE, "gradient bound of the gap at the teacher centre"),
+        _p(
+            "Sh_rho",
+            r"\mathrm{Sh}_\rho",
+            REAL,
+            "teacher's expected-sharpness gap gen(T^rho) - gen(T)",
+        ),
+        _p("Esigma2_rho", r"\mathbb{E}_D\sigma_{\rho,D}^2", POSITIVE, "mean proxy under T^rho"),
+        _p("K_n_rho", r"K_n(\rho)", NONNEGATIVE, "E_D KL(P_S|D || T^rho|D), smoothed teacher"),
     ]
 }
 

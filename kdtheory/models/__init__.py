@@ -1,5 +1,7 @@
 """Toy models in which every quantity of the theory is exact (THEORY §6-§8)."""
 
+from .ball_kernel import BallKernel, BallKernelModel
+from .bump import BumpLossModel
 from .gaussian_mean import GaussianKernel, GaussianMeanModel
 
-__all__ = ["GaussianKernel", "GaussianMeanModel"]
+__all__ = ["BallKernel", "BallKernelModel", "BumpLossModel", "GaussianKernel", "GaussianMeanModel"]

@@ -19,6 +19,7 @@ from scipy import integrate, special
 
 from ..divergences import IsotropicGaussian, kl, phi
 from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, UNIT_CLOSED, Domain, check_in
+from .gaussian_smoothing import GaussianMeanSmoothing
 
 __all__ = ["GaussianKernel", "GaussianMeanModel"]
 
@@ -55,7 +56,7 @@ def _vec(name: str, value, d: int) -> np.ndarray:
     return arr
 
 
-class GaussianMeanModel:
+class GaussianMeanModel(GaussianMeanSmoothing):
     """Model A of THEORY §6: ``GaussianMeanModel(d, n, s, m)`` with ``m`` a scalar or a d-vector.
 
     >>> model = GaussianMeanModel(d=3, n=7, s=1.3, m=[0.5, -1.0, 2.0])
