@@ -69,6 +69,17 @@ RANGES: dict[str, Range] = {
     "alpha": Range(0.0, 1.0),
     "kappa": Range(-2.0, 2.0),
     "kappa_pos": Range(0.01, 2.0, log=True),
+    # sharpness (THEORY §5) and the bounded-loss models (§6 A-bump, uniform-ball kernels)
+    "omega": Range(0.1, 10.0, log=True),
+    "rho": Range(1e-3, 10.0, log=True),
+    "rho_ratio": Range(0.01, 100.0, log=True),
+    "G1": Range(1e-3, 100.0, log=True),
+    "beta": Range(1e-3, 100.0, log=True),
+    "sigma": Range(1e-3, 100.0, log=True),
+    "K_n": Range(1e-4, 100.0, log=True),
+    "ball_radius": Range(0.01, 3.0, log=True),
+    "radius_fraction": Range(0.05, 1.0),
+    "shift_fraction": Range(0.0, 1.0),
 }
 
 

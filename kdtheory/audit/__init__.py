@@ -4,6 +4,7 @@ Importing this package registers the claims: one module per theorem family.
 """
 
 from . import claims_upper  # noqa: F401  (lemma-DV, lemma-SG, U0, U1)
+from .claims_sharpness import RegimeClaim  # noqa: F401  (registers S, S-regime, S-smooth, ...)
 from .engine import (
     AuditReport,
     Batch,
