@@ -163,18 +163,6 @@ def local_regime_check(rng: np.random.Generator, size: int) -> RegimeOutcome:
     )
 
 
-register_claim(
-    RegimeClaim(
-        id="S-regime",
-        theorem=_S,
-        model="symbolic",
-        description="sign(S - U[sigma]) = sign(rho - rho_0^loc); witnesses rho = rho_0^loc",
-        check=local_regime_check,
-        cases=20000,
-    )
-)
-
-
 # -- S-smooth-regime: the Gaussian mean model form ------------------------------------------------
 def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) -> RegimeOutcome:
     """On ``size`` random Gaussian mean models: ``sign(B(rho) - B(0)) == sign(rho - rho_0^sm)`` at
@@ -220,32 +208,7 @@ def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) 
     )
 
 
-register_claim(
-    RegimeClaim(
-        id="S-smooth-regime",
-        theorem=_S_SMOOTH,
-        model="gaussian-mean",
-        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W); witnesses B(rho_0) = B(0)",
-        check=smoothing_regime_check,
-        cases=250,
-    )
-)
-
-
-# -- Theorem S on uniform-ball kernels ------------------------------------------------------------
-register_claim(
-    SamplingClaim(
-        id="S",
-        theorem=_S,
-        model="ball-kernel",
-        description="uniform-ball teacher (support radius rho) and student inside it, bump loss",
-        sampler=ball_batch,
-        cases=1500,
-    )
-)
-
-
-# -- Theorem S' on the Gaussian mean and bump-loss models -----------------------------------------
+# -- Theorem S' samplers: Gaussian mean and bump-loss models ------------------------------------
 def _smoothing_extra(rng):
     def extra(case):
         return case.model.smoothing_values(case.student, case.teacher, draw_radius(rng))
@@ -268,6 +231,29 @@ def _smoothed_tilt_witness(rng: np.random.Generator, size: int) -> Batch:
     return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]})
 
 
+# -- the claims, in reading order -----------------------------------------------------------------
+register_claim(
+    SamplingClaim(
+        id="S",
+        theorem=_S,
+        model="ball-kernel",
+        description="uniform-ball teacher (support radius rho) and student inside it, bump loss",
+        sampler=ball_batch,
+        cases=1500,
+    )
+)
+
+register_claim(
+    RegimeClaim(
+        id="S-regime",
+        theorem=_S,
+        model="symbolic",
+        description="sign(S - U[sigma]) = sign(rho - rho_0^loc); witnesses rho = rho_0^loc",
+        check=local_regime_check,
+        cases=20000,
+    )
+)
+
 register_claim(
     SamplingClaim(
         id="S-smooth",
@@ -277,6 +263,17 @@ register_claim(
         sampler=lambda rng, size: gaussian_mean_batch(rng, size, extra=_smoothing_extra(rng)),
         cases=1500,
         witness=_smoothed_tilt_witness,
+    )
+)
+
+register_claim(
+    RegimeClaim(
+        id="S-smooth-regime",
+        theorem=_S_SMOOTH,
+        model="gaussian-mean",
+        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W); witnesses B(rho_0) = B(0)",
+        check=smoothing_regime_check,
+        cases=250,
     )
 )
 
