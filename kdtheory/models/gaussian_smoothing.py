@@ -34,7 +34,12 @@ _GRID_RATIO = 2.0 ** (1 / 8)
 def smoothing_radius_from_ratio(t: float) -> float:
     """``(rho_0^sm)^2 / tau_S^2 = exp(1 + W_0((t log t - t)/e)) - t`` for ``t = tau_T^2/tau_S^2
     in (0, 1)`` (THEORY §6.6, principal Lambert W); for ``delta_t = 1 - t < 1e-4`` the series
-    ``2 delta_t + delta_t^2/3 + delta_t^3/9``, otherwise the argument is clamped at ``-1/e``."""
+    ``2 delta_t + delta_t^2/3 + delta_t^3/9``, otherwise the argument is clamped at ``-1/e``.
+
+    Accuracy: the series is exact to double precision for ``delta_t < 1e-4`` (truncation
+    O(delta_t^4)); the W_0 branch inherits the rounding of ``z + 1/e ~ delta_t^2/(2e)``, a
+    relative error of about ``1e-16/delta_t^2`` (1e-13 at ``delta_t = 0.03``, ~1e-8 just above
+    the threshold; tested against a 50-digit root)."""
     if not 0.0 < t < 1.0:
         raise ValueError(f"t must lie in (0, 1), got {t!r}")
     dt = 1.0 - t
