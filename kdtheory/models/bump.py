@@ -176,20 +176,28 @@ class BumpLossModel(GaussianMeanSmoothing):
         return self.tightness_radius_numeric(student, teacher)
 
     def optimal_radius(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
-        """The minimiser of ``B`` on ``[0, rho_0^sm]`` (bounded Brent, ``xatol = 1e-10 rho_0``);
-        0 when ``rho_0^sm = 0``."""
+        """The minimiser of ``B`` on ``[0, rho_0^sm]``: the best point of a geometric grid (16
+        points per octave from ``1e-4 tau_T`` to ``rho_0^sm``), refined by bounded Brent between
+        its neighbours (``xatol = 1e-10 rho``); 0 when ``rho_0^sm = 0``."""
         r0 = self.tightness_radius(student, teacher)
         if r0 == 0.0:
             return 0.0
         if math.isinf(r0):
-            raise ArithmeticError("B(rho) < B(0) at every radius: no bounded minimiser")
+            raise ArithmeticError("B(rho) < B(0) at every radius searched: no bounded minimiser")
+        lo = min(1e-4 * teacher.tau, r0 / 2)
+        grid = np.concatenate(
+            [[0.0], np.geomspace(lo, r0, max(3, int(16 * math.log2(r0 / lo)) + 1))]
+        )
+        vals = self.smoothing_bound(student, teacher, grid)
+        i = int(np.argmin(vals))
+        a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
         res = optimize.minimize_scalar(
             lambda r: self.smoothing_bound(student, teacher, r),
-            bounds=(0.0, r0),
+            bounds=(a, b),
             method="bounded",
-            options={"xatol": 1e-10 * r0},
+            options={"xatol": 1e-10 * max(grid[i], lo)},
         )
-        return float(res.x)
+        return float(res.x) if res.fun <= vals[i] else float(grid[i])
 
     # -- simulation (the Monte Carlo twin) -------------------------------------------------------
     def simulate(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):

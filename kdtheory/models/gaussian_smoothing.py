@@ -123,10 +123,13 @@ class GaussianMeanSmoothing:
 
     def tightness_radius_numeric(self, student, teacher, scale: float | None = None) -> float:
         """``rho_0^sm`` found numerically from :meth:`smoothing_bound` alone (THEORY §5): the
-        first crossing of ``B(rho) = B(0)`` on a geometric grid (eight points per octave, from
-        ``1e-4 scale`` to ``1e6 scale``, ``scale`` default ``tau_T``), refined by Brent's method to
+        first crossing of ``B(rho) = B(0)`` on a geometric grid (eight points per octave from
+        ``1e-4 scale`` to ``1e6 scale``, then one per octave up to ``1e100 scale``; ``scale``
+        default ``tau_T``; a large offset ``||c_Delta||`` can put the crossing at astronomically
+        large radii, since smoothing removes the offset term like ``1/rho^2`` while the spread
+        term grows only like ``log rho``), refined by Brent's method to
         ``xtol = 1e-14 rho``, ``rtol = 1e-15``.  Returns 0 when ``B`` is not below ``B(0)`` at the first grid point,
-        ``inf`` when no crossing is found.  A dip and rise between two grid points is not
+        ``inf`` when there is no crossing up to ``1e100 scale`` (B stays below ``B(0)``).  A dip and rise between two grid points is not
         resolved."""
         scale = teacher.tau if scale is None else float(scale)
         b0 = self.smoothing_bound(student, teacher, 0.0)
@@ -137,8 +140,8 @@ class GaussianMeanSmoothing:
         lo = 1e-4 * scale
         if not f(lo) < 0:
             return 0.0
-        while lo < 1e6 * scale:
-            hi = lo * _GRID_RATIO
+        while lo < 1e100 * scale:
+            hi = lo * (_GRID_RATIO if lo < 1e6 * scale else 2.0)
             if f(hi) >= 0:
                 return float(optimize.brentq(f, lo, hi, xtol=1e-14 * lo, rtol=1e-15))
             lo = hi
