@@ -121,14 +121,18 @@ def test_tightness_regime_model_form(case, inside, outside):
     r0 = m.tightness_radius(s, t)
     b0 = m.smoothing_bound(s, t, 0.0)
     assert b0 > 0
+    # differences below 64 ulp of B(0) are ties in double precision (e.g. tau_S/tau_T = 1 + 1e-7
+    # at rho = r0/50): the sign is asserted wherever it is resolvable, as in the audit
+    tie = 64 * np.finfo(float).eps * b0
     if s.tau > t.tau:
         assert r0 > m.optimal_radius(s, t) > 0
-        assert np.all(m.smoothing_bound(s, t, r0 * np.array(inside)) < b0)
-        assert np.all(m.smoothing_bound(s, t, r0 * np.array(outside)) > b0)
+        assert np.all(m.smoothing_bound(s, t, r0 * np.array(inside)) < b0 + tie)
+        assert np.all(m.smoothing_bound(s, t, r0 * np.array(outside)) > b0 - tie)
+        assert m.smoothing_bound(s, t, m.optimal_radius(s, t)) <= b0  # the deepest point
         assert abs(m.smoothing_bound(s, t, r0) - b0) < 1e-10 * b0
     else:
         assert r0 == 0.0 and m.optimal_radius(s, t) == 0.0
-        assert np.all(m.smoothing_bound(s, t, t.tau * np.array(inside + outside)) >= b0)
+        assert np.all(m.smoothing_bound(s, t, t.tau * np.array(inside + outside)) > b0 - tie)
     for rho in [0.0, r0, *(t.tau * np.array(inside + outside))]:
         vals = m.smoothing_values(s, t, rho)
         assert vals["Sh_rho"] == 0.0  # THEORY §6.6: expected sharpness is d rho^2 on both sides
@@ -151,7 +155,7 @@ def test_optimal_radius_minimises_the_bound(case):
     grid = np.concatenate([[0.0], np.geomspace(1e-3, 10.0, 40) * t.tau])
     b = m.smoothing_bound(s, t, grid)
     b_star = m.smoothing_bound(s, t, r_star)
-    assert np.all(b_star <= b * (1 + 1e-12) + 1e-12 * np.abs(b))
+    assert np.all(b_star <= b + 1e-12 * np.abs(b))
 
 
 def test_smoothed_tilt_attains_theorem_s_smooth():
