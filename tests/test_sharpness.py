@@ -269,7 +269,11 @@ def test_audit_claims_registered_and_hold():
         (lambda: tightness_radius_local_value(-1.0, 1.0, 1.0), ValueError, "G1"),
         (lambda: tightness_radius_local_value(1.0, float("nan"), 1.0), ValueError, "beta"),
         (lambda: tightness_radius_local_value(1.0, 1.0, 0.0), ValueError, "sigma"),
-        (lambda: tightness_radius_local_value(1.0, math.inf, 1.0), ValueError, "finite"),
+        (
+            lambda: tightness_radius_local_value(1.0, math.inf, 1.0),
+            ValueError,
+            "beta must be finite",
+        ),
         (lambda: tightness_radius_local_value("1", 1.0, 1.0), TypeError, "G1"),
         (lambda: S.evaluate(dgen=0.1, K_n=1.0, G1=1.0, beta=1.0, rho=-0.5), ValueError, "rho"),
         (lambda: S.evaluate(dgen=0.1, K_n=-1.0, G1=1.0, beta=1.0, rho=0.5), ValueError, "K_n"),

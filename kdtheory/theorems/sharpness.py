@@ -139,8 +139,9 @@ def tightness_radius_local_value(G1, beta, sigma):
     g1 = check_in("G1", G1, NONNEGATIVE)
     b = check_in("beta", beta, NONNEGATIVE)
     s = check_in("sigma", sigma, POSITIVE)
-    if np.any(np.isinf(g1)) or np.any(np.isinf(b)):
-        raise ValueError("G1 and beta must be finite")
+    for label, x in (("G1", g1), ("beta", b)):
+        if np.any(np.isinf(x)):
+            raise ValueError(f"{label} must be finite (in [0, inf)), got inf")
     flat = (np.asarray(g1) == 0) & (np.asarray(b) == 0)
     with np.errstate(divide="ignore"):
         out = np.where(flat, math.inf, _stable_fn(g1, b, s))
