@@ -8,7 +8,14 @@ status labels (paper / reconstructed / extension / false) follow its §0.
 from . import assumptions, divergences, matrix_normal, symbols  # matrix_normal registers its KL
 from .assumptions import BoundedLoss, CentralCondition, Sharpness, SubGamma, SubGaussian
 from .matrix_normal import MatrixNormal
-from .models import GaussianKernel, GaussianMeanModel, LinearGaussianModel, MemoriserModel
+from .models import (
+    BallKernelModel,
+    BumpLossModel,
+    GaussianKernel,
+    GaussianMeanModel,
+    LinearGaussianModel,
+    MemoriserModel,
+)
 from .theorems import Status, Theorem, theorem, theorems
 
 __version__ = "0.1.0"
@@ -23,6 +30,8 @@ __all__ = [
     "Sharpness",
     "SubGamma",
     "SubGaussian",
+    "BallKernelModel",
+    "BumpLossModel",
     "GaussianKernel",
     "GaussianMeanModel",
     "LinearGaussianModel",

@@ -81,6 +81,17 @@ RANGES: dict[str, Range] = {
     "lin_w": Range(-3.0, 3.0),
     "lin_nu": Range(0.05, 20.0, log=True),
     "lin_h": Range(-1.0, 1.0),
+    # sharpness (THEORY §5) and the bounded-loss models (§6 A-bump, uniform-ball kernels)
+    "omega": Range(0.1, 10.0, log=True),
+    "rho": Range(1e-3, 10.0, log=True),
+    "rho_ratio": Range(0.01, 100.0, log=True),
+    "G1": Range(1e-3, 100.0, log=True),
+    "beta": Range(1e-3, 100.0, log=True),
+    "sigma": Range(1e-3, 100.0, log=True),
+    "K_n": Range(1e-4, 100.0, log=True),
+    "ball_radius": Range(0.01, 3.0, log=True),
+    "radius_fraction": Range(0.05, 1.0),
+    "shift_fraction": Range(0.0, 1.0),
 }
 
 

@@ -100,6 +100,7 @@ NONNEGATIVE = Domain(low=0.0, low_closed=True, high=math.inf, high_closed=True)
 UNIT_CLOSED = Domain(0.0, 1.0, True, True)
 UNIT_HALF_OPEN = Domain(0.0, 1.0, True, False)
 POSITIVE_INTEGER = Domain(low=1.0, low_closed=True, integer=True)
+POSITIVE_OR_INF = Domain(low=0.0, high=math.inf, high_closed=True)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ PARAMS: dict[str, Param] = {
         _p(
             "sigma_bar",
             r"\bar{\sigma}",
-            POSITIVE,
+            POSITIVE_OR_INF,
             r"uniform bound $\operatorname{ess\,sup}_D \sigma_D$",
         ),
         _p("Esigma2", r"\mathbb{E}_D\sigma_D^2", POSITIVE, "mean conditional proxy"),
@@ -198,12 +199,50 @@ PARAMS: dict[str, Param] = {
         _p("rho_0", r"\rho_0", NONNEGATIVE, "tightness radius"),
         _p("beta", r"\beta", NONNEGATIVE, "sharpness: Hessian bound of the gap on the ball"),
         _p("G1", "G_1", NONNEGATIVE, "gradient bound of the gap at the teacher centre"),
-        _p("s", "s", POSITIVE, "data standard deviation per coordinate (THEORY §6)"),
-        _p("Lambda_T", r"\Lambda(\theta)", REAL, "teacher CGF log E exp(theta (g - gen_T)) >= 0"),
-        _p("Lambda_T_neg", r"\Lambda(-\theta)", REAL, "teacher CGF at -theta (>= 0 by Jensen)"),
-        _p("K_rev", r"K_n^{\leftarrow}", NONNEGATIVE, "reversed divergence E_D KL(P_T|D || P_S|D)"),
-        _p("Esigma2_S", r"\mathbb{E}_D\sigma_{D,S}^2", POSITIVE, "mean conditional proxy under S"),
-        _p("var_f", r"\mathrm{Var}_P f", POSITIVE, "variance of f under P"),
+        _p("s", "s", POSITIVE, "data standard deviation per coordinate"),
+        _p(
+            "Lambda_T",
+            r"\Lambda(\theta)",
+            REAL,
+            r"teacher CGF $\log\mathbb{E}\,e^{\theta(g-\mathrm{gen}_T)}\ge 0$",
+        ),
+        _p(
+            "Lambda_T_neg",
+            r"\Lambda(-\theta)",
+            REAL,
+            r"teacher CGF at $-\theta$ ($\ge 0$ by Jensen)",
+        ),
+        _p(
+            "K_rev",
+            r"K_n^{\leftarrow}",
+            NONNEGATIVE,
+            r"reversed divergence $\mathbb{E}_D\,\mathrm{KL}(P_{W_T|D}\,\|\,P_{W_S|D})$",
+        ),
+        _p(
+            "Esigma2_S",
+            r"\mathbb{E}_D\sigma_{D,S}^2",
+            POSITIVE,
+            "mean conditional proxy under the student",
+        ),
+        _p("var_f", r"\mathrm{Var}_P f", POSITIVE, "variance of $f$ under $P$"),
+        _p(
+            "Sh_rho",
+            r"\mathrm{Sh}_\rho",
+            REAL,
+            r"teacher's expected-sharpness gap $\mathrm{gen}(T^\rho)-\mathrm{gen}(T)$",
+        ),
+        _p(
+            "Esigma2_rho",
+            r"\mathbb{E}_D\sigma_{\rho,D}^2",
+            POSITIVE,
+            r"mean conditional proxy under the smoothed teacher $T^\rho$",
+        ),
+        _p(
+            "K_n_rho",
+            r"K_n(\rho)",
+            NONNEGATIVE,
+            r"divergence $\mathbb{E}_D\,\mathrm{KL}(P_{W_S|D}\,\|\,T^\rho_D)$ to the smoothed teacher",
+        ),
     ]
 }
 

@@ -18,7 +18,13 @@ from .engine import (
 )
 
 #: the claim modules, in the order their claims are audited and reported
-CLAIM_MODULES = ("claims_upper", "claims_lower", "claims_linear", "claims_negative")
+CLAIM_MODULES = (
+    "claims_upper",
+    "claims_lower",
+    "claims_sharpness",
+    "claims_linear",
+    "claims_negative",
+)
 for _name in CLAIM_MODULES:
     import_module(f"{__name__}.{_name}")
 

@@ -21,6 +21,7 @@ from ..divergences import IsotropicGaussian, kl, phi
 from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, UNIT_CLOSED, Domain, check_in
 from . import gaussian_mean_arrays as _arr
 from .gaussian_cgf import GaussianMeanCGF
+from .gaussian_smoothing import GaussianMeanSmoothing
 
 __all__ = ["GaussianKernel", "GaussianMeanModel"]
 
@@ -57,7 +58,7 @@ def _vec(name: str, value, d: int) -> np.ndarray:
     return arr
 
 
-class GaussianMeanModel(GaussianMeanCGF):
+class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
     """Model A of THEORY §6: ``GaussianMeanModel(d, n, s, m)`` with ``m`` a scalar or a d-vector.
 
     >>> model = GaussianMeanModel(d=3, n=7, s=1.3, m=[0.5, -1.0, 2.0])

@@ -1,9 +1,15 @@
 """Theorem objects and their registry.  Importing this package registers every theorem:
 one module per family (THEORY §2-§8)."""
 
-from . import lower, negative, upper  # noqa: F401  (each module registers its theorems)
+from importlib import import_module
+
 from .base import ATOL, E_D, RTOL, Evaluation, Status, Theorem
 from .registry import register, theorem, theorems
+
+#: the theorem modules, in registration order (true results first, negative controls last)
+THEOREM_MODULES = ("upper", "lower", "sharpness", "negative")
+for _name in THEOREM_MODULES:
+    import_module(f"{__name__}.{_name}")
 
 __all__ = [
     "Theorem",

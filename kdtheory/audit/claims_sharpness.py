@@ -1,0 +1,301 @@
+"""Audit claims for the sharpness-aware bounds (THEORY §5, §6.6, §6 A-bump).
+
+* ``S``: Theorem S on uniform-ball kernels with the bump loss (bounded teacher support).
+* ``S-regime``: the local tightness regime, symbolic form: for random ``(G1, beta, sigma, rho,
+  K_n)`` the sign of (Theorem S bound - Theorem U bound with global proxy sigma) equals the sign
+  of ``rho - rho_0^loc``; equality witnesses at ``rho = rho_0^loc``.
+* ``S-smooth``: Theorem S' on the Gaussian mean model at random radii; witnesses: tilts of the
+  smoothed teacher (equality).
+* ``S-smooth-regime``: the smoothing tightness regime on random Gaussian mean models:
+  ``B(rho) < B(0)`` iff ``0 < rho < rho_0^sm`` (closed form), ``B(rho_0^sm) = B(0)``.
+* ``S-smooth@bump``, ``U-uniform@bump``: Theorem S' and Theorem U-uniform on the bump-loss model,
+  whose loss lies in ``[0, 1)`` so the Hoeffding proxy ``(1 + C)^2/4`` is valid under any law.
+
+The regime claims report ``cases`` (comparisons made) and ``violations`` = sign disagreements.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..sampling import RANGES, TEACHER_KINDS, Source, build_gaussian_mean_case, rng_source
+from ..theorems.registry import theorem
+from ..theorems.sharpness import tightness_radius_local_value
+from .engine import (
+    HOLDS,
+    INCONCLUSIVE,
+    REFUTED,
+    WITNESS_RTOL,
+    Batch,
+    Claim,
+    ClaimResult,
+    SamplingClaim,
+    register_claim,
+)
+from .gaussian_cases import gaussian_mean_batch
+from .sharpness_cases import ball_batch, bump_batch, draw_radius
+
+__all__ = [
+    "RegimeClaim",
+    "RegimeOutcome",
+    "local_regime_case",
+    "local_regime_check",
+    "smoothing_regime_check",
+]
+
+_S, _S_SMOOTH, _U_UNIFORM = theorem("S"), theorem("S-smooth"), theorem("U-uniform")
+
+#: a bound difference within this many ulps of the bounds' scale is "unresolved" in double
+#: precision: it is reported, never counted as an agreement or a disagreement
+_RESOLUTION = 64 * np.finfo(float).eps
+#: the model form's equality ``B(rho_0) = B(0)`` must hold to this relative accuracy (issue 4)
+_MODEL_WITNESS_RTOL = 1e-10
+
+
+# -- the regime claim type ------------------------------------------------------------------------
+@dataclass
+class RegimeOutcome:
+    """The result of a tightness-regime check (cases = comparisons made)."""
+
+    cases: int
+    disagreements: int
+    unresolved: int
+    witness_ratio: float | None
+    witness_cases: int
+    witness_ok: bool
+    counterexample: dict | None = None
+    counts: dict = field(default_factory=dict)
+
+
+@dataclass
+class RegimeClaim(Claim):
+    """A claim that a bound is strictly tighter exactly on one side of a radius: ``check(rng,
+    size) -> RegimeOutcome`` compares signs; the verdict is computed from the outcome (refuted on
+    any sign disagreement; inconclusive if the equality witnesses miss or more than 1 % of the
+    comparisons are ties at double precision)."""
+
+    check: Callable[[np.random.Generator, int], RegimeOutcome] | None = None
+    cases: int = 1000
+
+    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
+        t0 = time.perf_counter()
+        out = self.check(rng, max(1, int(round(self.cases * scale))))
+        if out.disagreements:
+            verdict = REFUTED
+        elif out.cases == 0 or not out.witness_ok or out.unresolved > out.cases // 100:
+            verdict = INCONCLUSIVE  # no cases, witnesses missed, or > 1 % ties at float precision
+        else:
+            verdict = HOLDS
+        counts = ", ".join(f"{k} {v}" for k, v in out.counts.items())
+        return self._result(
+            verdict=verdict,
+            cases=out.cases,
+            violations=out.disagreements,
+            max_ratio=None,
+            counterexample=out.counterexample,
+            witness_ratio=out.witness_ratio,
+            witness_cases=out.witness_cases,
+            seconds=time.perf_counter() - t0,
+            notes=f"{self.description}; sign disagreements {out.disagreements}, unresolved "
+            f"{out.unresolved}; {counts}",
+            extra={
+                "sign_disagreements": out.disagreements,
+                "unresolved": out.unresolved,
+                **out.counts,
+            },
+        )
+
+
+def _sign_outcome(diff, expected_sign, scale):
+    """Per comparison: resolved?, disagreement?"""
+    resolved = np.abs(diff) > _RESOLUTION * scale
+    return resolved, resolved & (np.sign(diff) != expected_sign)
+
+
+# -- S-regime: the symbolic (local) form ----------------------------------------------------------
+def local_regime_case(src: Source) -> dict:
+    """Random ``(G1, beta, sigma, K_n, rho_ratio)``; one case in five has ``beta = 0`` (affine gap)
+    and one in five ``G1 = 0`` (teacher at a critical point)."""
+    kind = src.choose(("generic", "generic", "generic", "affine", "critical"))
+    return {
+        "kind": kind,
+        "G1": 0.0 if kind == "critical" else src.draw("G1"),
+        "beta": 0.0 if kind == "affine" else src.draw("beta"),
+        "sigma": src.draw("sigma"),
+        "K_n": src.draw("K_n"),
+        "rho_ratio": src.draw("rho_ratio"),
+    }
+
+
+def local_regime_check(rng: np.random.Generator, size: int) -> RegimeOutcome:
+    """``sign(S bound - U bound) == sign(rho - rho_0^loc)`` at ``rho = rho_ratio * rho_0^loc``
+    (THEORY §5), and ``S bound = U bound`` at ``rho = rho_0^loc`` (witnesses)."""
+    src = rng_source(rng)
+    recs = [local_regime_case(src) for _ in range(size)]
+    v = {k: np.array([r[k] for r in recs]) for k in ("G1", "beta", "sigma", "K_n", "rho_ratio")}
+    rho0 = tightness_radius_local_value(v["G1"], v["beta"], v["sigma"])
+    rho = rho0 * v["rho_ratio"]
+    b_u = _U_UNIFORM.rhs_value(dgen=0.0, sigma_bar=v["sigma"], K_n=v["K_n"])
+    b_s = _S.rhs_value(dgen=0.0, G1=v["G1"], beta=v["beta"], rho=rho, K_n=v["K_n"])
+    resolved, bad = _sign_outcome(b_s - b_u, np.sign(rho - rho0), np.maximum(b_s, b_u))
+    cx = None
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        cx = {**recs[i], "rho": float(rho[i]), "rho_0": float(rho0[i]), "S": float(b_s[i])}
+        cx["U"] = float(b_u[i])
+    w_ratio = _S.rhs_value(dgen=0.0, G1=v["G1"], beta=v["beta"], rho=rho0, K_n=v["K_n"]) / b_u
+    worst = float(w_ratio[np.argmax(np.abs(w_ratio - 1))])
+    return RegimeOutcome(
+        cases=size,
+        disagreements=int(np.count_nonzero(bad)),
+        unresolved=int(np.count_nonzero(~resolved)),
+        witness_ratio=worst,
+        witness_cases=size,
+        witness_ok=abs(worst - 1) <= WITNESS_RTOL,
+        counterexample=cx,
+        counts={
+            "S tighter (rho < rho_0)": int(np.count_nonzero(resolved & (b_s < b_u))),
+            "U tighter (rho > rho_0)": int(np.count_nonzero(resolved & (b_s > b_u))),
+        },
+    )
+
+
+# -- S-smooth-regime: the Gaussian mean model form ------------------------------------------------
+def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) -> RegimeOutcome:
+    """On ``size`` random Gaussian mean models: ``sign(B(rho) - B(0)) == sign(rho - rho_0^sm)`` at
+    ``radii`` radii ``rho = rho_ratio * rho_0^sm`` (``rho_ratio * tau_T`` when ``rho_0^sm = 0``,
+    i.e. ``tau_S <= tau_T``), and ``|B(rho_0^sm) - B(0)| <= 1e-10`` times the bound's scale
+    ``|gen_T| + |B(0) - gen_T|`` (THEORY §6.6)."""
+    src = rng_source(rng)
+    n_cmp = n_bad = n_unres = n_wit = n_zero = 0
+    worst_w, worst_dev = None, -1.0
+    cx = None
+    for _ in range(size):
+        case = build_gaussian_mean_case(src)
+        m, st, te = case.model, case.student, case.teacher
+        r0 = m.tightness_radius(st, te)
+        b0 = m.smoothing_bound(st, te, 0.0)
+        gen_t = m.gen(te)
+        scale = abs(gen_t) + abs(b0 - gen_t)
+        n_zero += r0 == 0.0
+        unit = r0 if r0 > 0 else te.tau
+        rho = np.array([unit * src.draw("rho_ratio") for _ in range(radii)])
+        diff = m.smoothing_bound(st, te, rho) - b0
+        resolved, bad = _sign_outcome(diff, np.sign(rho - r0), scale)
+        n_cmp += radii
+        n_unres += int(np.count_nonzero(~resolved))
+        if np.any(bad) and cx is None:
+            i = int(np.flatnonzero(bad)[0])
+            cx = {"params": case.params, "rho": float(rho[i]), "rho_0": r0, "B(rho)-B(0)": diff[i]}
+        n_bad += int(np.count_nonzero(bad))
+        if r0 > 0:
+            dev = (m.smoothing_bound(st, te, r0) - b0) / scale
+            n_wit += 1
+            if abs(dev) > worst_dev:
+                worst_dev, worst_w = abs(dev), 1.0 + dev
+    return RegimeOutcome(
+        cases=n_cmp,
+        disagreements=n_bad,
+        unresolved=n_unres,
+        witness_ratio=worst_w,
+        witness_cases=n_wit,
+        witness_ok=n_wit > 0 and worst_dev <= _MODEL_WITNESS_RTOL,
+        counterexample=cx,
+        counts={"models": size, "models with rho_0 = 0 (tau_S <= tau_T)": int(n_zero)},
+    )
+
+
+# -- Theorem S' samplers: Gaussian mean and bump-loss models ------------------------------------
+def _smoothing_extra(rng):
+    def extra(case):
+        return case.model.smoothing_values(case.student, case.teacher, draw_radius(rng))
+
+    return extra
+
+
+def _smoothed_tilt_witness(rng: np.random.Generator, size: int) -> Batch:
+    """Tilt students of the *smoothed* teacher ``T^rho`` (``kappa > 0``): equality in Theorem S'
+    (Theorem U1's witness against ``T^rho``, THEORY §6.4), with ``Sh_rho = 0`` (§6.6)."""
+    src = rng_source(rng)
+    params, rows = [], []
+    for _ in range(size):
+        case = build_gaussian_mean_case(src, TEACHER_KINDS, ("tilt",))
+        m, te = case.model, case.teacher
+        rho, kappa = RANGES["rho"].draw(rng), src.draw("kappa_pos")
+        student = m.tilt_student(m.smoothed_teacher(te, rho), kappa)
+        params.append({**case.params, "student": {"kind": "tilt of T^rho", "kappa": kappa}})
+        rows.append(m.smoothing_values(student, te, rho))
+    return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]})
+
+
+# -- the claims, in reading order -----------------------------------------------------------------
+register_claim(
+    SamplingClaim(
+        id="S",
+        theorem=_S,
+        model="ball-kernel",
+        description="uniform-ball teacher (support radius rho) and student inside it, bump loss",
+        sampler=ball_batch,
+        cases=1500,
+    )
+)
+
+register_claim(
+    RegimeClaim(
+        id="S-regime",
+        theorem=_S,
+        model="symbolic",
+        description="sign(S - U[sigma]) = sign(rho - rho_0^loc); witnesses rho = rho_0^loc",
+        check=local_regime_check,
+        cases=20000,
+    )
+)
+
+register_claim(
+    SamplingClaim(
+        id="S-smooth",
+        theorem=_S_SMOOTH,
+        model="gaussian-mean",
+        description="all teacher/student kinds at random radii; witness tilt of T^rho",
+        sampler=lambda rng, size: gaussian_mean_batch(rng, size, extra=_smoothing_extra(rng)),
+        cases=1500,
+        witness=_smoothed_tilt_witness,
+    )
+)
+
+register_claim(
+    RegimeClaim(
+        id="S-smooth-regime",
+        theorem=_S_SMOOTH,
+        model="gaussian-mean",
+        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W); witnesses B(rho_0) = B(0)",
+        check=smoothing_regime_check,
+        cases=250,
+    )
+)
+
+register_claim(
+    SamplingClaim(
+        id="S-smooth@bump",
+        theorem=_S_SMOOTH,
+        model="bump",
+        description="bump loss, Hoeffding proxy (1+C)^2/4 under T^rho, Sh_rho != 0",
+        sampler=lambda rng, size: bump_batch(rng, size, extra=_smoothing_extra(rng)),
+        cases=1500,
+    )
+)
+
+register_claim(
+    SamplingClaim(
+        id="U-uniform@bump",
+        theorem=_U_UNIFORM,
+        model="bump",
+        description="loss in [0,1): sigma_bar = (1+C)/2 (Hoeffding on the gap range (-C, 1])",
+        sampler=bump_batch,
+        cases=1500,
+    )
+)

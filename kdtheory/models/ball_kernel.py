@@ -1,0 +1,205 @@
+"""A bounded-support kernel model for validating Theorem S numerically (THEORY §5).
+
+Theorem S needs a teacher kernel supported in a ball ``B(w_T(D), rho)``; the Gaussian kernels of
+Model A have unbounded support (THEORY §5, last paragraph).  Here the data are Model A's
+(``Z_i ~ N(m, s^2 I_d)``), the loss is the bump loss of THEORY §6 A-bump,
+``l(w, z) = 1 - exp(-||w - z||^2 / (2 omega^2))``, and the kernels are *uniform on a ball*:
+
+    W | D ~ Uniform(B(a Zbar + b, R)),   i.e.  W - m = a delta + c_K + U,  U ~ Unif(B(0, R)),
+
+with ``c_K = (a - 1) m + b``.  Given ``U``, ``W - Z_i`` and ``W - Z'`` (fresh ``Z'``) are Gaussian
+with per-coordinate variances ``v_tr = s^2 (1 - 2a/n + a^2/n)`` and ``v_te = s^2 (1 + a^2/n)``
+(THEORY §6 A-bump with ``tau = 0``), so ``gen = Psi(v_tr) - Psi(v_te)`` with
+
+    Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2 / (2 q)),   q = omega^2 + x,
+           = (2 pi omega^2)^(d/2) / vol(B(0, R)) * P(chi'^2_d(||c_K||^2/q) <= R^2/q)
+
+(the Gaussian integral over the ball is a non-central chi-square probability).  Accuracy: that of
+``scipy.stats.ncx2.cdf``, ~1e-16 relative for probabilities above ~1e-30 (checked against a
+50-digit Poisson series); in the far tail (below ~1e-40) it loses relative accuracy and may flush
+to 0, an absolute error below 1e-30 times the prefactor ``(2 pi omega^2)^(d/2) / vol``.  The
+tests cross-check it against adaptive quadrature (d = 1, 2) and the Monte Carlo twin (4 standard
+errors).
+
+Sharpness constants valid for *every* dataset (so Theorem S applies with them):
+``||grad l|| <= 1/(omega sqrt(e))`` and ``||Hess l||_op <= 1/omega^2``; for ``L_mu(w) = 1 - C
+exp(-||w - m||^2/(2 sigma2))``, ``sigma2 = omega^2 + s^2``, ``C = (omega^2/sigma2)^(d/2)``, the same
+bounds times ``C`` with ``omega^2 -> sigma2``.  Hence ``g = L_mu - L_D`` has
+``G1 = (1/omega + C/sqrt(sigma2)) / sqrt(e)`` and ``beta = 1/omega^2 + C/sigma2``.
+
+A student kernel has ``KL_D < inf`` for a.e. ``D`` iff its ball lies inside the teacher's for
+every ``D``: same ``a`` and ``||b_S - b_T|| + R_S <= R_T``; then ``KL_D = K_n = d log(R_T/R_S)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+from scipy.stats import chi2, ncx2
+
+from ..divergences import Divergence
+from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, check_in
+from .bump import bump_gap_floor, monte_carlo_gap
+from .gaussian_mean import _vec
+
+__all__ = ["BallKernel", "BallKernelModel"]
+
+#: containment slack for ``||b_S - b_T|| + R_S <= R_T`` (relative, absorbs rounding)
+_CONTAIN_RTOL = 1e-12
+
+
+@dataclass(frozen=True, eq=False)
+class BallKernel:
+    """``W | D ~ Uniform(B(a Zbar + b, radius))``; build it with :meth:`BallKernelModel.kernel`."""
+
+    a: float
+    b: np.ndarray
+    radius: float
+
+    @property
+    def d(self) -> int:
+        return self.b.shape[0]
+
+    def __repr__(self) -> str:
+        return f"BallKernel(a={self.a!r}, b={self.b.tolist()!r}, radius={self.radius!r})"
+
+
+class BallKernelModel:
+    """Uniform-ball kernels with the bump loss of width ``omega`` (module docstring; THEORY §5,
+    §6 A-bump).
+
+    >>> model = BallKernelModel(d=1, n=5, s=1.0, m=0.0, omega=1.0)
+    >>> teacher = model.kernel(a=1.0, b=0.0, radius=0.5)
+    >>> student = model.kernel(a=1.0, b=0.1, radius=0.3)
+    >>> round(model.distillation_divergence(student, teacher), 12)
+    0.510825623766
+    """
+
+    def __init__(self, d: int, n: int, s: float, m=0.0, omega: float = 1.0):
+        self.d = int(check_in("d", d, POSITIVE_INTEGER))
+        self.n = int(check_in("n", n, POSITIVE_INTEGER))
+        self.s = check_in("s", s, POSITIVE)
+        self.m = _vec("m", m, self.d)
+        self.omega = check_in("omega", omega, POSITIVE)
+        if math.isinf(self.s) or math.isinf(self.omega):
+            raise ValueError(f"s and omega must be finite, got s={self.s!r}, omega={self.omega!r}")
+        self.v = self.s**2 / self.n
+
+    def __repr__(self) -> str:
+        return (
+            f"BallKernelModel(d={self.d}, n={self.n}, s={self.s!r}, m={self.m.tolist()!r}, "
+            f"omega={self.omega!r})"
+        )
+
+    # -- kernels ------------------------------------------------------------------------------
+    def kernel(self, a: float, b=0.0, radius: float = 1.0) -> BallKernel:
+        """``W | D ~ Uniform(B(a Zbar + b, radius))`` (``b`` scalar or d-vector, ``radius > 0``)."""
+        radius = check_in("radius", radius, POSITIVE)
+        if math.isinf(radius):
+            raise ValueError("radius must be finite, got inf")
+        return BallKernel(a=check_in("a", a, REAL), b=_vec("b", b, self.d), radius=radius)
+
+    def _check_kernel(self, name: str, k) -> None:
+        if not isinstance(k, BallKernel):
+            raise TypeError(f"{name} must be a BallKernel, got {type(k).__name__}")
+        if k.d != self.d:
+            raise ValueError(f"{name} has dimension {k.d}, the model has d = {self.d}")
+
+    def offset(self, k: BallKernel) -> np.ndarray:
+        """``c_K = (a - 1) m + b`` (THEORY §6)."""
+        return (k.a - 1) * self.m + k.b
+
+    # -- exact quantities -----------------------------------------------------------------------
+    def ball_average(self, k: BallKernel, x: float) -> float:
+        """``Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2/(2q))``, ``q = omega^2 + x``, by the
+        non-central chi-square form of the module docstring."""
+        c = self.offset(k)
+        q = self.omega**2 + x
+        nc = float(c @ c) / q
+        upper = k.radius**2 / q
+        prob = chi2.cdf(upper, self.d) if nc == 0.0 else ncx2.cdf(upper, self.d, nc)
+        log_pref = (
+            0.5 * self.d * math.log(2 * self.omega**2)
+            - self.d * math.log(k.radius)
+            + special.gammaln(self.d / 2 + 1)
+        )
+        return float(math.exp(log_pref) * prob)
+
+    def gen(self, k: BallKernel) -> float:
+        """``gen = Psi(v_tr) - Psi(v_te)`` (module docstring; THEORY §6 A-bump with a ball)."""
+        self._check_kernel("kernel", k)
+        v_tr = self.s**2 * (1 - 2 * k.a / self.n + k.a**2 / self.n)
+        v_te = self.s**2 * (1 + k.a**2 / self.n)
+        return self.ball_average(k, v_tr) - self.ball_average(k, v_te)
+
+    def dgen(self, student: BallKernel, teacher: BallKernel) -> float:
+        """``gen_S - gen_T``."""
+        return self.gen(student) - self.gen(teacher)
+
+    def distillation_divergence(self, student: BallKernel, teacher: BallKernel) -> Divergence:
+        """``K_n = d log(R_T / R_S)`` when the student's ball lies in the teacher's for every D
+        (same ``a``, ``||b_S - b_T|| + R_S <= R_T``); otherwise ``inf`` with the reason."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        if student.a != teacher.a:
+            return Divergence(
+                math.inf,
+                "a_S != a_T: the centres differ by (a_S - a_T) Zbar + const, unbounded in D, so "
+                "the student's ball leaves the teacher's with positive probability",
+            )
+        shift = float(np.linalg.norm(student.b - teacher.b))
+        if shift + student.radius > teacher.radius * (1 + _CONTAIN_RTOL):
+            return Divergence(
+                math.inf,
+                f"||b_S - b_T|| + R_S = {shift + student.radius!r} > R_T = {teacher.radius!r}: "
+                "the student's ball is not inside the teacher's",
+            )
+        return Divergence(self.d * math.log(teacher.radius / student.radius))
+
+    def gap_floor(self) -> float:
+        """``C``: the gap lies in ``(-C, 1]`` (THEORY §6 A-bump)."""
+        return bump_gap_floor(self.d, self.s, self.omega)
+
+    def sharpness_constants(self) -> dict:
+        """``G1 = (1/omega + C/sqrt(omega^2 + s^2))/sqrt(e)`` and
+        ``beta = 1/omega^2 + C/(omega^2 + s^2)``: bounds on ``||grad g||`` and ``||Hess g||_op``
+        valid at every ``w`` and every dataset (module docstring; THEORY §5)."""
+        c, sig2 = self.gap_floor(), self.omega**2 + self.s**2
+        return {
+            "G1": (1 / self.omega + c / math.sqrt(sig2)) / math.sqrt(math.e),
+            "beta": 1 / self.omega**2 + c / sig2,
+        }
+
+    def theorem_values(self, student: BallKernel, teacher: BallKernel) -> dict:
+        """Exact values of the symbols of Theorem S (``dgen``, ``K_n``, ``G1``, ``beta``,
+        ``rho = R_T``) and of Theorem U-uniform (``sigma_bar = (1 + C)/2``, Hoeffding)."""
+        return {
+            "dgen": self.dgen(student, teacher),
+            "gen_S": self.gen(student),
+            "gen_T": self.gen(teacher),
+            "K_n": float(self.distillation_divergence(student, teacher)),
+            **self.sharpness_constants(),
+            "rho": teacher.radius,
+            "sigma_bar": (1 + self.gap_floor()) / 2,
+        }
+
+    # -- simulation (the Monte Carlo twin) ------------------------------------------------------
+    def simulate(self, kernel: BallKernel, size: int, rng: np.random.Generator):
+        """``(Z, W)``: ``size`` datasets ``Z`` (``size, n, d``) and one weight per dataset, uniform
+        on its ball (direction uniform on the sphere, radius ``R V^(1/d)``, ``V ~ U(0, 1)``)."""
+        self._check_kernel("kernel", kernel)
+        z = self.m + self.s * rng.standard_normal((size, self.n, self.d))
+        x = rng.standard_normal((size, self.d))
+        u = x / np.linalg.norm(x, axis=1, keepdims=True)
+        u *= kernel.radius * rng.uniform(size=(size, 1)) ** (1 / self.d)
+        return z, kernel.a * z.mean(axis=1) + kernel.b + u
+
+    def monte_carlo_gen(self, kernel: BallKernel, size: int, rng: np.random.Generator):
+        """``(estimate, standard error)`` of ``gen`` from simulated (dataset, weight, fresh test
+        point) triples, the loss evaluated from its definition."""
+        z, w = self.simulate(kernel, size, rng)
+        z_new = self.m + self.s * rng.standard_normal((size, self.d))
+        return monte_carlo_gap(z, w, z_new, self.omega)

@@ -1,0 +1,212 @@
+"""Model A-bump: Gaussian mean data and Gaussian kernels with a bounded "bump" loss (THEORY §6,
+Model A-bump).
+
+Data ``Z_i ~ N(m, s^2 I_d)``; kernels ``W | D ~ N(a Zbar + b, tau^2 I_d)`` (exactly as in Model A);
+loss ``l(w, z) = 1 - exp(-||w - z||^2 / (2 omega^2))`` in ``[0, 1)``.  The public constructor
+``BumpLossModel(d, n, s, m, beta)`` names the width ``beta``; the formulas write ``omega`` so that it
+does not clash with the sharpness ``beta`` of THEORY §5.
+
+With ``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x)))``,
+``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2`` and ``v_te = s^2 (1 + a^2/n) + tau^2``:
+``gen = Phi(v_tr) - Phi(v_te)``.  The gap lies in ``(-C, 1]`` with
+``C = (omega^2/(omega^2 + s^2))^(d/2)``, so ``(1 + C)^2 / 4`` is a sub-Gaussian proxy under any law
+(Hoeffding).  Smoothing the teacher changes ``gen``: ``Sh_rho(T) != 0`` and the teacher's
+flatness moves the tightness radius ``rho_0^sm`` (found numerically here).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize
+
+from ..symbols import POSITIVE, check_in
+from .gaussian_mean import GaussianKernel, GaussianMeanModel
+from .gaussian_smoothing import GaussianMeanSmoothing
+
+__all__ = ["BumpLossModel", "bump_loss", "bump_gap_floor", "monte_carlo_gap"]
+
+
+def bump_loss(w: np.ndarray, z: np.ndarray, omega: float) -> np.ndarray:
+    """``l(w, z) = 1 - exp(-||w - z||^2 / (2 omega^2))`` over the last axis (THEORY §6 A-bump)."""
+    return -np.expm1(-np.sum((w - z) ** 2, axis=-1) / (2 * omega**2))
+
+
+def bump_gap_floor(d: int, s: float, omega: float) -> float:
+    """``C = (omega^2/(omega^2 + s^2))^(d/2)``: ``L_mu(w) = 1 - C exp(-||w - m||^2 /
+    (2 (omega^2 + s^2))) >= 1 - C``, so the gap lies in ``(-C, 1]`` (THEORY §6 A-bump)."""
+    return (omega**2 / (omega**2 + s**2)) ** (d / 2)
+
+
+def monte_carlo_gap(z: np.ndarray, w: np.ndarray, z_new: np.ndarray, omega: float):
+    """``(estimate, standard error)`` of ``gen = E[l(W, Z') - L_D(W)]`` from simulated datasets
+    ``z`` (``size, n, d``), one weight per dataset ``w`` (``size, d``) and one fresh test point per
+    dataset ``z_new`` (``size, d``): the gap from its definition (THEORY §1), no closed form."""
+    g = bump_loss(w, z_new, omega) - np.mean(bump_loss(w[:, None, :], z, omega), axis=1)
+    return float(g.mean()), float(g.std(ddof=1) / math.sqrt(len(g)))
+
+
+class BumpLossModel(GaussianMeanSmoothing):
+    """Model A-bump of THEORY §6: ``BumpLossModel(d, n, s, m, beta)`` with bump width ``beta``.
+
+    Kernels are :class:`~kdtheory.models.gaussian_mean.GaussianKernel` s built exactly as in
+    Model A (``kernel``, ``gibbs``, ``tempered_bayes``, ``kd_student``, ``tilt_student``); the
+    distillation divergence depends only on the kernels, so it is Model A's.
+
+    >>> model = BumpLossModel(d=2, n=10, s=1.0, m=0.0, beta=1.0)
+    >>> teacher = model.tempered_bayes(temperature=1.0)
+    >>> round(model.gen(teacher), 12)
+    0.045454545455
+    """
+
+    def __init__(self, d: int, n: int, s: float, m=0.0, beta: float = 1.0):
+        self._data = GaussianMeanModel(d=d, n=n, s=s, m=m)
+        self.d, self.n, self.s, self.m, self.v = (
+            self._data.d,
+            self._data.n,
+            self._data.s,
+            self._data.m,
+            self._data.v,
+        )
+        #: the bump width (``omega`` in THEORY, ``beta`` in the constructor)
+        self.omega = check_in("beta", beta, POSITIVE)
+        if math.isinf(self.omega):
+            raise ValueError("beta must be finite, got inf")
+
+    @property
+    def beta(self) -> float:
+        """The bump width as the constructor names it (``omega`` in THEORY §6 A-bump)."""
+        return self.omega
+
+    def __repr__(self) -> str:
+        return (
+            f"BumpLossModel(d={self.d}, n={self.n}, s={self.s!r}, m={self.m.tolist()!r}, "
+            f"beta={self.omega!r})"
+        )
+
+    # -- kernels and divergence: Model A's (THEORY §6) -------------------------------------------
+    def kernel(self, a: float, b=0.0, tau: float = 1.0) -> GaussianKernel:
+        """``W | D ~ N(a Zbar + b, tau^2 I)`` (THEORY §6)."""
+        return self._data.kernel(a, b, tau)
+
+    def gibbs(self, gamma: float, lam: float, m0=0.0) -> GaussianKernel:
+        """Model A's Gibbs kernel for the squared loss (THEORY §6, constructors)."""
+        return self._data.gibbs(gamma, lam, m0)
+
+    def tempered_bayes(self, temperature: float = 1.0, lam: float = 0.0, m0=0.0) -> GaussianKernel:
+        """Model A's tempered Bayes posterior (THEORY §6, constructors)."""
+        return self._data.tempered_bayes(temperature, lam, m0)
+
+    def kd_student(self, teacher, alpha, gamma, lam, m0=0.0, teacher_sample=False):
+        """Model A's KD student (THEORY §6, constructors)."""
+        return self._data.kd_student(teacher, alpha, gamma, lam, m0, teacher_sample)
+
+    def tilt_student(self, teacher: GaussianKernel, kappa: float) -> GaussianKernel:
+        """Model A's tilt student ``mu_S = mu_T + kappa (Zbar - m)`` (THEORY §6)."""
+        return self._data.tilt_student(teacher, kappa)
+
+    def _check_kernel(self, name: str, k) -> None:
+        self._data._check_kernel(name, k)
+
+    def offset(self, k: GaussianKernel) -> np.ndarray:
+        """``c_K = (a - 1) m + b`` (THEORY §6)."""
+        return self._data.offset(k)
+
+    def distillation_divergence(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
+        """``K_n`` (THEORY §6.2): loss-independent, Model A's closed form."""
+        return self._data.distillation_divergence(student, teacher)
+
+    # -- exact quantities (THEORY §6 A-bump) -----------------------------------------------------
+    def _phi(self, k: GaussianKernel, x: float) -> float:
+        """``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x)))``."""
+        c = self.offset(k)
+        q = self.omega**2 + x
+        return (self.omega**2 / q) ** (self.d / 2) * math.exp(-float(c @ c) / (2 * q))
+
+    def train_variance(self, k: GaussianKernel) -> float:
+        """``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2``: per-coordinate variance of ``W - Z_i``."""
+        return self.s**2 * (1 - 2 * k.a / self.n + k.a**2 / self.n) + k.tau**2
+
+    def test_variance(self, k: GaussianKernel) -> float:
+        """``v_te = s^2 (1 + a^2/n) + tau^2``: per-coordinate variance of ``W - Z'`` (fresh Z')."""
+        return self.s**2 * (1 + k.a**2 / self.n) + k.tau**2
+
+    def gen(self, k: GaussianKernel) -> float:
+        """Exact ``gen = Phi(v_tr) - Phi(v_te)`` (THEORY §6 A-bump)."""
+        self._check_kernel("kernel", k)
+        return self._phi(k, self.train_variance(k)) - self._phi(k, self.test_variance(k))
+
+    def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
+        """``gen_S - gen_T``."""
+        return self.gen(student) - self.gen(teacher)
+
+    def gap_floor(self) -> float:
+        """``C``: the gap lies in ``(-C, 1]`` (THEORY §6 A-bump)."""
+        return bump_gap_floor(self.d, self.s, self.omega)
+
+    def hoeffding_proxy(self) -> float:
+        """``(1 + C)^2 / 4``: a sub-Gaussian proxy of the gap under any law (Hoeffding's lemma on
+        the range ``(-C, 1]``, THEORY §3 and §6 A-bump)."""
+        return (1 + self.gap_floor()) ** 2 / 4
+
+    def conditional_proxy(self, teacher: GaussianKernel) -> float:
+        """A valid (not exact) conditional proxy ``E_D sigma_D^2``: the Hoeffding proxy, which
+        holds under every law, hence under every ``P_{W_T|D}`` and every ``T^rho``."""
+        self._check_kernel("teacher", teacher)
+        return self.hoeffding_proxy()
+
+    def theorem_values(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
+        """Exact values of the symbols of the upper bounds: ``dgen``, ``gen_S``, ``gen_T``,
+        ``K_n``, ``Esigma2`` and ``sigma_bar`` (both from the Hoeffding proxy)."""
+        return {
+            "dgen": self.dgen(student, teacher),
+            "gen_S": self.gen(student),
+            "gen_T": self.gen(teacher),
+            "K_n": self.distillation_divergence(student, teacher),
+            "Esigma2": self.hoeffding_proxy(),
+            "sigma_bar": math.sqrt(self.hoeffding_proxy()),
+        }
+
+    # -- the tightness radius, numerically (THEORY §5) -----------------------------------------
+    def tightness_radius(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
+        """``rho_0^sm = sup{rho: B(r) < B(0) for all r in (0, rho)}``, found numerically
+        (:meth:`tightness_radius_numeric`): here ``Sh_rho != 0``, so Model A's Lambert-W closed
+        form does not apply."""
+        return self.tightness_radius_numeric(student, teacher)
+
+    def optimal_radius(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
+        """The minimiser of ``B`` on ``[0, rho_0^sm]``: the best point of a geometric grid (16
+        points per octave from ``1e-4 tau_T`` to ``rho_0^sm``), refined by bounded Brent between
+        its neighbours (``xatol = 1e-10 rho``); 0 when ``rho_0^sm = 0``."""
+        r0 = self.tightness_radius(student, teacher)
+        if r0 == 0.0:
+            return 0.0
+        if math.isinf(r0):
+            raise ArithmeticError("B(rho) < B(0) at every radius searched: no bounded minimiser")
+        lo = min(1e-4 * teacher.tau, r0 / 2)
+        grid = np.concatenate(
+            [[0.0], np.geomspace(lo, r0, max(3, int(16 * math.log2(r0 / lo)) + 1))]
+        )
+        vals = self.smoothing_bound(student, teacher, grid)
+        i = int(np.argmin(vals))
+        a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        res = optimize.minimize_scalar(
+            lambda r: self.smoothing_bound(student, teacher, r),
+            bounds=(a, b),
+            method="bounded",
+            options={"xatol": 1e-10 * max(grid[i], lo)},
+        )
+        return float(res.x) if res.fun <= vals[i] else float(grid[i])
+
+    # -- simulation (the Monte Carlo twin) -------------------------------------------------------
+    def simulate(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
+        """``(Z, W)`` as in Model A: ``Z.shape == (size, n, d)``, ``W.shape == (size, d)``."""
+        return self._data.simulate(kernel, size, rng)
+
+    def monte_carlo_gen(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
+        """``(estimate, standard error)`` of ``gen`` from ``size`` simulated (dataset, weight,
+        fresh test point) triples, the loss evaluated from its definition."""
+        z, w = self.simulate(kernel, size, rng)
+        z_new = self.m + self.s * rng.standard_normal((size, self.d))
+        return monte_carlo_gap(z, w, z_new, self.omega)
