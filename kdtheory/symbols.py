@@ -62,10 +62,10 @@ class Domain:
             (x == -math.inf) & (self.low == -math.inf) & self.low_closed
         )
 
-    def describe(self) -> str:
+    def describe(self, kind: bool = True) -> str:
         left = "[" if self.low_closed else "("
         right = "]" if self.high_closed else ")"
-        kind = "integers in " if self.integer else ""
+        kind = "integers in " if (self.integer and kind) else ""
         return f"{kind}{left}{_fmt(self.low)}, {_fmt(self.high)}{right}"
 
     def sympy_assumptions(self) -> dict[str, bool]:
@@ -137,8 +137,13 @@ def check_in(label: str, value, domain: Domain):
         raise TypeError(f"{label} must be a real number, got {value!r}") from None
     ok = domain.contains(arr)
     if not np.all(ok):
-        bad = arr if arr.ndim == 0 else arr[~np.asarray(ok)].ravel()[0]
-        raise ValueError(f"{label} must lie in {domain.describe()}, got {float(bad)!r}")
+        bad = value if arr.ndim == 0 else arr[~np.asarray(ok)].ravel()[0]
+        what = (
+            f"be an integer in {domain.describe(kind=False)}"
+            if domain.integer
+            else (f"lie in {domain.describe()}")
+        )
+        raise ValueError(f"{label} must {what}, got {bad!r}")
     return float(arr) if arr.ndim == 0 else arr
 
 

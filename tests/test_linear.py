@@ -430,7 +430,7 @@ _PROJ = _M.output_projection_student(_T, np.eye(2)[:, :1])
             "P must have shape",
         ),
         (lambda: _M.kl_given_data(_T, _T, np.ones((2, 2))), ValueError, "Y must have shape"),
-        (lambda: _M.best_rank_student(_T, 3), ValueError, r"r must lie in integers in \[0, 2\]"),
+        (lambda: _M.best_rank_student(_T, 3), ValueError, r"r must be an integer in \[0, 2\]"),
         (
             lambda: _M.divergence_parts(_T, _M.kernel(H=np.ones((3, 2)), Sigma=np.zeros((2, 2)))),
             ValueError,
