@@ -133,6 +133,8 @@ class SamplingClaim(Claim):
                 counterexample = _case_record(batch, ev, worst_bad)
             else:
                 tightest = rec
+        verdict = INCONCLUSIVE if n == 0 else (REFUTED if violations else HOLDS)
+        notes = self.description
         w_ratio, w_n = None, 0
         if self.witness is not None:
             wb = self.witness(rng, max(1, int(round(self.witness_cases * min(scale, 1.0)))))
@@ -141,19 +143,8 @@ class SamplingClaim(Claim):
             w_n = len(wb.params)
             w_ratio = float(wr[np.argmax(np.abs(wr - 1.0))])
             if not abs(w_ratio - 1.0) <= WITNESS_RTOL:
-                return self._result(
-                    verdict=INCONCLUSIVE,
-                    cases=n,
-                    violations=violations,
-                    max_ratio=_max_or_none(finite),
-                    counterexample=counterexample,
-                    tightest=tightest,
-                    witness_ratio=w_ratio,
-                    witness_cases=w_n,
-                    seconds=time.perf_counter() - t0,
-                    notes=f"equality witness missed ratio 1 (got {w_ratio!r})",
-                )
-        verdict = INCONCLUSIVE if n == 0 else (REFUTED if violations else HOLDS)
+                verdict = INCONCLUSIVE
+                notes = f"equality witness missed ratio 1 (got {w_ratio!r})"
         return self._result(
             verdict=verdict,
             cases=n,
@@ -164,7 +155,7 @@ class SamplingClaim(Claim):
             witness_ratio=w_ratio,
             witness_cases=w_n,
             seconds=time.perf_counter() - t0,
-            notes=self.description,
+            notes=notes,
         )
 
 
