@@ -43,8 +43,9 @@ __all__ = ["MatrixNormalKernel", "LinearGaussianModel"]
 _NONNEG = Domain(0.0, math.inf, True, False)
 
 
-def _kron_difference_norm2(a_s: np.ndarray, p_s: np.ndarray, a_t: np.ndarray, p_t: np.ndarray):
-    """``||A_S ⊗ P_S - A_T ⊗ P_T||_F^2`` without forming a Kronecker product.
+def _kron_difference_norm2(a_diff: np.ndarray, a_t: np.ndarray, p_s: np.ndarray, p_t: np.ndarray):
+    """``||A_S ⊗ P_S - A_T ⊗ P_T||_F^2`` from ``a_diff = A_S - A_T``, ``A_T``, ``P_S``, ``P_T``,
+    without forming a Kronecker product.
 
     With ``a = vec A`` and ``p = vec P`` the Kronecker difference has the entries of the rank-2
     matrix ``a_S p_S^T - a_T p_T^T = U V^T``, ``U = [a_S - a_T, a_T]``, ``V = [p_S, p_S - p_T]``, so
@@ -52,10 +53,10 @@ def _kron_difference_norm2(a_s: np.ndarray, p_s: np.ndarray, a_t: np.ndarray, p_
     of thin Householder QRs (O(size) work).  Expanding instead into the trace form of THEORY §7,
     ``||A_S||^2 ||P_S||^2 - 2 <A_S, A_T> <P_S, P_T> + ||A_T||^2 ||P_T||^2``, cancels catastrophically
     when the student is close to the teacher (absolute error ``eps ||A||^2 ||P||^2``); the QR form
-    is backward stable like the explicit Kronecker difference (absolute error
-    ``O(eps ||U|| ||V|| ||result||^{1/2})``), and exact differences are kept exact: ``P_S = P_T``
-    gives ``||A_S - A_T||^2 ||P_S||^2``."""
-    u = np.column_stack([(a_s - a_t).ravel(), a_t.ravel()])
+    is backward stable in ``(a_diff, A_T, P_S, P_T)``, and exact differences stay exact: ``P_S = P_T``
+    gives ``||A_S - A_T||^2 ||P_S||^2``.  The caller passes ``a_diff`` computed before any rounding
+    amplification (the difference of the raw ``H``'s, then whitened)."""
+    u = np.column_stack([a_diff.ravel(), a_t.ravel()])
     v = np.column_stack([p_s.ravel(), (p_s - p_t).ravel()])
     r_u = np.linalg.qr(u, mode="r")
     r_v = np.linalg.qr(v, mode="r")
@@ -345,7 +346,8 @@ class LinearGaussianModel:
         * estimation ``(nu^2/2)[tr(Sigma_T^-1 H_S^T H_S) tr(P_S P_S^T) - 2 tr(Sigma_T^-1 H_S^T H_T)
           tr(P_S P_T^T) + tr(Sigma_T^-1 H_T^T H_T) tr(P_T P_T^T)]``, which equals
           ``(nu^2/2)||G_S ⊗ P_S - G_T ⊗ P_T||_F^2`` with ``G = L^-1 H^T``; evaluated by
-          :func:`_kron_difference_norm2` (cancellation-free, the product never formed);
+          :func:`_kron_difference_norm2` from ``L^-1 (H_S - H_T)^T`` and ``G_T`` (cancellation-free,
+          the product never formed);
         * spread ``(k/2)[tr(Sigma_T^-1 Sigma_S) - d - log det(Sigma_T^-1 Sigma_S)]
           = (k/2) sum_i phi(r_i)`` over the eigenvalues ``r_i`` of the pencil
           ``(Sigma_S, Sigma_T)`` (Cholesky-reduced; the sum of ``phi`` is free of the cancellation of
@@ -364,17 +366,24 @@ class LinearGaussianModel:
         def whiten(a):  # L^-1 a: a triangular solve, O(d^2 cols)
             return linalg.solve_triangular(chol, a, lower=True, check_finite=False)
 
-        dbar = self.mean_over_data(student) - self.mean_over_data(teacher)
+        # Dbar = P_S W* X (H_S - H_T) + (P_S - P_T) W* X H_T + (B_S - B_T): differences first,
+        # so a student close to the teacher loses no digits to cancelling means
+        wx = self.W_star @ self.X
+        dbar = (
+            student.P @ (wx @ (student.H - teacher.H))
+            + (student.P - teacher.P) @ (wx @ teacher.H)
+            + (student.B - teacher.B)
+        )
         z = whiten(dbar.T)
+        # whiten the difference H_S - H_T (exact when the two are close), not the two separately:
+        # a whitening error ~ cond(L) eps ||L^-1 H^T|| would swamp a small difference
         estimation = _kron_difference_norm2(
-            whiten(student.H.T), student.P, whiten(teacher.H.T), teacher.P
+            whiten((student.H - teacher.H).T), whiten(teacher.H.T), student.P, teacher.P
         )
         if singular_student:
             spread = math.inf
         else:
-            ratio = linalg.eigh(
-                student.Sigma, teacher.Sigma, eigvals_only=True, check_finite=False
-            )
+            ratio = linalg.eigh(student.Sigma, teacher.Sigma, eigvals_only=True, check_finite=False)
             spread = 0.5 * self.k * float(np.sum(phi(np.clip(ratio, 0.0, None))))
         return {
             "offset": 0.5 * float(np.sum(z * z)),
