@@ -43,6 +43,27 @@ __all__ = ["MatrixNormalKernel", "LinearGaussianModel"]
 _NONNEG = Domain(0.0, math.inf, True, False)
 
 
+def _kron_difference_norm2(a_diff: np.ndarray, a_t: np.ndarray, p_s: np.ndarray, p_t: np.ndarray):
+    """``||A_S ⊗ P_S - A_T ⊗ P_T||_F^2`` from ``a_diff = A_S - A_T``, ``A_T``, ``P_S``, ``P_T``,
+    without forming a Kronecker product.
+
+    With ``a = vec A`` and ``p = vec P`` the Kronecker difference has the entries of the rank-2
+    matrix ``a_S p_S^T - a_T p_T^T = U V^T``, ``U = [a_S - a_T, a_T]``, ``V = [p_S, p_S - p_T]``, so
+    its squared norm is ``||R_U R_V^T||_F^2`` with ``R_U``, ``R_V`` the 2 x 2 triangular factors
+    of thin Householder QRs (O(size) work).  Expanding instead into the trace form of THEORY §7,
+    ``||A_S||^2 ||P_S||^2 - 2 <A_S, A_T> <P_S, P_T> + ||A_T||^2 ||P_T||^2``, cancels catastrophically
+    when the student is close to the teacher (absolute error ``eps ||A||^2 ||P||^2``); the QR form
+    is backward stable in ``(a_diff, A_T, P_S, P_T)``, and exact differences stay exact: ``P_S = P_T``
+    gives ``||A_S - A_T||^2 ||P_S||^2``.  The caller passes ``a_diff`` computed before any rounding
+    amplification (the difference of the raw ``H``'s, then whitened)."""
+    u = np.column_stack([a_diff.ravel(), a_t.ravel()])
+    v = np.column_stack([p_s.ravel(), (p_s - p_t).ravel()])
+    r_u = np.linalg.qr(u, mode="r")
+    r_v = np.linalg.qr(v, mode="r")
+    m = r_u @ r_v.T
+    return float(np.sum(m * m))
+
+
 @dataclass(frozen=True, eq=False)
 class MatrixNormalKernel:
     """``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (THEORY §7): ``P`` k x k, ``H`` n x d, ``B`` k x d,
@@ -179,16 +200,20 @@ class LinearGaussianModel:
         return MatrixNormalKernel(P=P, H=H, B=B, Sigma=psd_matrix("Sigma", Sigma, self.d))
 
     def _gibbs_parts(self, gamma: float, lam: float):
-        """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma``."""
+        """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma`` (THEORY §7),
+        from one Cholesky factor of the precision: ``G^T = (2 gamma/n) solve(prec, X)`` (a solve,
+        not a product with the computed inverse).  O(d^3 + d^2 n)."""
         prec = lam * np.eye(self.d) + (2 * gamma / self.n) * self.XXt
         if lam == 0 and is_singular(prec):
             raise ValueError(
                 "lam = 0 (flat prior) needs X X^T invertible (rank d <= n); valid domain of lam "
                 "for this design: (0, inf)"
             )
-        sigma = np.linalg.inv(prec)
+        factor = linalg.cho_factor(prec, lower=True, check_finite=False)
+        sigma = linalg.cho_solve(factor, np.eye(self.d), check_finite=False)
         sigma = (sigma + sigma.T) / 2
-        return sigma, (2 * gamma / self.n) * self.X.T @ sigma
+        g = (2 * gamma / self.n) * linalg.cho_solve(factor, self.X, check_finite=False).T
+        return sigma, g
 
     def gibbs(self, gamma: float, lam: float, M0=None) -> MatrixNormalKernel:
         """Gibbs kernel ``P(W|Y) ∝ exp(-(lam/2)||W - M0||_F^2 - gamma L_D(W))`` (THEORY §7):
@@ -230,12 +255,13 @@ class LinearGaussianModel:
         m0 = self._prior_mean(M0)
         sigma0, g = self._gibbs_parts(gamma, lam)
         p = self._scalar_identity(teacher.P)
-        soft_b = (1 - alpha) * teacher.B @ self.X @ g
+        xg = self.X @ g  # d x d: no n x n product anywhere (O(d^2 n))
+        soft_b = (1 - alpha) * teacher.B @ xg
         if p is not None:
             P = np.eye(self.k)
-            H = (alpha * np.eye(self.n) + (1 - alpha) * p * teacher.H @ self.X) @ g
+            H = alpha * g + ((1 - alpha) * p) * (teacher.H @ xg)
         elif alpha == 0:
-            P, H = teacher.P, teacher.H @ self.X @ g
+            P, H = teacher.P, teacher.H @ xg
         else:
             raise ValueError(
                 "kd_student with 0 < alpha <= 1 needs a teacher with P_T = p I (the soft-label "
@@ -244,7 +270,6 @@ class LinearGaussianModel:
             )
         sigma = sigma0
         if teacher_sample:
-            xg = self.X @ g
             sigma = sigma0 + (1 - alpha) ** 2 * xg.T @ teacher.Sigma @ xg
         return self.kernel(H=H, Sigma=sigma, P=P, B=soft_b + lam * m0 @ sigma0)
 
@@ -312,31 +337,58 @@ class LinearGaussianModel:
         return self.gen(student) - self.gen(teacher)
 
     def divergence_parts(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
-        """``K_n`` split into offset, estimation and spread (THEORY §7):
-        ``(1/2) tr(Sigma_T^-1 Dbar^T Dbar)`` with ``Dbar = E_Y[M_S(Y) - M_T(Y)]``,
-        ``(nu^2/2)[tr(Sigma_T^-1 H_S^T H_S) tr(P_S P_S^T) - 2 tr(Sigma_T^-1 H_S^T H_T) tr(P_S P_T^T)
-        + tr(Sigma_T^-1 H_T^T H_T) tr(P_T P_T^T)]`` (computed as the equal, cancellation-free
-        ``(nu^2/2)||G_S^T ⊗ P_S - G_T^T ⊗ P_T||_F^2`` with ``G = H L^{-T}``, ``Sigma_T = L L^T``), and
-        ``(k/2)[tr(Sigma_T^-1 Sigma_S) - d - log det(Sigma_T^-1 Sigma_S)]`` (``inf`` for a singular
-        ``Sigma_S``).  ``Sigma_T`` must be positive definite."""
+        """``K_n`` split into offset, estimation and spread (THEORY §7), in trace form with the
+        Cholesky factor ``Sigma_T = L L^T`` (no Kronecker product, no explicit inverse;
+        O(d^3 + d^2 (n + k) + k^2 d)):
+
+        * offset ``(1/2) tr(Sigma_T^-1 Dbar^T Dbar) = (1/2)||L^-1 Dbar^T||_F^2``,
+          ``Dbar = E_Y[M_S(Y) - M_T(Y)]``;
+        * estimation ``(nu^2/2)[tr(Sigma_T^-1 H_S^T H_S) tr(P_S P_S^T) - 2 tr(Sigma_T^-1 H_S^T H_T)
+          tr(P_S P_T^T) + tr(Sigma_T^-1 H_T^T H_T) tr(P_T P_T^T)]``, which equals
+          ``(nu^2/2)||G_S ⊗ P_S - G_T ⊗ P_T||_F^2`` with ``G = L^-1 H^T``; evaluated by
+          :func:`_kron_difference_norm2` from ``L^-1 (H_S - H_T)^T`` and ``G_T`` (cancellation-free,
+          the product never formed);
+        * spread ``(k/2)[tr(Sigma_T^-1 Sigma_S) - d - log det(Sigma_T^-1 Sigma_S)]
+          = (k/2) sum_i phi(r_i)`` over the eigenvalues ``r_i`` of the pencil
+          ``(Sigma_S, Sigma_T)`` (Cholesky-reduced; the sum of ``phi`` is free of the cancellation of
+          ``tr - d - log det`` when ``Sigma_S ≈ Sigma_T``); ``inf`` for a singular ``Sigma_S``.
+
+        ``Sigma_T`` must be positive definite."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
         self._require_regular("teacher", teacher)
-        chol = np.linalg.cholesky(teacher.Sigma)
-        dbar = self.mean_over_data(student) - self.mean_over_data(teacher)
-        # np.linalg.solve, not scipy's solve_triangular: the latter is ~20x slower on tiny
-        # matrices when OpenBLAS threads compete for cores
-        z = np.linalg.solve(chol, dbar.T)
-        g_s = np.linalg.solve(chol, student.H.T)  # = (H_S L^{-T})^T
-        g_t = np.linalg.solve(chol, teacher.H.T)
-        diff = np.kron(g_s, student.P) - np.kron(g_t, teacher.P)
-        ratio = linalg.eigh(student.Sigma, teacher.Sigma, eigvals_only=True)
+        return self._parts(student, teacher, singular_student=is_singular(student.Sigma))
+
+    def _parts(self, student, teacher, singular_student: bool) -> dict:
+        """:meth:`divergence_parts` for checked kernels with a positive definite ``Sigma_T``."""
+        chol = linalg.cholesky(teacher.Sigma, lower=True, check_finite=False)
+
+        def whiten(a):  # L^-1 a: a triangular solve, O(d^2 cols)
+            return linalg.solve_triangular(chol, a, lower=True, check_finite=False)
+
+        # Dbar = P_S W* X (H_S - H_T) + (P_S - P_T) W* X H_T + (B_S - B_T): differences first,
+        # so a student close to the teacher loses no digits to cancelling means
+        wx = self.W_star @ self.X
+        dbar = (
+            student.P @ (wx @ (student.H - teacher.H))
+            + (student.P - teacher.P) @ (wx @ teacher.H)
+            + (student.B - teacher.B)
+        )
+        z = whiten(dbar.T)
+        # whiten the difference H_S - H_T (exact when the two are close), not the two separately:
+        # a whitening error ~ cond(L) eps ||L^-1 H^T|| would swamp a small difference
+        estimation = _kron_difference_norm2(
+            whiten((student.H - teacher.H).T), whiten(teacher.H.T), student.P, teacher.P
+        )
+        if singular_student:
+            spread = math.inf
+        else:
+            ratio = linalg.eigh(student.Sigma, teacher.Sigma, eigvals_only=True, check_finite=False)
+            spread = 0.5 * self.k * float(np.sum(phi(np.clip(ratio, 0.0, None))))
         return {
             "offset": 0.5 * float(np.sum(z * z)),
-            "estimation": 0.5 * self.nu**2 * float(np.sum(diff * diff)),
-            "spread": math.inf
-            if is_singular(student.Sigma)
-            else 0.5 * self.k * float(np.sum(phi(np.clip(ratio, 0.0, None)))),
+            "estimation": 0.5 * self.nu**2 * estimation,
+            "spread": spread,
         }
 
     def distillation_divergence(
@@ -355,7 +407,7 @@ class LinearGaussianModel:
             raise NotImplementedError(
                 "K_n with both covariances singular is not implemented (use kl_given_data per Y)"
             )
-        return Divergence(sum(self.divergence_parts(student, teacher).values()))
+        return Divergence(sum(self._parts(student, teacher, singular_student=False).values()))
 
     def kl_given_data(self, student, teacher, Y) -> Divergence:
         """Per-dataset ``KL_Y`` from the closed-form KL registry (``MatrixNormal`` pair, THEORY §7)."""
@@ -368,7 +420,8 @@ class LinearGaussianModel:
         """``E_Y sigma_Y^2 = (4 nu^2 k / n^2) tr(Sigma_T X X^T)`` (THEORY §7); given ``Y``,
         ``g(W_T, Y)`` is Gaussian with variance :meth:`conditional_proxy_given_data`."""
         self._check_kernel("teacher", teacher)
-        return float(4 * self.nu**2 * self.k / self.n**2 * np.trace(teacher.Sigma @ self.XXt))
+        # tr(Sigma_T X X^T) as an elementwise sum of two symmetric matrices: O(d^2), not O(d^3)
+        return float(4 * self.nu**2 * self.k / self.n**2 * np.sum(teacher.Sigma * self.XXt))
 
     def conditional_proxy_given_data(self, teacher: MatrixNormalKernel, Y) -> float:
         """``sigma_Y^2 = (4/n^2) tr(Sigma_T X E^T E X^T)``, ``E = Y - W* X``: the exact variance of the

@@ -141,11 +141,16 @@ def label_space_decomposition(
     """
     k = wbar_t.shape[0]
     nu2 = nu * nu
-    lam = np.clip(np.linalg.eigvalsh(x.T @ sigma_t @ x), 0.0, None) / nu2
+    # X^T Sigma_T X = C^T C with C = R^T X, Sigma_T = R R^T: its nonzero eigenvalues are those of
+    # the smaller Gram matrix (d x d or n x n); zero eigenvalues add l - log1p(l) = 0
+    w, v = np.linalg.eigh(sigma_t)
+    c = (v * np.sqrt(np.clip(w, 0.0, None))).T @ x
+    gram = c @ c.T if c.shape[0] <= c.shape[1] else c.T @ c
+    lam = np.clip(np.linalg.eigvalsh(gram), 0.0, None) / nu2
     variance = 0.5 * k * float(np.sum(lam - np.log1p(lam)))
     bias = float(np.sum(((wbar_t - m) @ x) ** 2)) / (2 * nu2)
     sv = np.linalg.svd(wbar_t @ x, compute_uv=False)
-    variance_bound = k * float(np.trace(sigma_t @ x @ x.T)) / (2 * nu2)
+    variance_bound = k * float(np.sum(sigma_t * (x @ x.T))) / (2 * nu2)
     return {
         "rank": int(r),
         "bias": bias,
