@@ -214,6 +214,7 @@ def gaussian_mean_array_batch(
     student_kinds=STUDENT_KINDS,
     d: int | None = None,
     ranges: dict | None = None,
+    extra: Callable | None = None,
 ) -> Batch:
     """``size`` random (model, student, teacher) cases of Model A drawn and evaluated as arrays.
 
@@ -225,7 +226,8 @@ def gaussian_mean_array_batch(
     :mod:`kdtheory.models.gaussian_mean_arrays` run on each block's arrays.  ``Batch.params`` is
     a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
     record with the scalar model.  ``ranges`` overrides entries of ``RANGES`` (e.g. a wider
-    ``s`` for the stability tests).
+    ``s`` for the stability tests).  ``extra(m, n, s, student, teacher) -> dict`` adds further
+    values, computed on each block's arrays (``student``, ``teacher`` are ``(a, b, tau)``).
     """
     size = int(size)
     d_range = (ranges or {}).get("d", RANGES["d"])
@@ -237,8 +239,7 @@ def gaussian_mean_array_batch(
         raise ValueError(f"the range of d must be an integer range, got {d_range!r}")
     cells = [(dim, tk, sk) for dim in dims for tk in teacher_kinds for sk in student_kinds]
     counts = rng.multinomial(size, np.full(len(cells), 1.0 / len(cells)))
-    keys = ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")
-    values = {k: np.empty(size) for k in keys}
+    values = {k: np.empty(size) for k in ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")}
     blocks, start = [], 0
     for (dim, tk, sk), cnt in zip(cells, counts, strict=True):
         if cnt == 0:
@@ -251,8 +252,10 @@ def gaussian_mean_array_batch(
         teacher = teacher_kernel(tk, tp, n, s, dim)
         student = student_kernel(sk, sp_, teacher, m)
         vals = _arr._theorem_values(m, n, s, *student, *teacher)
-        for k in keys:
-            values[k][start : start + cnt] = vals[k]
+        if extra is not None:
+            vals.update(extra(m, n, s, student, teacher))
+        for k, v in vals.items():
+            values.setdefault(k, np.empty(size))[start : start + cnt] = v
         blocks.append(
             {
                 "start": start,
