@@ -21,13 +21,13 @@ import sympy as sp
 from scipy import optimize
 
 from ..symbols import POSITIVE, REAL, check_in
-from . import gaussian_cgf_arrays as _carr
 from ..theorems.lower import (
     THEOREM_L_GAMMA,
     THEOREM_U_GAMMA,
     THEOREM_U_JOINT,
     THEOREM_U_JOINT_LOWER,
 )
+from . import gaussian_cgf_arrays as _carr
 
 __all__ = ["GaussianMeanCGF", "CGFBound", "CGF_EXPR", "CGF_SYMBOLS"]
 
