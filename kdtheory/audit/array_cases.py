@@ -19,8 +19,8 @@ def draw_column(rng: np.random.Generator, name: str, size: int, ranges=None) -> 
 
 class ColumnRecords(Sequence):
     """Per-case parameter records of an array batch built on access (no 1e5 dicts up front):
-    record ``i`` is ``{name: column[i]}`` (Python ``int``/``float``/``str``), plus the constant
-    entries ``const``."""
+    record ``i`` is ``{name: column[i]}`` (Python ``int``/``float``/``str``; a NaN entry, a
+    parameter case ``i`` does not have, is left out), plus the constant entries ``const``."""
 
     def __init__(self, columns: dict[str, np.ndarray], const: dict | None = None):
         lengths = {len(v) for v in columns.values()}
@@ -39,4 +39,5 @@ class ColumnRecords(Sequence):
         i = int(i)
         if not -self._size <= i < self._size:
             raise IndexError(f"record index {i} out of range for {self._size} cases")
-        return {**self._const, **{k: v[i].item() for k, v in self._columns.items()}}
+        rec = {k: v[i].item() for k, v in self._columns.items()}
+        return {**self._const, **{k: x for k, x in rec.items() if x == x}}  # x != x: NaN

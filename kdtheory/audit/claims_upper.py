@@ -8,7 +8,10 @@ import numpy as np
 from scipy.stats import ortho_group
 
 from ..divergences import FullGaussian, kl
+from ..models.scalar_laws import LAWS, sg_values
+from ..sampling import RANGES, Range
 from ..theorems.registry import theorem
+from .array_cases import ColumnRecords, draw_column
 from .engine import Batch, SamplingClaim, register_claim
 from .gaussian_cases import gaussian_mean_array_batch, gaussian_mean_batch, tilt_witness_batch
 
@@ -77,45 +80,37 @@ register_claim(
 # -- Lemma SG on Gaussian, scaled Bernoulli and uniform variables (exact CGFs) -------------------
 
 
-def _sg_case(rng, kind: str):
-    t = float(rng.uniform(-6, 6))
-    lo = float(rng.uniform(-2, 2))
-    w = float(math.exp(rng.uniform(math.log(0.05), math.log(5))))
-    if kind == "gaussian":  # sigma = sd: equality
-        mu, sd = lo, w
-        return {"kind": kind, "mean": mu, "sd": sd, "t": t}, {
-            "cgf": t * mu + t * t * sd * sd / 2,
-            "mean": mu,
-            "sigma": sd,
-            "t": t,
-        }
-    if kind == "bernoulli":  # X = lo + w B, B ~ Bernoulli(p); Hoeffding proxy (w/2)^2
-        p = float(rng.uniform(0, 1))
-        cgf = (
-            t * lo + float(np.logaddexp(math.log1p(-p), math.log(p) + t * w))
-            if 0 < p < 1
-            else (t * lo + (t * w if p == 1 else 0.0))
-        )
-        return {"kind": kind, "lo": lo, "width": w, "p": p, "t": t}, {
-            "cgf": cgf,
-            "mean": lo + w * p,
-            "sigma": w / 2,
-            "t": t,
-        }
-    # uniform on [lo, lo + w]; Hoeffding proxy (w/2)^2
-    tw = t * w
-    if tw > 0:
-        cgf = t * (lo + w) + math.log1p(-math.exp(-tw)) - math.log(tw)
-    elif tw < 0:
-        cgf = t * lo + math.log1p(-math.exp(tw)) - math.log(-tw)
-    else:
-        cgf = 0.0
-    return {"kind": kind, "lo": lo, "width": w, "t": t}, {
-        "cgf": cgf,
-        "mean": lo + w / 2,
-        "sigma": w / 2,
-        "t": t,
-    }
+#: the laws' parameter ranges (``p`` from the shared table)
+SG_RANGES = {
+    "t": Range(-6.0, 6.0),
+    "lo": Range(-2.0, 2.0),
+    "mean": Range(-2.0, 2.0),
+    "width": Range(0.05, 5.0, log=True),
+    "sd": Range(0.05, 5.0, log=True),
+    "p": RANGES["p"],
+}
+
+
+def sg_batch(rng: np.random.Generator, size: int, kinds=("bernoulli", "uniform")) -> Batch:
+    """``size`` scalar-law cases for Lemma SG (THEORY §2), case ``i`` of law ``kinds[i % k]``,
+    parameters from :data:`SG_RANGES`, values by the array closed forms of
+    :mod:`kdtheory.models.scalar_laws`.  Record ``i`` is ``{"kind", "t", <the law's
+    parameters>}``: ``sg_values(kind, t, **params)`` replays it."""
+    kind = np.array(kinds)[np.arange(size) % len(kinds)]
+    cols: dict[str, np.ndarray] = {"kind": kind, "t": draw_column(rng, "t", size, SG_RANGES)}
+    names = sorted({k for law in kinds for k in LAWS[law]})
+    for k in names:
+        cols[k] = np.full(size, np.nan)
+    values = {k: np.empty(size) for k in ("cgf", "mean", "sigma", "t")}
+    for law in kinds:
+        sel = kind == law
+        cnt = int(np.count_nonzero(sel))
+        p = {k: draw_column(rng, k, cnt, SG_RANGES) for k in LAWS[law]}
+        for k, v in p.items():
+            cols[k][sel] = v
+        for k, v in sg_values(law, cols["t"][sel], **p).items():
+            values[k][sel] = v
+    return Batch(ColumnRecords(cols), values)
 
 
 register_claim(
@@ -123,12 +118,12 @@ register_claim(
         id="lemma-SG",
         theorem=theorem("lemma-SG"),
         model="scalar-laws",
-        description="scaled Bernoulli and uniform laws (Hoeffding proxy); witness Gaussian",
-        sampler=lambda rng, size: _stack(
-            [_sg_case(rng, ("bernoulli", "uniform")[i % 2]) for i in range(size)]
-        ),
-        cases=2000,
-        witness=lambda rng, size: _stack([_sg_case(rng, "gaussian") for _ in range(size)]),
+        description="scaled Bernoulli and uniform laws (Hoeffding proxy); witness Gaussian "
+        "(array code)",
+        sampler=sg_batch,
+        cases=100_000,
+        witness=lambda rng, size: sg_batch(rng, size, ("gaussian",)),
+        witness_cases=1000,
     )
 )
 

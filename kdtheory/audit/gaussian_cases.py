@@ -154,7 +154,7 @@ def record_triple(params: dict, num=float):
 def _draw(rng: np.random.Generator, name: str, shape, ranges=None):
     """Vectorised draw from ``RANGES[name]`` (the same law as :meth:`Range.draw`), or from
     ``ranges[name]`` where given."""
-    r = (ranges or {}).get(name, RANGES[name])
+    r = ranges[name] if ranges and name in ranges else RANGES[name]
     if r.integer:
         return rng.integers(int(r.low), int(r.high) + 1, size=shape)
     if r.log:
