@@ -25,6 +25,7 @@ import numpy as np
 from ..sampling import RANGES, TEACHER_KINDS, Source, build_gaussian_mean_case, rng_source
 from ..theorems.registry import theorem
 from ..theorems.sharpness import tightness_radius_local_value
+from .array_cases import ColumnRecords, draw_column
 from .engine import (
     HOLDS,
     INCONCLUSIVE,
@@ -36,13 +37,14 @@ from .engine import (
     SamplingClaim,
     register_claim,
 )
-from .gaussian_cases import gaussian_mean_batch
-from .sharpness_cases import ball_batch, bump_batch, draw_radius
+from .sharpness_cases import ball_batch, bump_array_batch, smoothing_array_batch
 
 __all__ = [
     "RegimeClaim",
     "RegimeOutcome",
+    "LOCAL_KINDS",
     "local_regime_case",
+    "local_regime_columns",
     "local_regime_check",
     "smoothing_regime_check",
 ]
@@ -117,10 +119,15 @@ def _sign_outcome(diff, expected_sign, scale):
 
 
 # -- S-regime: the symbolic (local) form ----------------------------------------------------------
+#: the kinds of local-regime cases, drawn uniformly: ``affine`` has ``beta = 0``, ``critical``
+#: has ``G1 = 0`` (teacher at a critical point)
+LOCAL_KINDS = ("generic", "generic", "generic", "affine", "critical")
+
+
 def local_regime_case(src: Source) -> dict:
     """Random ``(G1, beta, sigma, K_n, rho_ratio)``; one case in five has ``beta = 0`` (affine gap)
     and one in five ``G1 = 0`` (teacher at a critical point)."""
-    kind = src.choose(("generic", "generic", "generic", "affine", "critical"))
+    kind = src.choose(LOCAL_KINDS)
     return {
         "kind": kind,
         "G1": 0.0 if kind == "critical" else src.draw("G1"),
@@ -131,12 +138,24 @@ def local_regime_case(src: Source) -> dict:
     }
 
 
+def local_regime_columns(rng: np.random.Generator, size: int) -> dict:
+    """``size`` cases with the law of :func:`local_regime_case`, as arrays (``kind`` a string
+    array)."""
+    kind = np.array(LOCAL_KINDS)[rng.integers(len(LOCAL_KINDS), size=size)]
+    return {
+        "kind": kind,
+        "G1": np.where(kind == "critical", 0.0, draw_column(rng, "G1", size)),
+        "beta": np.where(kind == "affine", 0.0, draw_column(rng, "beta", size)),
+        **{k: draw_column(rng, k, size) for k in ("sigma", "K_n", "rho_ratio")},
+    }
+
+
 def local_regime_check(rng: np.random.Generator, size: int) -> RegimeOutcome:
     """``sign(S bound - U bound) == sign(rho - rho_0^loc)`` at ``rho = rho_ratio * rho_0^loc``
-    (THEORY §5), and ``S bound = U bound`` at ``rho = rho_0^loc`` (witnesses)."""
-    src = rng_source(rng)
-    recs = [local_regime_case(src) for _ in range(size)]
-    v = {k: np.array([r[k] for r in recs]) for k in ("G1", "beta", "sigma", "K_n", "rho_ratio")}
+    (THEORY §5), and ``S bound = U bound`` at ``rho = rho_0^loc`` (witnesses); the cases of
+    :func:`local_regime_columns` (array code)."""
+    v = local_regime_columns(rng, size)
+    recs = ColumnRecords(v)
     rho0 = tightness_radius_local_value(v["G1"], v["beta"], v["sigma"])
     rho = rho0 * v["rho_ratio"]
     b_u = _U_UNIFORM.rhs_value(dgen=0.0, sigma_bar=v["sigma"], K_n=v["K_n"])
@@ -210,13 +229,6 @@ def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) 
 
 
 # -- Theorem S' samplers: Gaussian mean and bump-loss models ------------------------------------
-def _smoothing_extra(rng):
-    def extra(case):
-        return case.model.smoothing_values(case.student, case.teacher, draw_radius(rng))
-
-    return extra
-
-
 def _smoothed_tilt_witness(rng: np.random.Generator, size: int) -> Batch:
     """Tilt students of the *smoothed* teacher ``T^rho`` (``kappa > 0``): equality in Theorem S'
     (Theorem U1's witness against ``T^rho``, THEORY §6.4), with ``Sh_rho = 0`` (§6.6)."""
@@ -251,7 +263,7 @@ register_claim(
         model="symbolic",
         description="sign(S - U[sigma]) = sign(rho - rho_0^loc); witnesses rho = rho_0^loc",
         check=local_regime_check,
-        cases=20000,
+        cases=100_000,
     )
 )
 
@@ -260,9 +272,9 @@ register_claim(
         id="S-smooth",
         theorem=_S_SMOOTH,
         model="gaussian-mean",
-        description="all teacher/student kinds at random radii; witness tilt of T^rho",
-        sampler=lambda rng, size: gaussian_mean_batch(rng, size, extra=_smoothing_extra(rng)),
-        cases=1500,
+        description="all teacher/student kinds at random radii (array code); witness tilt of T^rho",
+        sampler=smoothing_array_batch,
+        cases=100_000,
         witness=_smoothed_tilt_witness,
     )
 )
@@ -283,9 +295,9 @@ register_claim(
         id="S-smooth@bump",
         theorem=_S_SMOOTH,
         model="bump",
-        description="bump loss, Hoeffding proxy (1+C)^2/4 under T^rho, Sh_rho != 0",
-        sampler=lambda rng, size: bump_batch(rng, size, extra=_smoothing_extra(rng)),
-        cases=1500,
+        description="bump loss, Hoeffding proxy (1+C)^2/4 under T^rho, Sh_rho != 0 (array code)",
+        sampler=lambda rng, size: bump_array_batch(rng, size, smoothing=True),
+        cases=100_000,
     )
 )
 
@@ -294,8 +306,9 @@ register_claim(
         id="U-uniform@bump",
         theorem=_U_UNIFORM,
         model="bump",
-        description="loss in [0,1): sigma_bar = (1+C)/2 (Hoeffding on the gap range (-C, 1])",
-        sampler=bump_batch,
-        cases=1500,
+        description="loss in [0,1): sigma_bar = (1+C)/2 (Hoeffding on the gap range (-C, 1]; "
+        "array code)",
+        sampler=bump_array_batch,
+        cases=100_000,
     )
 )

@@ -196,6 +196,7 @@ class _ArrayRecords(Sequence):
             return out
 
         return {
+            **{k: float(v[j]) for k, v in b["extra"].items()},
             "model": {
                 "d": b["d"],
                 "n": int(b["n"][j]),
@@ -215,6 +216,7 @@ def gaussian_mean_array_batch(
     d: int | None = None,
     ranges: dict | None = None,
     extra: Callable | None = None,
+    record_keys: tuple[str, ...] = (),
 ) -> Batch:
     """``size`` random (model, student, teacher) cases of Model A drawn and evaluated as arrays.
 
@@ -227,7 +229,9 @@ def gaussian_mean_array_batch(
     a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
     record with the scalar model.  ``ranges`` overrides entries of ``RANGES`` (e.g. a wider
     ``s`` for the stability tests).  ``extra(m, n, s, student, teacher) -> dict`` adds further
-    values, computed on each block's arrays (``student``, ``teacher`` are ``(a, b, tau)``).
+    values, computed on each block's arrays (``student``, ``teacher`` are ``(a, b, tau)``); the
+    values named in ``record_keys`` (parameters ``extra`` drew, e.g. a radius) also go into each
+    record, at its top level.
     """
     size = int(size)
     d_range = (ranges or {}).get("d", RANGES["d"])
@@ -267,10 +271,11 @@ def gaussian_mean_array_batch(
                 "m": m,
                 "tp": tp,
                 "sp": sp_,
+                "extra": {k: np.asarray(vals[k]) for k in record_keys},
             }
         )
         start += cnt
-    values["sigma_bar"] = np.full(size, math.inf)
+    values.setdefault("sigma_bar", np.full(size, math.inf))  # Model A: unbounded in D
     return Batch(_ArrayRecords(blocks, size), values)
 
 

@@ -71,7 +71,7 @@ class GaussianMeanSmoothing:
         rho = check_in("rho", rho, NONNEGATIVE)
         if math.isinf(rho):
             raise ValueError("rho must be finite, got inf")
-        return self.kernel(teacher.a, teacher.b, math.hypot(teacher.tau, rho))
+        return self.kernel(teacher.a, teacher.b, float(np.hypot(teacher.tau, rho)))
 
     def sharpness_gap(self, teacher, rho: float) -> float:
         """The teacher's expected-sharpness gap ``Sh_rho(T) = gen(T^rho) - gen(T)`` (THEORY §5);
