@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..models import gaussian_mean_arrays as _arr
+from ..models import smoothing_arrays as _sarr
 from ..sampling import RANGES, TEACHER_KINDS, Source, build_gaussian_mean_case, rng_source
 from ..theorems.registry import theorem
 from ..theorems.sharpness import tightness_radius_local_value
@@ -37,7 +39,13 @@ from .engine import (
     SamplingClaim,
     register_claim,
 )
-from .sharpness_cases import ball_batch, bump_array_batch, smoothing_array_batch
+from .gaussian_cases import gaussian_mean_array_batch
+from .sharpness_cases import (
+    ball_batch,
+    bump_array_batch,
+    smoothing_array_batch,
+    smoothing_symbol_values,
+)
 
 __all__ = [
     "RegimeClaim",
@@ -47,6 +55,7 @@ __all__ = [
     "local_regime_columns",
     "local_regime_check",
     "smoothing_regime_check",
+    "smoothing_regime_array_check",
 ]
 
 _S, _S_SMOOTH, _U_UNIFORM = theorem("S"), theorem("S-smooth"), theorem("U-uniform")
@@ -228,6 +237,70 @@ def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) 
     )
 
 
+def smoothing_regime_array_check(
+    rng: np.random.Generator, size: int, radii: int = 4
+) -> RegimeOutcome:
+    """:func:`smoothing_regime_check` as array code: ``size`` Model A cases of
+    :func:`gaussian_mean_array_batch` (all teacher/student kinds), ``rho_0^sm`` by the vectorised
+    Lambert W of :mod:`kdtheory.models.smoothing_arrays`, ``B(rho)`` from Theorem S''s sympy
+    statement on arrays (THEORY §5, §6.6).  Record ``i`` holds ``rho_0`` and the radii
+    ``rho_1..rho_k``; the scalar model replays it."""
+
+    def extra(m, n, s, student, teacher):
+        d, cnt = m.shape[-1], len(n)
+
+        def bound(rho):
+            vals = smoothing_symbol_values(
+                m,
+                n,
+                s,
+                student,
+                teacher,
+                rho,
+                gen=lambda k: _arr._gen(k[0], n, s, d),
+                proxy=lambda k: _arr._conditional_proxy(k[2], n, s, d),
+            )
+            return _S_SMOOTH.rhs_value(**vals)
+
+        r0 = _sarr._tightness_radius(student[2], teacher[2])
+        b0 = bound(np.zeros(cnt))
+        gen_t = _arr._gen(teacher[0], n, s, d)
+        scale = np.abs(gen_t) + np.abs(b0 - gen_t)
+        out = {"rho_0": r0, "B0": b0, "scale": scale}
+        unit = np.where(r0 > 0, r0, teacher[2])
+        for k in range(1, radii + 1):
+            rho = unit * draw_column(rng, "rho_ratio", cnt)
+            out[f"rho_{k}"], out[f"diff_{k}"] = rho, bound(rho) - b0
+        out["witness_dev"] = np.where(r0 > 0, (bound(r0) - b0) / scale, 0.0)
+        return out
+
+    keys = ("rho_0", *(f"rho_{k}" for k in range(1, radii + 1)))
+    batch = gaussian_mean_array_batch(rng, size, extra=extra, record_keys=keys)
+    v = batch.values
+    r0, scale = v["rho_0"], v["scale"]
+    rho = np.stack([v[f"rho_{k}"] for k in range(1, radii + 1)], axis=1)
+    diff = np.stack([v[f"diff_{k}"] for k in range(1, radii + 1)], axis=1)
+    resolved, bad = _sign_outcome(diff, np.sign(rho - r0[:, None]), scale[:, None])
+    cx = None
+    if np.any(bad):
+        i, k = (int(x[0]) for x in np.nonzero(bad))
+        cx = {"params": batch.params[i], "rho": float(rho[i, k]), "rho_0": float(r0[i])}
+        cx["B(rho)-B(0)"] = float(diff[i, k])
+    wit = r0 > 0
+    dev = v["witness_dev"][wit]
+    j = int(np.argmax(np.abs(dev))) if dev.size else None
+    return RegimeOutcome(
+        cases=int(diff.size),
+        disagreements=int(np.count_nonzero(bad)),
+        unresolved=int(np.count_nonzero(~resolved)),
+        witness_ratio=None if j is None else float(1.0 + dev[j]),
+        witness_cases=int(dev.size),
+        witness_ok=bool(dev.size) and float(np.max(np.abs(dev))) <= _MODEL_WITNESS_RTOL,
+        counterexample=cx,
+        counts={"models": size, "models with rho_0 = 0 (tau_S <= tau_T)": int(np.sum(~wit))},
+    )
+
+
 # -- Theorem S' samplers: Gaussian mean and bump-loss models ------------------------------------
 def _smoothed_tilt_witness(rng: np.random.Generator, size: int) -> Batch:
     """Tilt students of the *smoothed* teacher ``T^rho`` (``kappa > 0``): equality in Theorem S'
@@ -284,9 +357,10 @@ register_claim(
         id="S-smooth-regime",
         theorem=_S_SMOOTH,
         model="gaussian-mean",
-        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W); witnesses B(rho_0) = B(0)",
-        check=smoothing_regime_check,
-        cases=250,
+        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W, array code; 4 radii per "
+        "model); witnesses B(rho_0) = B(0)",
+        check=smoothing_regime_array_check,
+        cases=25_000,
     )
 )
 

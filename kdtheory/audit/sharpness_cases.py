@@ -36,6 +36,7 @@ __all__ = [
     "draw_radius",
     "draw_radii",
     "smoothing_array_batch",
+    "smoothing_symbol_values",
     "bump_array_batch",
     "replay_bump_case",
 ]
@@ -130,7 +131,7 @@ def draw_radii(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 # -- vectorised batches (array closed forms, THEORY §5, §6.6, §6 A-bump) -------------------------
-def _smoothing_values(m, n, s, student, teacher, rho, gen, proxy) -> dict:
+def smoothing_symbol_values(m, n, s, student, teacher, rho, gen, proxy) -> dict:
     """Theorem S' symbols at radius ``rho`` for arrays of kernels ``(a, b, tau)``: the smoothed
     teacher ``T^rho = (a_T, b_T, hypot(tau_T, rho))`` (THEORY §5), ``gen(kernel)`` and
     ``proxy(kernel)`` (the conditional proxy under a kernel) of the host model."""
@@ -155,7 +156,7 @@ def smoothing_array_batch(rng: np.random.Generator, size: int) -> Batch:
 
     def extra(m, n, s, student, teacher):
         d = m.shape[-1]
-        return _smoothing_values(
+        return smoothing_symbol_values(
             m,
             n,
             s,
@@ -196,7 +197,9 @@ def bump_array_batch(rng: np.random.Generator, size: int, smoothing: bool = Fals
         }
         if smoothing:
             rho = draw_radii(rng, len(n))
-            vals.update(_smoothing_values(m, n, s, student, teacher, rho, gen, lambda k: proxy))
+            vals.update(
+                smoothing_symbol_values(m, n, s, student, teacher, rho, gen, lambda k: proxy)
+            )
         return vals
 
     keys = ("omega", "rho") if smoothing else ("omega",)
