@@ -2,78 +2,29 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.stats import ortho_group
 
-from ..divergences import FullGaussian, kl
 from ..models.scalar_laws import LAWS, sg_values
 from ..sampling import RANGES, Range
 from ..theorems.registry import theorem
 from .array_cases import ColumnRecords, draw_column
 from .engine import Batch, SamplingClaim, register_claim
 from .gaussian_cases import gaussian_mean_array_batch, gaussian_mean_batch, tilt_witness_batch
+from .gaussian_pair_cases import dv_batch
 
-# -- Lemma DV on Gaussian pairs with quadratic f (exact both sides) -----------------------------
-
-
-def _random_spd(rng, d, lo=0.2, hi=3.0):
-    q = ortho_group.rvs(d, random_state=rng) if d > 1 else np.ones((1, 1))
-    return (q * np.exp(rng.uniform(math.log(lo), math.log(hi), d))) @ q.T
-
-
-def _log_mgf_quadratic(a, B, mu, cov):
-    """``log E exp(a'x + x'Bx/2)`` for ``x ~ N(mu, cov)`` (needs ``cov^-1 - B`` positive definite)."""
-    b = a + B @ mu
-    prec = np.linalg.inv(cov) - B
-    sign, logdet = np.linalg.slogdet(np.eye(len(mu)) - cov @ B)
-    return float(a @ mu + mu @ B @ mu / 2 + b @ np.linalg.solve(prec, b) / 2 - logdet / 2)
-
-
-def _dv_case(rng, witness: bool):
-    d = int(rng.integers(1, 5))
-    mp, mq = rng.normal(size=d), rng.normal(size=d)
-    cp, cq = _random_spd(rng, d), _random_spd(rng, d)
-    if witness:  # f = log dQ/dP (up to a constant): equality in Lemma DV
-        B = np.linalg.inv(cp) - np.linalg.inv(cq)
-        a = np.linalg.solve(cq, mq) - np.linalg.solve(cp, mp)
-    else:  # B with cov_p^{1/2} B cov_p^{1/2} having eigenvalues in (-2, 0.9)
-        root = np.linalg.cholesky(cp)
-        c = _random_spd(rng, d, 0.05, 2.9) - 2.0 * np.eye(d)
-        linv = np.linalg.inv(root)
-        B = linv.T @ c @ linv
-        B = (B + B.T) / 2
-        a = rng.normal(size=d)
-    e_q_f = float(a @ mq + np.trace(B @ (cq + np.outer(mq, mq))) / 2)
-    vals = {
-        "E_Q_f": e_q_f,
-        "KL": float(kl(FullGaussian(mq, cq), FullGaussian(mp, cp))),
-        "logE_P_expf": _log_mgf_quadratic(a, B, mp, cp),
-    }
-    params = {
-        "d": d,
-        "P": {"mean": mp.tolist(), "cov": cp.tolist()},
-        "Q": {"mean": mq.tolist(), "cov": cq.tolist()},
-        "f": {"a": a.tolist(), "B": B.tolist(), "form": "a'x + x'Bx/2"},
-    }
-    return params, vals
-
-
-def _stack(cases) -> Batch:
-    params = [p for p, _ in cases]
-    return Batch(params, {k: np.array([v[k] for _, v in cases]) for k in cases[0][1]})
-
+# -- Lemma DV on Gaussian pairs with quadratic f (exact both sides, array code) --------------------
 
 register_claim(
     SamplingClaim(
         id="lemma-DV",
         theorem=theorem("lemma-DV"),
         model="gaussian-pairs",
-        description="Gaussian P, Q with quadratic f; witness f = log dQ/dP",
-        sampler=lambda rng, size: _stack([_dv_case(rng, False) for _ in range(size)]),
-        cases=500,
-        witness=lambda rng, size: _stack([_dv_case(rng, True) for _ in range(size)]),
+        description="Gaussian P, Q (d = 1..4) with quadratic f, stacked linalg; witness "
+        "f = log dQ/dP",
+        sampler=dv_batch,
+        cases=100_000,
+        witness=lambda rng, size: dv_batch(rng, size, witness=True),
+        witness_cases=1000,
     )
 )
 
