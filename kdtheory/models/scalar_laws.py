@@ -30,11 +30,17 @@ def _gaussian(t, mean, sd):
 
 
 def _bernoulli(t, lo, width, p):
-    """``X = lo + width B``: ``log E e^{tX} = t lo + log(1 - p + p e^{t width})`` (as a
-    ``logaddexp``; ``t lo`` or ``t (lo + width)`` at ``p = 0, 1``); Hoeffding proxy ``width/2``."""
+    """``X = lo + width B``: ``log E e^{tX} = t lo + log(1 - p + p e^{t width})``, as
+    ``log1p(p expm1(t width))`` for ``|t width| < 1`` and as a ``logaddexp`` otherwise (no
+    cancellation in either); ``t lo`` or ``t (lo + width)`` at ``p = 0, 1``; Hoeffding proxy
+    ``width/2``."""
     interior = (p > 0) & (p < 1)
     ps = np.where(interior, p, 0.5)
-    mixed = t * lo + np.logaddexp(np.log1p(-ps), np.log(ps) + t * width)
+    tw = t * width
+    near = np.abs(tw) < 1  # log1p(p expm1(tw)): exact 0 at t = 0, 1 + p expm1(tw) >= 1/e
+    mixed = t * lo + np.where(
+        near, np.log1p(ps * np.expm1(tw)), np.logaddexp(np.log1p(-ps), np.log(ps) + tw)
+    )
     edge = t * lo + np.where(p == 1, t * width, 0.0)
     return {
         "cgf": np.where(interior, mixed, edge),
@@ -44,13 +50,23 @@ def _bernoulli(t, lo, width, p):
     }
 
 
+#: below this ``|t width|`` the uniform CGF's ``log((1 - e^{-u})/u)`` is taken from its series
+_SERIES_U = 1e-2
+
+
 def _uniform(t, lo, width):
     """Uniform on ``[lo, lo + width]``: with ``u = t width``, ``log E e^{tX} = t (lo + width) +
-    log(1 - e^{-u}) - log u`` for ``u > 0``, ``t lo + log(1 - e^{u}) - log(-u)`` for ``u < 0``
-    and ``0`` at ``t = 0`` (``1 - e^{-|u|}`` by ``expm1``: no cancellation); Hoeffding proxy ``width/2``."""
+    T(u)`` for ``u > 0``, ``t lo + T(|u|)`` for ``u < 0`` and ``0`` at ``t = 0``, where
+    ``T(u) = log((1 - e^{-u})/u) = -u/2 + log(sinh(u/2)/(u/2))``: by ``expm1`` for
+    ``u >= 1e-2``, else by the series ``-x + x^2/6 - x^4/180 + x^6/2835`` in ``x = u/2``
+    (truncation < 1e-20 relative); Hoeffding proxy ``width/2``."""
     tw = t * width
-    safe = np.where(tw == 0, 1.0, np.abs(tw))
-    tail = np.log(-np.expm1(-safe)) - np.log(safe)
+    u = np.abs(tw)
+    small = u < _SERIES_U
+    safe = np.where(small, 1.0, u)
+    x2 = (u / 2) ** 2
+    series = -u / 2 + x2 * (1 / 6 + x2 * (-1 / 180 + x2 / 2835))
+    tail = np.where(small, series, np.log(-np.expm1(-safe) / safe))
     cgf = np.where(tw > 0, t * (lo + width) + tail, np.where(tw < 0, t * lo + tail, 0.0))
     return {"cgf": cgf, "mean": lo + width / 2, "sigma": width / 2, "t": t}
 
