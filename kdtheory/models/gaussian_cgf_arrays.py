@@ -62,7 +62,7 @@ def _args(a, tau, ck2, d, n, s):
     d = int(check_in("d", d, POSITIVE_INTEGER))
     n = np.asarray(check_in("n", n, POSITIVE_INTEGER), dtype=float)
     s = np.asarray(check_in("s", s, POSITIVE), dtype=float)
-    return a, tau, ck2, d, n, s * s / n
+    return a, tau, ck2, d, n, s**2 / n
 
 
 def chaos_eigenvalues(a, tau, n, s):
