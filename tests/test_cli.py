@@ -68,7 +68,7 @@ def test_audit_report_writes_and_compiles(tmp_path, capsys):
 
 def test_progress_goes_to_stderr_never_stdout(capsys, monkeypatch):
     monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)  # show progress at once
-    assert cli.main(["audit", "--claim", "lemma-SG", "--scale", "0.1"]) == 0
+    assert cli.main(["audit", "--claim", "lemma-SG", "--scale", "0.002"]) == 0
     captured = capsys.readouterr()
     assert "[1/1] lemma-SG on scalar-laws (200 cases) ..." in captured.err
     assert "holds: 200 cases" in captured.err

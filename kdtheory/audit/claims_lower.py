@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models import gaussian_cgf_arrays as _carr
+from ..models import gaussian_mean_arrays as _arr
+from ..models import memoriser_arrays as _marr
 from ..models.memoriser import MemoriserModel
 from ..sampling import STUDENT_KINDS, TEACHER_KINDS, build_gaussian_mean_case, rng_source
 from ..theorems.registry import theorem
 from . import claims_upper  # noqa: F401  (registration order: the upper-bound claims first)
+from .array_cases import ColumnRecords, draw_column
 from .engine import Batch, SamplingClaim, register_claim
-from .gaussian_cases import gaussian_mean_batch
+from .gaussian_cases import gaussian_mean_array_batch, gaussian_mean_batch
 
-__all__ = ["central_batch", "memoriser_batch"]
+__all__ = [
+    "central_batch",
+    "memoriser_batch",
+    "replay_memoriser_case",
+    "sub_gamma_batch",
+    "sub_gamma_extra",
+]
 
 
 def _stack(params: list[dict], rows: list[dict]) -> Batch:
@@ -66,8 +76,6 @@ def _cgf_extra(method: str):
 for _id, _method, _cases in (
     ("U-joint", "u_joint", 400),
     ("U-joint-lower", "u_joint_lower", 400),
-    ("U-gamma", "u_gamma", 1500),
-    ("L-gamma", "l_gamma", 1500),
 ):
     register_claim(
         SamplingClaim(
@@ -83,17 +91,57 @@ for _id, _method, _cases in (
     )
 
 
+def sub_gamma_extra(side: str):
+    """``extra`` hook of :func:`gaussian_mean_array_batch`: the teacher's sub-gamma constants
+    ``(V_g, b_g)`` on ``side`` (THEORY §6.5) as arrays, the array kernels behind
+    :meth:`~kdtheory.models.GaussianMeanModel.sub_gamma_constants`."""
+
+    def extra(m, n, s, student, teacher) -> dict:
+        a_t, b_t, tau_t = teacher
+        ck = _arr._offset(a_t, b_t, m)
+        var, b = _carr._sub_gamma_constants(
+            a_t, tau_t, np.sum(ck * ck, axis=-1), m.shape[-1], n, s**2 / n, side
+        )
+        return {"V_g": var, "b_g": b}
+
+    return extra
+
+
+def sub_gamma_batch(rng: np.random.Generator, size: int, side: str = "upper") -> Batch:
+    """Model A cases (all teacher/student kinds, :func:`gaussian_mean_array_batch`) with the
+    values of Theorem U-gamma (``side='upper'``) or L-gamma (``'lower'``), as array code."""
+    return gaussian_mean_array_batch(rng, size, extra=sub_gamma_extra(side))
+
+
+for _id, _side in (("U-gamma", "upper"), ("L-gamma", "lower")):
+    register_claim(
+        SamplingClaim(
+            id=_id,
+            theorem=theorem(_id),
+            model="gaussian-mean",
+            description=f"all teacher/student kinds, closed-form Var g and mu_+/- ({_side} "
+            "side, THEORY §6.5; array code)",
+            sampler=lambda rng, size, side=_side: sub_gamma_batch(rng, size, side),
+            cases=100_000,
+        )
+    )
+
+
 def memoriser_batch(rng: np.random.Generator, size: int) -> Batch:
-    """Memoriser cases (THEORY §8 N2): ``M = round(10^x)``, ``x ~ RANGES['log10_M']``;
-    ``n ~ RANGES['n']``; ``p_S, p_T ~ RANGES['p']``."""
-    src = rng_source(rng)
-    params, rows = [], []
-    for _ in range(size):
-        model = MemoriserModel(M=round(10 ** src.draw("log10_M")), n=int(src.draw("n")))
-        p_s, p_t = src.draw("p"), src.draw("p")
-        rows.append(model.theorem_values(model.kernel(p_s), model.kernel(p_t)))
-        params.append({"M": model.M, "n": model.n, "p_S": p_s, "p_T": p_t})
-    return _stack(params, rows)
+    """Memoriser cases (THEORY §8 N2) as array code: ``M = round(10^x)``,
+    ``x ~ RANGES['log10_M']``; ``n ~ RANGES['n']``; ``p_S, p_T ~ RANGES['p']``.  Record ``i``
+    (``{"M", "n", "p_S", "p_T"}``) replays through :class:`MemoriserModel`."""
+    M = np.round(10 ** draw_column(rng, "log10_M", size)).astype(np.int64)
+    n = draw_column(rng, "n", size)
+    p_s, p_t = draw_column(rng, "p", size), draw_column(rng, "p", size)
+    vals = _marr._theorem_values(M, n, p_s, p_t)
+    return Batch(ColumnRecords({"M": M, "n": n, "p_S": p_s, "p_T": p_t}), vals)
+
+
+def replay_memoriser_case(record: dict) -> dict:
+    """The scalar :meth:`MemoriserModel.theorem_values` of a :func:`memoriser_batch` record."""
+    model = MemoriserModel(M=record["M"], n=record["n"])
+    return model.theorem_values(model.kernel(record["p_S"]), model.kernel(record["p_T"]))
 
 
 register_claim(
@@ -103,6 +151,6 @@ register_claim(
         model="memoriser",
         description="sigma_bar = 1/2: the memoriser's gap lies in [0, 1] (THEORY §8 N2)",
         sampler=memoriser_batch,
-        cases=2000,
+        cases=100_000,
     )
 )

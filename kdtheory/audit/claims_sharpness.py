@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..models import gaussian_mean_arrays as _arr
+from ..models import smoothing_arrays as _sarr
 from ..sampling import RANGES, TEACHER_KINDS, Source, build_gaussian_mean_case, rng_source
 from ..theorems.registry import theorem
 from ..theorems.sharpness import tightness_radius_local_value
+from .array_cases import ColumnRecords, draw_column
 from .engine import (
     HOLDS,
     INCONCLUSIVE,
@@ -36,15 +39,23 @@ from .engine import (
     SamplingClaim,
     register_claim,
 )
-from .gaussian_cases import gaussian_mean_batch
-from .sharpness_cases import ball_batch, bump_batch, draw_radius
+from .gaussian_cases import gaussian_mean_array_batch
+from .sharpness_cases import (
+    ball_batch,
+    bump_array_batch,
+    smoothing_array_batch,
+    smoothing_symbol_values,
+)
 
 __all__ = [
     "RegimeClaim",
     "RegimeOutcome",
+    "LOCAL_KINDS",
     "local_regime_case",
+    "local_regime_columns",
     "local_regime_check",
     "smoothing_regime_check",
+    "smoothing_regime_array_check",
 ]
 
 _S, _S_SMOOTH, _U_UNIFORM = theorem("S"), theorem("S-smooth"), theorem("U-uniform")
@@ -117,10 +128,15 @@ def _sign_outcome(diff, expected_sign, scale):
 
 
 # -- S-regime: the symbolic (local) form ----------------------------------------------------------
+#: the kinds of local-regime cases, drawn uniformly: ``affine`` has ``beta = 0``, ``critical``
+#: has ``G1 = 0`` (teacher at a critical point)
+LOCAL_KINDS = ("generic", "generic", "generic", "affine", "critical")
+
+
 def local_regime_case(src: Source) -> dict:
     """Random ``(G1, beta, sigma, K_n, rho_ratio)``; one case in five has ``beta = 0`` (affine gap)
     and one in five ``G1 = 0`` (teacher at a critical point)."""
-    kind = src.choose(("generic", "generic", "generic", "affine", "critical"))
+    kind = src.choose(LOCAL_KINDS)
     return {
         "kind": kind,
         "G1": 0.0 if kind == "critical" else src.draw("G1"),
@@ -131,12 +147,24 @@ def local_regime_case(src: Source) -> dict:
     }
 
 
+def local_regime_columns(rng: np.random.Generator, size: int) -> dict:
+    """``size`` cases with the law of :func:`local_regime_case`, as arrays (``kind`` a string
+    array)."""
+    kind = np.array(LOCAL_KINDS)[rng.integers(len(LOCAL_KINDS), size=size)]
+    return {
+        "kind": kind,
+        "G1": np.where(kind == "critical", 0.0, draw_column(rng, "G1", size)),
+        "beta": np.where(kind == "affine", 0.0, draw_column(rng, "beta", size)),
+        **{k: draw_column(rng, k, size) for k in ("sigma", "K_n", "rho_ratio")},
+    }
+
+
 def local_regime_check(rng: np.random.Generator, size: int) -> RegimeOutcome:
     """``sign(S bound - U bound) == sign(rho - rho_0^loc)`` at ``rho = rho_ratio * rho_0^loc``
-    (THEORY §5), and ``S bound = U bound`` at ``rho = rho_0^loc`` (witnesses)."""
-    src = rng_source(rng)
-    recs = [local_regime_case(src) for _ in range(size)]
-    v = {k: np.array([r[k] for r in recs]) for k in ("G1", "beta", "sigma", "K_n", "rho_ratio")}
+    (THEORY §5), and ``S bound = U bound`` at ``rho = rho_0^loc`` (witnesses); the cases of
+    :func:`local_regime_columns` (array code)."""
+    v = local_regime_columns(rng, size)
+    recs = ColumnRecords(v)
     rho0 = tightness_radius_local_value(v["G1"], v["beta"], v["sigma"])
     rho = rho0 * v["rho_ratio"]
     b_u = _U_UNIFORM.rhs_value(dgen=0.0, sigma_bar=v["sigma"], K_n=v["K_n"])
@@ -209,14 +237,71 @@ def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) 
     )
 
 
+def smoothing_regime_array_check(
+    rng: np.random.Generator, size: int, radii: int = 4
+) -> RegimeOutcome:
+    """:func:`smoothing_regime_check` as array code: ``size`` Model A cases of
+    :func:`gaussian_mean_array_batch` (all teacher/student kinds), ``rho_0^sm`` by the vectorised
+    Lambert W of :mod:`kdtheory.models.smoothing_arrays`, ``B(rho)`` from Theorem S''s sympy
+    statement on arrays (THEORY §5, §6.6).  Record ``i`` holds ``rho_0`` and the radii
+    ``rho_1..rho_k``; the scalar model replays it."""
+
+    def extra(m, n, s, student, teacher):
+        d, cnt = m.shape[-1], len(n)
+
+        def bound(rho):
+            vals = smoothing_symbol_values(
+                m,
+                n,
+                s,
+                student,
+                teacher,
+                rho,
+                gen=lambda k: _arr._gen(k[0], n, s, d),
+                proxy=lambda k: _arr._conditional_proxy(k[2], n, s, d),
+            )
+            return _S_SMOOTH.rhs_value(**vals)
+
+        r0 = _sarr._tightness_radius(student[2], teacher[2])
+        b0 = bound(np.zeros(cnt))
+        gen_t = _arr._gen(teacher[0], n, s, d)
+        scale = np.abs(gen_t) + np.abs(b0 - gen_t)
+        out = {"rho_0": r0, "B0": b0, "scale": scale}
+        unit = np.where(r0 > 0, r0, teacher[2])
+        for k in range(1, radii + 1):
+            rho = unit * draw_column(rng, "rho_ratio", cnt)
+            out[f"rho_{k}"], out[f"diff_{k}"] = rho, bound(rho) - b0
+        out["witness_dev"] = np.where(r0 > 0, (bound(r0) - b0) / scale, 0.0)
+        return out
+
+    keys = ("rho_0", *(f"rho_{k}" for k in range(1, radii + 1)))
+    batch = gaussian_mean_array_batch(rng, size, extra=extra, record_keys=keys)
+    v = batch.values
+    r0, scale = v["rho_0"], v["scale"]
+    rho = np.stack([v[f"rho_{k}"] for k in range(1, radii + 1)], axis=1)
+    diff = np.stack([v[f"diff_{k}"] for k in range(1, radii + 1)], axis=1)
+    resolved, bad = _sign_outcome(diff, np.sign(rho - r0[:, None]), scale[:, None])
+    cx = None
+    if np.any(bad):
+        i, k = (int(x[0]) for x in np.nonzero(bad))
+        cx = {"params": batch.params[i], "rho": float(rho[i, k]), "rho_0": float(r0[i])}
+        cx["B(rho)-B(0)"] = float(diff[i, k])
+    wit = r0 > 0
+    dev = v["witness_dev"][wit]
+    j = int(np.argmax(np.abs(dev))) if dev.size else None
+    return RegimeOutcome(
+        cases=int(diff.size),
+        disagreements=int(np.count_nonzero(bad)),
+        unresolved=int(np.count_nonzero(~resolved)),
+        witness_ratio=None if j is None else float(1.0 + dev[j]),
+        witness_cases=int(dev.size),
+        witness_ok=bool(dev.size) and float(np.max(np.abs(dev))) <= _MODEL_WITNESS_RTOL,
+        counterexample=cx,
+        counts={"models": size, "models with rho_0 = 0 (tau_S <= tau_T)": int(np.sum(~wit))},
+    )
+
+
 # -- Theorem S' samplers: Gaussian mean and bump-loss models ------------------------------------
-def _smoothing_extra(rng):
-    def extra(case):
-        return case.model.smoothing_values(case.student, case.teacher, draw_radius(rng))
-
-    return extra
-
-
 def _smoothed_tilt_witness(rng: np.random.Generator, size: int) -> Batch:
     """Tilt students of the *smoothed* teacher ``T^rho`` (``kappa > 0``): equality in Theorem S'
     (Theorem U1's witness against ``T^rho``, THEORY §6.4), with ``Sh_rho = 0`` (§6.6)."""
@@ -251,7 +336,7 @@ register_claim(
         model="symbolic",
         description="sign(S - U[sigma]) = sign(rho - rho_0^loc); witnesses rho = rho_0^loc",
         check=local_regime_check,
-        cases=20000,
+        cases=100_000,
     )
 )
 
@@ -260,9 +345,9 @@ register_claim(
         id="S-smooth",
         theorem=_S_SMOOTH,
         model="gaussian-mean",
-        description="all teacher/student kinds at random radii; witness tilt of T^rho",
-        sampler=lambda rng, size: gaussian_mean_batch(rng, size, extra=_smoothing_extra(rng)),
-        cases=1500,
+        description="all teacher/student kinds at random radii (array code); witness tilt of T^rho",
+        sampler=smoothing_array_batch,
+        cases=100_000,
         witness=_smoothed_tilt_witness,
     )
 )
@@ -272,9 +357,10 @@ register_claim(
         id="S-smooth-regime",
         theorem=_S_SMOOTH,
         model="gaussian-mean",
-        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W); witnesses B(rho_0) = B(0)",
-        check=smoothing_regime_check,
-        cases=250,
+        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W, array code; 4 radii per "
+        "model); witnesses B(rho_0) = B(0)",
+        check=smoothing_regime_array_check,
+        cases=25_000,
     )
 )
 
@@ -283,9 +369,9 @@ register_claim(
         id="S-smooth@bump",
         theorem=_S_SMOOTH,
         model="bump",
-        description="bump loss, Hoeffding proxy (1+C)^2/4 under T^rho, Sh_rho != 0",
-        sampler=lambda rng, size: bump_batch(rng, size, extra=_smoothing_extra(rng)),
-        cases=1500,
+        description="bump loss, Hoeffding proxy (1+C)^2/4 under T^rho, Sh_rho != 0 (array code)",
+        sampler=lambda rng, size: bump_array_batch(rng, size, smoothing=True),
+        cases=100_000,
     )
 )
 
@@ -294,8 +380,9 @@ register_claim(
         id="U-uniform@bump",
         theorem=_U_UNIFORM,
         model="bump",
-        description="loss in [0,1): sigma_bar = (1+C)/2 (Hoeffding on the gap range (-C, 1])",
-        sampler=bump_batch,
-        cases=1500,
+        description="loss in [0,1): sigma_bar = (1+C)/2 (Hoeffding on the gap range (-C, 1]; "
+        "array code)",
+        sampler=bump_array_batch,
+        cases=100_000,
     )
 )

@@ -2,120 +2,66 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.stats import ortho_group
 
-from ..divergences import FullGaussian, kl
+from ..models.scalar_laws import LAWS, sg_values
+from ..sampling import RANGES, Range
 from ..theorems.registry import theorem
+from .array_cases import ColumnRecords, draw_column
 from .engine import Batch, SamplingClaim, register_claim
 from .gaussian_cases import gaussian_mean_array_batch, gaussian_mean_batch, tilt_witness_batch
+from .gaussian_pair_cases import dv_batch
 
-# -- Lemma DV on Gaussian pairs with quadratic f (exact both sides) -----------------------------
-
-
-def _random_spd(rng, d, lo=0.2, hi=3.0):
-    q = ortho_group.rvs(d, random_state=rng) if d > 1 else np.ones((1, 1))
-    return (q * np.exp(rng.uniform(math.log(lo), math.log(hi), d))) @ q.T
-
-
-def _log_mgf_quadratic(a, B, mu, cov):
-    """``log E exp(a'x + x'Bx/2)`` for ``x ~ N(mu, cov)`` (needs ``cov^-1 - B`` positive definite)."""
-    b = a + B @ mu
-    prec = np.linalg.inv(cov) - B
-    sign, logdet = np.linalg.slogdet(np.eye(len(mu)) - cov @ B)
-    return float(a @ mu + mu @ B @ mu / 2 + b @ np.linalg.solve(prec, b) / 2 - logdet / 2)
-
-
-def _dv_case(rng, witness: bool):
-    d = int(rng.integers(1, 5))
-    mp, mq = rng.normal(size=d), rng.normal(size=d)
-    cp, cq = _random_spd(rng, d), _random_spd(rng, d)
-    if witness:  # f = log dQ/dP (up to a constant): equality in Lemma DV
-        B = np.linalg.inv(cp) - np.linalg.inv(cq)
-        a = np.linalg.solve(cq, mq) - np.linalg.solve(cp, mp)
-    else:  # B with cov_p^{1/2} B cov_p^{1/2} having eigenvalues in (-2, 0.9)
-        root = np.linalg.cholesky(cp)
-        c = _random_spd(rng, d, 0.05, 2.9) - 2.0 * np.eye(d)
-        linv = np.linalg.inv(root)
-        B = linv.T @ c @ linv
-        B = (B + B.T) / 2
-        a = rng.normal(size=d)
-    e_q_f = float(a @ mq + np.trace(B @ (cq + np.outer(mq, mq))) / 2)
-    vals = {
-        "E_Q_f": e_q_f,
-        "KL": float(kl(FullGaussian(mq, cq), FullGaussian(mp, cp))),
-        "logE_P_expf": _log_mgf_quadratic(a, B, mp, cp),
-    }
-    params = {
-        "d": d,
-        "P": {"mean": mp.tolist(), "cov": cp.tolist()},
-        "Q": {"mean": mq.tolist(), "cov": cq.tolist()},
-        "f": {"a": a.tolist(), "B": B.tolist(), "form": "a'x + x'Bx/2"},
-    }
-    return params, vals
-
-
-def _stack(cases) -> Batch:
-    params = [p for p, _ in cases]
-    return Batch(params, {k: np.array([v[k] for _, v in cases]) for k in cases[0][1]})
-
+# -- Lemma DV on Gaussian pairs with quadratic f (exact both sides, array code) --------------------
 
 register_claim(
     SamplingClaim(
         id="lemma-DV",
         theorem=theorem("lemma-DV"),
         model="gaussian-pairs",
-        description="Gaussian P, Q with quadratic f; witness f = log dQ/dP",
-        sampler=lambda rng, size: _stack([_dv_case(rng, False) for _ in range(size)]),
-        cases=500,
-        witness=lambda rng, size: _stack([_dv_case(rng, True) for _ in range(size)]),
+        description="Gaussian P, Q (d = 1..4) with quadratic f, stacked linalg; witness "
+        "f = log dQ/dP",
+        sampler=dv_batch,
+        cases=100_000,
+        witness=lambda rng, size: dv_batch(rng, size, witness=True),
+        witness_cases=1000,
     )
 )
 
 # -- Lemma SG on Gaussian, scaled Bernoulli and uniform variables (exact CGFs) -------------------
 
 
-def _sg_case(rng, kind: str):
-    t = float(rng.uniform(-6, 6))
-    lo = float(rng.uniform(-2, 2))
-    w = float(math.exp(rng.uniform(math.log(0.05), math.log(5))))
-    if kind == "gaussian":  # sigma = sd: equality
-        mu, sd = lo, w
-        return {"kind": kind, "mean": mu, "sd": sd, "t": t}, {
-            "cgf": t * mu + t * t * sd * sd / 2,
-            "mean": mu,
-            "sigma": sd,
-            "t": t,
-        }
-    if kind == "bernoulli":  # X = lo + w B, B ~ Bernoulli(p); Hoeffding proxy (w/2)^2
-        p = float(rng.uniform(0, 1))
-        cgf = (
-            t * lo + float(np.logaddexp(math.log1p(-p), math.log(p) + t * w))
-            if 0 < p < 1
-            else (t * lo + (t * w if p == 1 else 0.0))
-        )
-        return {"kind": kind, "lo": lo, "width": w, "p": p, "t": t}, {
-            "cgf": cgf,
-            "mean": lo + w * p,
-            "sigma": w / 2,
-            "t": t,
-        }
-    # uniform on [lo, lo + w]; Hoeffding proxy (w/2)^2
-    tw = t * w
-    if tw > 0:
-        cgf = t * (lo + w) + math.log1p(-math.exp(-tw)) - math.log(tw)
-    elif tw < 0:
-        cgf = t * lo + math.log1p(-math.exp(tw)) - math.log(-tw)
-    else:
-        cgf = 0.0
-    return {"kind": kind, "lo": lo, "width": w, "t": t}, {
-        "cgf": cgf,
-        "mean": lo + w / 2,
-        "sigma": w / 2,
-        "t": t,
-    }
+#: the laws' parameter ranges (``p`` from the shared table)
+SG_RANGES = {
+    "t": Range(-6.0, 6.0),
+    "lo": Range(-2.0, 2.0),
+    "mean": Range(-2.0, 2.0),
+    "width": Range(0.05, 5.0, log=True),
+    "sd": Range(0.05, 5.0, log=True),
+    "p": RANGES["p"],
+}
+
+
+def sg_batch(rng: np.random.Generator, size: int, kinds=("bernoulli", "uniform")) -> Batch:
+    """``size`` scalar-law cases for Lemma SG (THEORY §2), case ``i`` of law ``kinds[i % k]``,
+    parameters from :data:`SG_RANGES`, values by the array closed forms of
+    :mod:`kdtheory.models.scalar_laws`.  Record ``i`` is ``{"kind", "t", <the law's
+    parameters>}``: ``sg_values(kind, t, **params)`` replays it."""
+    kind = np.array(kinds)[np.arange(size) % len(kinds)]
+    cols: dict[str, np.ndarray] = {"kind": kind, "t": draw_column(rng, "t", size, SG_RANGES)}
+    names = sorted({k for law in kinds for k in LAWS[law]})
+    for k in names:
+        cols[k] = np.full(size, np.nan)
+    values = {k: np.empty(size) for k in ("cgf", "mean", "sigma", "t")}
+    for law in kinds:
+        sel = kind == law
+        cnt = int(np.count_nonzero(sel))
+        p = {k: draw_column(rng, k, cnt, SG_RANGES) for k in LAWS[law]}
+        for k, v in p.items():
+            cols[k][sel] = v
+        for k, v in sg_values(law, cols["t"][sel], **p).items():
+            values[k][sel] = v
+    return Batch(ColumnRecords(cols), values)
 
 
 register_claim(
@@ -123,12 +69,12 @@ register_claim(
         id="lemma-SG",
         theorem=theorem("lemma-SG"),
         model="scalar-laws",
-        description="scaled Bernoulli and uniform laws (Hoeffding proxy); witness Gaussian",
-        sampler=lambda rng, size: _stack(
-            [_sg_case(rng, ("bernoulli", "uniform")[i % 2]) for i in range(size)]
-        ),
-        cases=2000,
-        witness=lambda rng, size: _stack([_sg_case(rng, "gaussian") for _ in range(size)]),
+        description="scaled Bernoulli and uniform laws (Hoeffding proxy); witness Gaussian "
+        "(array code)",
+        sampler=sg_batch,
+        cases=100_000,
+        witness=lambda rng, size: sg_batch(rng, size, ("gaussian",)),
+        witness_cases=1000,
     )
 )
 

@@ -154,7 +154,7 @@ def record_triple(params: dict, num=float):
 def _draw(rng: np.random.Generator, name: str, shape, ranges=None):
     """Vectorised draw from ``RANGES[name]`` (the same law as :meth:`Range.draw`), or from
     ``ranges[name]`` where given."""
-    r = (ranges or {}).get(name, RANGES[name])
+    r = ranges[name] if ranges and name in ranges else RANGES[name]
     if r.integer:
         return rng.integers(int(r.low), int(r.high) + 1, size=shape)
     if r.log:
@@ -196,6 +196,7 @@ class _ArrayRecords(Sequence):
             return out
 
         return {
+            **{k: float(v[j]) for k, v in b["extra"].items()},
             "model": {
                 "d": b["d"],
                 "n": int(b["n"][j]),
@@ -214,6 +215,8 @@ def gaussian_mean_array_batch(
     student_kinds=STUDENT_KINDS,
     d: int | None = None,
     ranges: dict | None = None,
+    extra: Callable | None = None,
+    record_keys: tuple[str, ...] = (),
 ) -> Batch:
     """``size`` random (model, student, teacher) cases of Model A drawn and evaluated as arrays.
 
@@ -225,7 +228,10 @@ def gaussian_mean_array_batch(
     :mod:`kdtheory.models.gaussian_mean_arrays` run on each block's arrays.  ``Batch.params`` is
     a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
     record with the scalar model.  ``ranges`` overrides entries of ``RANGES`` (e.g. a wider
-    ``s`` for the stability tests).
+    ``s`` for the stability tests).  ``extra(m, n, s, student, teacher) -> dict`` adds further
+    values, computed on each block's arrays (``student``, ``teacher`` are ``(a, b, tau)``); the
+    values named in ``record_keys`` (parameters ``extra`` drew, e.g. a radius) also go into each
+    record, at its top level.
     """
     size = int(size)
     d_range = (ranges or {}).get("d", RANGES["d"])
@@ -237,8 +243,7 @@ def gaussian_mean_array_batch(
         raise ValueError(f"the range of d must be an integer range, got {d_range!r}")
     cells = [(dim, tk, sk) for dim in dims for tk in teacher_kinds for sk in student_kinds]
     counts = rng.multinomial(size, np.full(len(cells), 1.0 / len(cells)))
-    keys = ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")
-    values = {k: np.empty(size) for k in keys}
+    values = {k: np.empty(size) for k in ("dgen", "gen_S", "gen_T", "K_n", "Esigma2")}
     blocks, start = [], 0
     for (dim, tk, sk), cnt in zip(cells, counts, strict=True):
         if cnt == 0:
@@ -251,8 +256,10 @@ def gaussian_mean_array_batch(
         teacher = teacher_kernel(tk, tp, n, s, dim)
         student = student_kernel(sk, sp_, teacher, m)
         vals = _arr._theorem_values(m, n, s, *student, *teacher)
-        for k in keys:
-            values[k][start : start + cnt] = vals[k]
+        if extra is not None:
+            vals.update(extra(m, n, s, student, teacher))
+        for k, v in vals.items():
+            values.setdefault(k, np.empty(size))[start : start + cnt] = v
         blocks.append(
             {
                 "start": start,
@@ -264,10 +271,11 @@ def gaussian_mean_array_batch(
                 "m": m,
                 "tp": tp,
                 "sp": sp_,
+                "extra": {k: np.asarray(vals[k]) for k in record_keys},
             }
         )
         start += cnt
-    values["sigma_bar"] = np.full(size, math.inf)
+    values.setdefault("sigma_bar", np.full(size, math.inf))  # Model A: unbounded in D
     return Batch(_ArrayRecords(blocks, size), values)
 
 

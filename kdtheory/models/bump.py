@@ -22,6 +22,7 @@ import numpy as np
 from scipy import optimize
 
 from ..symbols import POSITIVE, check_in
+from . import bump_arrays as _barr
 from .gaussian_mean import GaussianKernel, GaussianMeanModel
 from .gaussian_smoothing import GaussianMeanSmoothing
 
@@ -36,7 +37,7 @@ def bump_loss(w: np.ndarray, z: np.ndarray, omega: float) -> np.ndarray:
 def bump_gap_floor(d: int, s: float, omega: float) -> float:
     """``C = (omega^2/(omega^2 + s^2))^(d/2)``: ``L_mu(w) = 1 - C exp(-||w - m||^2 /
     (2 (omega^2 + s^2))) >= 1 - C``, so the gap lies in ``(-C, 1]`` (THEORY §6 A-bump)."""
-    return (omega**2 / (omega**2 + s**2)) ** (d / 2)
+    return float(_barr._gap_floor(d, s, omega))
 
 
 def monte_carlo_gap(z: np.ndarray, w: np.ndarray, z_new: np.ndarray, omega: float):
@@ -121,21 +122,20 @@ class BumpLossModel(GaussianMeanSmoothing):
     def _phi(self, k: GaussianKernel, x: float) -> float:
         """``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x)))``."""
         c = self.offset(k)
-        q = self.omega**2 + x
-        return (self.omega**2 / q) ** (self.d / 2) * math.exp(-float(c @ c) / (2 * q))
+        return float(_barr._phi(float(np.sum(c * c)), self.omega, x, self.d))
 
     def train_variance(self, k: GaussianKernel) -> float:
         """``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2``: per-coordinate variance of ``W - Z_i``."""
-        return self.s**2 * (1 - 2 * k.a / self.n + k.a**2 / self.n) + k.tau**2
+        return float(_barr._train_variance(k.a, k.tau, self.n, self.s))
 
     def test_variance(self, k: GaussianKernel) -> float:
         """``v_te = s^2 (1 + a^2/n) + tau^2``: per-coordinate variance of ``W - Z'`` (fresh Z')."""
-        return self.s**2 * (1 + k.a**2 / self.n) + k.tau**2
+        return float(_barr._test_variance(k.a, k.tau, self.n, self.s))
 
     def gen(self, k: GaussianKernel) -> float:
         """Exact ``gen = Phi(v_tr) - Phi(v_te)`` (THEORY §6 A-bump)."""
         self._check_kernel("kernel", k)
-        return self._phi(k, self.train_variance(k)) - self._phi(k, self.test_variance(k))
+        return float(_barr._gen(k.a, k.b, k.tau, self.m, self.n, self.s, self.omega))
 
     def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
         """``gen_S - gen_T``."""
@@ -148,7 +148,7 @@ class BumpLossModel(GaussianMeanSmoothing):
     def hoeffding_proxy(self) -> float:
         """``(1 + C)^2 / 4``: a sub-Gaussian proxy of the gap under any law (Hoeffding's lemma on
         the range ``(-C, 1]``, THEORY §3 and §6 A-bump)."""
-        return (1 + self.gap_floor()) ** 2 / 4
+        return float(_barr._hoeffding_proxy(self.d, self.s, self.omega))
 
     def conditional_proxy(self, teacher: GaussianKernel) -> float:
         """A valid (not exact) conditional proxy ``E_D sigma_D^2``: the Hoeffding proxy, which

@@ -27,6 +27,7 @@ from ..theorems.lower import (
     THEOREM_U_JOINT,
     THEOREM_U_JOINT_LOWER,
 )
+from . import gaussian_cgf_arrays as _carr
 
 __all__ = ["GaussianMeanCGF", "CGFBound", "CGF_EXPR", "CGF_SYMBOLS"]
 
@@ -92,15 +93,8 @@ class GaussianMeanCGF:
         larger modulus comes from the quadratic formula, the other from ``mu_+ mu_- = -tau^2 v``
         (no cancellation)."""
         self._check_kernel("kernel", kernel)
-        v, b = self.v, (2 * kernel.a - 1) * self.v
-        root = math.sqrt(b * b + 4 * kernel.tau**2 * v)
-        if b >= 0:
-            mu_p = (b + root) / 2
-            mu_m = -(kernel.tau**2) * v / mu_p
-        else:
-            mu_m = (b - root) / 2
-            mu_p = -(kernel.tau**2) * v / mu_m
-        return mu_p, mu_m
+        mu_p, mu_m = _carr._chaos_eigenvalues(kernel.a, kernel.tau, self.v)
+        return float(mu_p), float(mu_m)
 
     def cgf_domain(self, kernel) -> tuple[float, float]:
         """Open interval ``(lo, hi)`` where ``E exp(theta g) < inf`` (THEORY §6.5):
@@ -181,11 +175,14 @@ class GaussianMeanCGF:
         """``Var g = 4 tau^2 d v + 4 v ||c_K||^2 + 2 d v^2 ((2a-1)^2 + n - 1)`` under the joint law
         (THEORY §6.5); equals the CGF's second derivative at 0."""
         self._check_kernel("kernel", kernel)
-        ck = self.offset(kernel)
-        d, v, n, a, tau = self.d, self.v, self.n, kernel.a, kernel.tau
         return float(
-            4 * tau**2 * d * v + 4 * v * (ck @ ck) + 2 * d * v**2 * ((2 * a - 1) ** 2 + n - 1)
+            _carr._gap_variance(kernel.a, kernel.tau, self._ck2(kernel), self.d, self.n, self.v)
         )
+
+    def _ck2(self, kernel) -> float:
+        """``||c_K||^2`` as :func:`~kdtheory.audit.gaussian_cases` computes it for a batch."""
+        ck = self.offset(kernel)
+        return float(np.sum(ck * ck, axis=-1))
 
     # -- Monte Carlo twin ---------------------------------------------------------------------
     def monte_carlo_cgf(self, kernel, theta: float, size: int, rng: np.random.Generator):
@@ -293,11 +290,11 @@ class GaussianMeanCGF:
     def sub_gamma_constants(self, teacher, side: str = "upper") -> tuple[float, float]:
         """``(V_g, b_g)`` of the sub-gamma envelope of ``Lambda`` (THEORY §6.5): ``V_g = Var g``;
         ``b_g = 2 max(mu_+, 0)`` (upper) or ``2 max(-mu_-, v)`` (lower side, ``Lambda(-theta)``)."""
-        if side not in ("upper", "lower"):
-            raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
-        mu_p, mu_m = self.chaos_eigenvalues(teacher)
-        b = 2 * max(mu_p, 0.0) if side == "upper" else 2 * max(-mu_m, self.v)
-        return self.gap_variance(teacher), b
+        self._check_kernel("teacher", teacher)
+        var, b = _carr._sub_gamma_constants(
+            teacher.a, teacher.tau, self._ck2(teacher), self.d, self.n, self.v, side
+        )
+        return float(var), float(b)
 
     def _gamma(self, theorem, side, student, teacher) -> CGFBound:
         k_n = self.distillation_divergence(student, teacher)

@@ -17,16 +17,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from ..symbols import NONNEGATIVE, check_in
 from ..theorems.sharpness import THEOREM_S_SMOOTH
+from . import smoothing_arrays as _sarr
+from .smoothing_arrays import SERIES_THRESHOLD
 
 __all__ = ["GaussianMeanSmoothing", "SERIES_THRESHOLD", "smoothing_radius_from_ratio"]
 
-#: below this ``delta_t = 1 - tau_T^2/tau_S^2`` the Lambert-W form loses its precision and the
-#: series of THEORY §6.6 is used (its truncation error is O(delta_t^4), < 1e-12 relative here).
-SERIES_THRESHOLD = 1e-4
 #: grid ratio of :meth:`GaussianMeanSmoothing.tightness_radius_numeric` (eight points per octave)
 _GRID_RATIO = 2.0 ** (1 / 8)
 
@@ -42,14 +41,7 @@ def smoothing_radius_from_ratio(t: float) -> float:
     the threshold; tested against a 50-digit root)."""
     if not 0.0 < t < 1.0:
         raise ValueError(f"t must lie in (0, 1), got {t!r}")
-    dt = 1.0 - t
-    if dt < SERIES_THRESHOLD:
-        return 2 * dt + dt**2 / 3 + dt**3 / 9
-    z = max((t * math.log(t) - t) / math.e, -1.0 / math.e)
-    w = special.lambertw(z, 0)
-    if w.imag != 0.0 or not math.isfinite(w.real):  # pragma: no cover - z is in [-1/e, 0)
-        raise ArithmeticError(f"W_0({z!r}) is not real: {w!r}")
-    return math.exp(1.0 + w.real) - t
+    return float(_sarr._radius_from_ratio(t))
 
 
 class GaussianMeanSmoothing:
@@ -71,7 +63,7 @@ class GaussianMeanSmoothing:
         rho = check_in("rho", rho, NONNEGATIVE)
         if math.isinf(rho):
             raise ValueError("rho must be finite, got inf")
-        return self.kernel(teacher.a, teacher.b, math.hypot(teacher.tau, rho))
+        return self.kernel(teacher.a, teacher.b, float(np.hypot(teacher.tau, rho)))
 
     def sharpness_gap(self, teacher, rho: float) -> float:
         """The teacher's expected-sharpness gap ``Sh_rho(T) = gen(T^rho) - gen(T)`` (THEORY §5);
@@ -116,10 +108,7 @@ class GaussianMeanSmoothing:
         :func:`smoothing_radius_from_ratio` for the series near ``t -> 1``)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        ts2, tt2 = student.tau**2, teacher.tau**2
-        if ts2 <= tt2:
-            return 0.0
-        return math.sqrt(ts2 * smoothing_radius_from_ratio(tt2 / ts2))
+        return float(_sarr._tightness_radius(student.tau, teacher.tau))
 
     def tightness_radius_numeric(self, student, teacher, scale: float | None = None) -> float:
         """``rho_0^sm`` found numerically from :meth:`smoothing_bound` alone (THEORY §5): the

@@ -24,6 +24,7 @@ from scipy.special import rel_entr
 
 from ..divergences import Divergence
 from ..symbols import POSITIVE_INTEGER, UNIT_CLOSED, check_in
+from . import memoriser_arrays as _marr
 
 __all__ = ["MemoriserKernel", "MemoriserModel", "binary_kl"]
 
@@ -43,10 +44,10 @@ def binary_kl(p: float, q: float) -> Divergence:
     reason) when ``q in {0, 1}`` puts zero mass where ``p`` does not."""
     p = check_in("p", p, UNIT_CLOSED)
     q = check_in("q", q, UNIT_CLOSED)
-    val = float(rel_entr(p, q) + rel_entr(1 - p, 1 - q))
+    val = float(_marr._binary_kl(p, q))
     if math.isinf(val):
         return Divergence(math.inf, f"Bernoulli({p!r}) is not << Bernoulli({q!r})")
-    return Divergence(max(val, 0.0))
+    return Divergence(val)
 
 
 class MemoriserModel:
@@ -75,12 +76,12 @@ class MemoriserModel:
     # -- exact quantities ---------------------------------------------------------------------
     def miss_probability(self) -> float:
         """``(1 - 1/M)^n = E[1 - |set(D)|/M]``: the chance that a fresh ``Z`` is not in ``D``."""
-        return math.exp(self.n * math.log1p(-1 / self.M)) if self.M > 1 else 0.0
+        return float(_marr._miss_probability(self.M, self.n))
 
     def gen(self, k: MemoriserKernel) -> float:
         """``gen = p (1 - 1/M)^n`` (THEORY §8 N2)."""
         self._check_kernel("kernel", k)
-        return k.p * self.miss_probability()
+        return float(_marr._gen(k.p, self.M, self.n))
 
     def dgen(self, student: MemoriserKernel, teacher: MemoriserKernel) -> float:
         """``gen_S - gen_T = (p_S - p_T)(1 - 1/M)^n``."""
