@@ -106,6 +106,18 @@ class GaussianMeanCGF:
             lo = max(lo, -1 / (2 * self.v))
         return lo, 1 / (2 * mu_p)
 
+    def _inside(self, kernel, th: np.ndarray) -> np.ndarray:
+        """``theta`` strictly inside :meth:`cgf_domain` *and* with every log argument positive as
+        computed (``p(theta) > 0``; ``1 + 2 theta v > 0`` when ``n > 1``): at the edge the
+        endpoint formula and ``p`` can disagree by an ulp, and the CGF is ``+inf`` there."""
+        lo, hi = self.cgf_domain(kernel)
+        v, a, tau = self.v, kernel.a, kernel.tau
+        p = 1 - 2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+        ok = (th > lo) & (th < hi) & (p > 0)
+        if self.n > 1:
+            ok &= 1 + 2 * th * v > 0
+        return ok
+
     def _cgf_args(self, kernel, theta):
         ck = self.offset(kernel)
         return (theta, self.d, self.n, self.s, kernel.a, kernel.tau, float(ck @ ck))
@@ -114,9 +126,8 @@ class GaussianMeanCGF:
         """Uncentred ``log E exp(theta g(W, D))`` under the joint law ``P_D x P_{W|D}``
         (THEORY §6.5); ``+inf`` outside :meth:`cgf_domain`.  ``theta`` a real or an array."""
         theta = check_in("theta", theta, REAL)
-        lo, hi = self.cgf_domain(kernel)
         th = np.asarray(theta, dtype=float)
-        inside = (th > lo) & (th < hi)
+        inside = self._inside(kernel, th)
         safe = np.where(inside, th, 0.0)
         args = self._cgf_args(kernel, safe)
         out = _F_GAUSS(*args) + (_F_CHI(*args) if self.n > 1 else 0.0)
@@ -164,9 +175,8 @@ class GaussianMeanCGF:
         minus ``theta gen``, evaluated without cancellation (see :meth:`_centred_terms`);
         ``+inf`` outside the domain."""
         theta = check_in("theta", theta, REAL)
-        lo, hi = self.cgf_domain(kernel)
         th = np.asarray(theta, dtype=float)
-        inside = (th > lo) & (th < hi)
+        inside = self._inside(kernel, th)
         lam, _ = self._centred_terms(kernel, np.where(inside, th, 0.0))
         out = np.where(inside, lam, math.inf)
         return float(out) if out.ndim == 0 else out
