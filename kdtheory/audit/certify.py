@@ -8,10 +8,11 @@ Inputs of the ball evaluation, per claim:
   closed forms of :mod:`kdtheory.models.gaussian_mean_arrays` run on arb balls from the drawn
   constructor parameters (exact floats), so an equality witness (THEORY §6.4, tilt student)
   gives a slack ball around 0 that shrinks with the precision: "equal within the ball";
-* every other recorded value is the recorded double with a ball of relative radius
-  ``POINT_RTOL`` = the audit's tolerance :data:`kdtheory.theorems.base.RTOL` (1e-9): the
-  accuracy the audit itself trusts a computed value to -- a stated allowance, not a rigorous
-  bound.  Such a case is "certified" (or "violated") only with a margin beyond that tolerance,
+* every other recorded value is the recorded double with a ball of radius
+  ``POINT_RTOL |x| + POINT_ATOL`` = the audit's tolerances :data:`kdtheory.theorems.base.RTOL`
+  (1e-9, relative) and :data:`~kdtheory.theorems.base.ATOL` (1e-12, absolute: it covers values
+  recorded near zero, e.g. products that underflowed to subnormals): the accuracy the audit
+  itself trusts a computed value to -- a stated allowance, not a rigorous bound.  Such a case is "certified" (or "violated") only with a margin beyond that tolerance,
   so input rounding never produces a verdict that contradicts the audit; a case recorded at
   ratio 1 up to rounding is "undecided".
 
@@ -24,7 +25,7 @@ import math
 from collections.abc import Callable
 
 from ..certified import EQUAL, VIOLATED, certify, require_flint
-from ..theorems.base import RTOL, Status
+from ..theorems.base import ATOL, RTOL, Status
 from .engine import AuditReport, Claim, ClaimResult, claims
 
 __all__ = [
@@ -42,6 +43,8 @@ _BALL_INPUTS: dict[str, tuple[Callable[[dict, int], dict], dict[str, float]]] = 
 
 #: relative radius of the ball around a recorded double value (the audit's tolerance)
 POINT_RTOL = RTOL
+#: absolute radius added to it (the audit's absolute tolerance)
+POINT_ATOL = ATOL
 
 
 def register_ball_inputs(
@@ -74,10 +77,11 @@ register_ball_inputs(("U1", "U0"), _gaussian_mean_balls, {"E_D": 1e-10})
 
 
 def _point(x: float):
-    """A recorded double as ``(mid, rad)`` with relative radius ``POINT_RTOL`` (exact if 0/inf)."""
-    if x == 0 or not math.isfinite(x):
+    """A recorded double as ``(mid, rad)`` with radius ``POINT_RTOL |x| + POINT_ATOL`` (exact if
+    infinite)."""
+    if not math.isfinite(x):
         return x
-    return (x, POINT_RTOL * abs(x))
+    return (x, POINT_RTOL * abs(x) + POINT_ATOL)
 
 
 def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024) -> dict:
@@ -107,7 +111,10 @@ def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024
             inputs[k] = _point(recorded[k])
     rest = sorted(symbols - set(names) - set(tolerances))
     if rest:
-        notes.append(f"{', '.join(rest)}: recorded doubles +/- {POINT_RTOL:g} relative")
+        notes.append(
+            f"{', '.join(rest)}: recorded doubles +/- {POINT_RTOL:g} relative "
+            f"+ {POINT_ATOL:g} absolute"
+        )
 
     def values(p):
         if not names:

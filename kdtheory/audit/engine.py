@@ -185,6 +185,8 @@ class SearchClaim(Claim):
                 cx = None
             else:
                 cx = {**cx, "lhs": float(ev.lhs), "rhs": float(ev.rhs), "ratio": float(ev.ratio)}
+                # the shrunk counterexample may be more extreme than the search's best point
+                max_ratio = cx["ratio"] if max_ratio is None else max(max_ratio, cx["ratio"])
         verdict = REFUTED if cx is not None else (HOLDS if tried else INCONCLUSIVE)
         return self._result(
             verdict=verdict,
