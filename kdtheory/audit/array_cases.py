@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
+from .engine import LazyRecords
 from .gaussian_cases import _draw
 
 __all__ = ["ColumnRecords", "draw_column"]
@@ -17,7 +16,7 @@ def draw_column(rng: np.random.Generator, name: str, size: int, ranges=None) -> 
     return _draw(rng, name, size, ranges)
 
 
-class ColumnRecords(Sequence):
+class ColumnRecords(LazyRecords):
     """Per-case parameter records of an array batch built on access (no 1e5 dicts up front):
     record ``i`` is ``{name: column[i]}`` (Python ``int``/``float``/``str``; a NaN entry, a
     parameter case ``i`` does not have, is left out), plus the constant entries ``const``."""
@@ -30,14 +29,6 @@ class ColumnRecords(Sequence):
         self._const = dict(const or {})
         self._size = lengths.pop()
 
-    def __len__(self) -> int:
-        return self._size
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._size))]
-        i = int(i)
-        if not -self._size <= i < self._size:
-            raise IndexError(f"record index {i} out of range for {self._size} cases")
+    def _record(self, i: int) -> dict:
         rec = {k: v[i].item() for k, v in self._columns.items()}
         return {**self._const, **{k: x for k, x in rec.items() if x == x}}  # x != x: NaN

@@ -13,7 +13,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -27,6 +27,7 @@ __all__ = [
     "ClaimResult",
     "AuditReport",
     "Batch",
+    "LazyRecords",
     "register_claim",
     "claims",
     "run_audit",
@@ -35,6 +36,27 @@ __all__ = [
 HOLDS, REFUTED, INCONCLUSIVE = "holds", "refuted", "inconclusive"
 #: an equality witness must reach ratio 1 to this relative accuracy
 WITNESS_RTOL = 1e-12
+
+
+class LazyRecords(Sequence):
+    """Per-case parameter records of a vectorised batch, built on access (no 1e5 dicts up
+    front).  Subclasses set ``_size`` and implement ``_record(i)`` for ``0 <= i < _size``."""
+
+    _size: int
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._size))]
+        i = int(i)
+        if not -self._size <= i < self._size:
+            raise IndexError(f"record index {i} out of range for {self._size} cases")
+        return self._record(i % self._size)
+
+    def _record(self, i: int) -> dict:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
 
 
 @dataclass

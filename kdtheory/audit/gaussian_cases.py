@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from ..sampling import (
     build_gaussian_mean_case,
     rng_source,
 )
-from .engine import Batch
+from .engine import Batch, LazyRecords
 
 __all__ = [
     "gaussian_mean_batch",
@@ -167,7 +167,7 @@ def _draw_params(rng, names, size: int, d: int, ranges=None) -> dict:
     return {k: _draw(rng, k, (size, d) if k in _VECTOR else size, ranges) for k in names}
 
 
-class _ArrayRecords(Sequence):
+class _ArrayRecords(LazyRecords):
     """Per-case parameter records of an array batch, built on access (no 1e5 dicts up front);
     record ``i`` has the format of :func:`~kdtheory.sampling.build_gaussian_mean_case`."""
 
@@ -176,16 +176,7 @@ class _ArrayRecords(Sequence):
         self._starts = np.array([b["start"] for b in blocks], dtype=int)
         self._size = size
 
-    def __len__(self) -> int:
-        return self._size
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._size))]
-        i = int(i)
-        if not -self._size <= i < self._size:
-            raise IndexError(f"record index {i} out of range for {self._size} cases")
-        i %= self._size
+    def _record(self, i: int) -> dict:
         b = self._blocks[int(np.searchsorted(self._starts, i, side="right")) - 1]
         j = i - b["start"]
 

@@ -4,12 +4,11 @@ evaluated as stacked arrays (one block per dimension ``d``, multinomial block si
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
 from ..models import gaussian_pair_arrays as _gp
-from .engine import Batch
+from .engine import Batch, LazyRecords
 
 __all__ = ["DIMS", "dv_batch", "dv_values", "random_spd", "haar_orthogonal"]
 
@@ -32,23 +31,14 @@ def random_spd(rng: np.random.Generator, size: int, d: int, lo=0.2, hi=3.0) -> n
     return (q * e[..., None, :]) @ np.swapaxes(q, -1, -2)
 
 
-class _PairRecords(Sequence):
+class _PairRecords(LazyRecords):
     """Per-case records ``{"d", "P", "Q", "f"}`` of a :func:`dv_batch`, built on access."""
 
     def __init__(self, blocks: list[dict], size: int):
         self._blocks, self._size = blocks, size
         self._starts = np.array([b["start"] for b in blocks], dtype=int)
 
-    def __len__(self) -> int:
-        return self._size
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._size))]
-        i = int(i)
-        if not -self._size <= i < self._size:
-            raise IndexError(f"record index {i} out of range for {self._size} cases")
-        i %= self._size
+    def _record(self, i: int) -> dict:
         b = self._blocks[int(np.searchsorted(self._starts, i, side="right")) - 1]
         j = i - b["start"]
         return {
