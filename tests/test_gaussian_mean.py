@@ -105,9 +105,10 @@ def test_gibbs_gen_equals_symmetrized_information_over_gamma(case):
 @given(gaussian_mean_cases())
 def test_theorem_u1_holds(case):
     ev = theorem("U1").evaluate(**case.model.theorem_values(case.student, case.teacher))
-    target(float(ev.ratio), label="U1 ratio")
     assert ev.all_hold, (case.params, ev)
-    assert float(ev.ratio) <= 1 + 1e-9
+    if math.isfinite(float(ev.ratio)):  # inf only when da^2 underflows (K_n = 0, dgen ~ 1e-277)
+        target(float(ev.ratio), label="U1 ratio")
+        assert float(ev.ratio) <= 1 + 1e-9
 
 
 @settings(max_examples=12)
@@ -126,7 +127,11 @@ def test_theorem_u0_holds_and_sits_between(case):
 def test_tilt_student_attains_u1(case):
     """THEORY §6.4: c_Delta = 0, r = 1 gives |dgen| / U1 = 1 exactly (both signs of kappa)."""
     model, S, T = case.model, case.student, case.teacher
-    if abs(S.a - T.a) < 1e-150:  # kappa = 0 (dgen = K_n = 0), or da^2 underflows in doubles
+    # Floating point stores a_T + kappa and b_T - kappa m rounded, so the stored student is a
+    # tilt only up to an offset c_Delta ~ eps (|a_T| |m| + |b_T|); the ratio is then
+    # 1 - O((c_Delta / (kappa sqrt(d v)))^2), below 1e-12 once kappa exceeds ~1e-6 of that scale.
+    size = 1 + abs(T.a) * float(np.linalg.norm(model.m)) + float(np.linalg.norm(T.b))
+    if abs(S.a - T.a) < 1e-6 * size * max(1.0, 1 / math.sqrt(model.d * model.v)):
         return
     ev = theorem("U1").evaluate(**model.theorem_values(S, T))
     assert float(ev.ratio) == pytest.approx(1.0, abs=1e-12)

@@ -98,7 +98,8 @@ def test_divergence_without_estimation_term_is_the_kl_at_zbar_equal_m(cases):
         da = c.student.a - c.teacher.a
         scale = abs(da) * np.linalg.norm(c.model.m) + np.linalg.norm(c.student.b)
         scale = (scale + np.linalg.norm(c.teacher.b)) ** 2 / (2 * c.teacher.tau**2)
-        assert abs(kl0 - expected) <= 1e-12 * (kl0 + scale)
+        # + d * 1e-15 absolute: phi near 1 differs by rounding at that level (values ~1e-90 seen)
+        assert abs(kl0 - expected) <= 1e-12 * (kl0 + scale) + 1e-15 * c.model.d
 
 
 def test_golden_values_theory_9():
