@@ -2,14 +2,13 @@
 the Gibbs identity, the tilt equality, Theorem U1, degenerate students, and the A-equals-C
 consistency check (THEORY §7: Model A is Model C with X = 1_n^T)."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from proof_runner import run_proof
 
 from kdtheory import GaussianMeanModel, LinearGaussianModel, MatrixNormal
 from kdtheory.audit.linear_cases import build_linear_case, build_linear_model
@@ -332,11 +331,7 @@ def test_soft_label_law_is_a_matrix_normal():
 
 
 def test_proof_script_passes():
-    path = Path(__file__).resolve().parents[1] / "proofs" / "linear_gaussian.py"
-    spec = importlib.util.spec_from_file_location("linear_gaussian_proof", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    proof = mod.run()
+    proof = run_proof("linear_gaussian")
     assert proof.ok, proof.report()
     assert sum(s.verdict == "PROVED" for s in proof.steps) >= 6
 

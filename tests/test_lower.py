@@ -3,7 +3,6 @@ mean models, their registration, and the proof script proofs/lower_bound.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from proof_runner import run_proof
 
 from kdtheory import CentralCondition, Status, SubGamma, theorem
 from kdtheory.proof import EVIDENCE, FAILED, PROVED
@@ -147,10 +147,7 @@ def test_tilt_student_upper_and_lower_sides():
 
 
 def test_proof_script():
-    spec = importlib.util.spec_from_file_location("lower_bound", ROOT / "proofs" / "lower_bound.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    pf = mod.run()
+    pf = run_proof("lower_bound")
     verdicts = [s.verdict for s in pf.steps]
     assert pf.ok and FAILED not in verdicts
     assert verdicts.count(PROVED) >= 10 and verdicts.count(EVIDENCE) >= 4

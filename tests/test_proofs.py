@@ -1,20 +1,11 @@
 """Every executable derivation in proofs/ runs, and no step fails (STYLE.md: steps as data)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from proof_runner import PROOFS_DIR, run_proof
 
 from kdtheory.proof import EVIDENCE, FAILED, PROVED, Proof
 
-PROOFS = sorted((Path(__file__).resolve().parent.parent / "proofs").glob("*.py"))
-
-
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(f"proofs_{path.stem}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+PROOFS = sorted(PROOFS_DIR.glob("*.py"))
 
 
 def test_there_are_proofs():
@@ -23,7 +14,7 @@ def test_there_are_proofs():
 
 @pytest.mark.parametrize("path", PROOFS, ids=[p.stem for p in PROOFS])
 def test_proof_script(path):
-    proof = _load(path).run()
+    proof = run_proof(path.stem)
     assert isinstance(proof, Proof)
     failed = [s.claim for s in proof.steps if s.verdict == FAILED]
     assert not failed, proof.report()

@@ -3,7 +3,6 @@ sharpness audit claims (THEORY §5)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
+from proof_runner import run_proof
 from scipy import integrate, special
 
 from kdtheory import BallKernelModel, Sharpness, SubGaussian, theorem
@@ -120,10 +120,7 @@ def test_flatter_teacher_wider_regime(g1, beta, sigma, factor):
 
 # -- the proof script ------------------------------------------------------------------------------
 def test_proof_script_passes_every_step():
-    spec = importlib.util.spec_from_file_location("proof_sharpness", ROOT / "proofs/sharpness.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    proof = mod.run()
+    proof = run_proof("sharpness")
     assert proof.ok and not [s for s in proof.steps if s.verdict == FAILED]
     assert sum(s.verdict == PROVED for s in proof.steps) >= 20
 
