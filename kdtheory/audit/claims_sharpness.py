@@ -41,7 +41,7 @@ from .engine import (
 )
 from .gaussian_cases import gaussian_mean_array_batch
 from .sharpness_cases import (
-    ball_batch,
+    ball_array_batch,
     bump_array_batch,
     smoothing_array_batch,
     smoothing_symbol_values,
@@ -323,9 +323,10 @@ register_claim(
         id="S",
         theorem=_S,
         model="ball-kernel",
-        description="uniform-ball teacher (support radius rho) and student inside it, bump loss",
-        sampler=ball_batch,
-        cases=1500,
+        description="uniform-ball teacher (support radius rho) and student inside it, bump loss "
+        "(array code)",
+        sampler=ball_array_batch,
+        cases=100_000,
     )
 )
 

@@ -1,7 +1,9 @@
 """Random cases of the sharpness models (THEORY §5, §6 A-bump): uniform-ball kernels with the
 bump loss and the bump-loss Gaussian-kernel model, drawn from the shared range table
 (:data:`kdtheory.sampling.RANGES`) through a :class:`~kdtheory.sampling.Source`, so that the
-audit (numpy) and the property tests (hypothesis) draw the same cases."""
+audit (numpy) and the property tests (hypothesis) draw the same cases; and the same laws drawn
+and evaluated as array code (:func:`ball_array_batch`, :func:`bump_array_batch`, ...), whose
+per-case records replay through the scalar models."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..models import ball_arrays as _ball
 from ..models import bump_arrays as _barr
 from ..models import gaussian_mean_arrays as _arr
 from ..models.ball_kernel import BallKernelModel
@@ -23,15 +26,19 @@ from ..sampling import (
     build_gaussian_mean_case,
     rng_source,
 )
+from ..symbols import POSITIVE_INTEGER, check_in
 from .array_cases import draw_column
-from .engine import Batch
+from .engine import Batch, LazyRecords
 from .gaussian_cases import gaussian_mean_array_batch, replay_gaussian_mean_case
 
 __all__ = [
     "BallCase",
+    "BALL_DRAWS",
     "build_ball_case",
     "build_bump_case",
     "ball_batch",
+    "ball_array_batch",
+    "replay_ball_case",
     "bump_batch",
     "draw_radius",
     "draw_radii",
@@ -52,10 +59,29 @@ class BallCase:
     params: dict
 
 
+#: the parameters :func:`build_ball_case` draws to place the student's ball inside the teacher's
+#: (``direction``: the un-normalised d-vector drawn from ``RANGES["b"]``)
+BALL_DRAWS = ("radius_fraction", "shift_fraction", "direction")
+
+
+def _inner_ball(b_t, r_t, frac, shift, direction):
+    """``(b_S, R_S)``: radius ``R_S = frac R_T`` and centre ``b_T + shift (R_T - R_S) u`` with
+    ``u = direction / ||direction||`` (``e_1`` if ``direction = 0``), so that
+    ``||b_S - b_T|| + R_S <= R_T``.  One case (``b_t``, ``direction`` of shape ``(d,)``) or a batch
+    (``(size, d)``, the scalars of shape ``(size,)``)."""
+    d = np.shape(direction)[-1]
+    norm = np.sqrt(np.sum(direction * direction, axis=-1, keepdims=True))
+    unit = np.where(norm > 0, direction / np.where(norm > 0, norm, 1.0), np.eye(d)[0])
+    r_s = r_t * frac
+    return b_t + np.expand_dims(shift * (r_t - r_s), -1) * unit, r_s
+
+
 def build_ball_case(src: Source, d: int | None = None) -> BallCase:
     """A uniform-ball model (d = 1 or 2) with a teacher ball of radius ``R_T`` and a student ball
     inside it for every dataset: same ``a``, radius ``R_S = f R_T``, centre shifted by at most
-    ``R_T - R_S`` (so ``K_n = d log(R_T/R_S)`` is finite)."""
+    ``R_T - R_S`` (so ``K_n = d log(R_T/R_S)`` is finite).  ``params["draws"]`` keeps the drawn
+    ``f``, shift fraction and direction (:data:`BALL_DRAWS`), so :func:`replay_ball_case` can
+    replay the record through this builder."""
     d = int(src.choose((1, 2))) if d is None else d
     mp = {
         "d": d,
@@ -68,16 +94,19 @@ def build_ball_case(src: Source, d: int | None = None) -> BallCase:
     a, b_t, r_t = src.draw("a"), np.array(src.vector("b", d)), src.draw("ball_radius")
     frac, shift = src.draw("radius_fraction"), src.draw("shift_fraction")
     direction = np.array(src.vector("b", d))
-    norm = float(np.linalg.norm(direction))
-    direction = direction / norm if norm > 0 else np.eye(d)[0]
-    r_s = r_t * frac
-    b_s = b_t + shift * (r_t - r_s) * direction
+    b_s, r_s = _inner_ball(b_t, r_t, frac, shift, direction)
+    r_s = float(r_s)
     teacher = model.kernel(a, b_t, r_t)
     student = model.kernel(a, b_s, r_s)
     params = {
         "model": {**mp, "m": model.m.tolist()},
         "teacher": {"a": a, "b": b_t.tolist(), "radius": r_t},
         "student": {"a": a, "b": b_s.tolist(), "radius": r_s},
+        "draws": {
+            "radius_fraction": frac,
+            "shift_fraction": shift,
+            "direction": direction.tolist(),
+        },
     }
     return BallCase(model, student, teacher, params)
 
@@ -108,9 +137,107 @@ def _batch(cases, extra: Callable | None) -> Batch:
 
 
 def ball_batch(rng: np.random.Generator, size: int, extra: Callable | None = None) -> Batch:
-    """``size`` uniform-ball cases with the exact values of Theorem S's symbols."""
+    """``size`` uniform-ball cases with the exact values of Theorem S's symbols (a Python loop over
+    :func:`build_ball_case`; :func:`ball_array_batch` is the array-code twin the audit runs)."""
     src = rng_source(rng)
     return _batch((build_ball_case(src) for _ in range(size)), extra)
+
+
+class _BallRecords(LazyRecords):
+    """Per-case records of :func:`ball_array_batch`, built on access, in the format of
+    ``build_ball_case(...).params``."""
+
+    def __init__(self, blocks: list[dict], size: int):
+        self._blocks = blocks
+        self._starts = np.array([b["start"] for b in blocks], dtype=int)
+        self._size = size
+
+    def _record(self, i: int) -> dict:
+        b = self._blocks[int(np.searchsorted(self._starts, i, side="right")) - 1]
+        j = i - b["start"]
+
+        def x(name):
+            v = b[name][j]
+            return v.tolist() if np.ndim(v) else float(v)
+
+        return {
+            "model": {
+                "d": b["d"],
+                "n": int(b["n"][j]),
+                "s": x("s"),
+                "m": x("m"),
+                "omega": x("omega"),
+            },
+            "teacher": {"a": x("a"), "b": x("b_t"), "radius": x("r_t")},
+            "student": {"a": x("a"), "b": x("b_s"), "radius": x("r_s")},
+            "draws": {k: x(k) for k in BALL_DRAWS},
+        }
+
+
+def ball_array_batch(rng: np.random.Generator, size: int, d: int | None = None) -> Batch:
+    """``size`` uniform-ball cases with the law of :func:`build_ball_case` (d = 1 or 2 uniform,
+    unless ``d`` is given; the ranges of :data:`~kdtheory.sampling.RANGES`), drawn and evaluated
+    as array code: one block per dimension (multinomial block sizes, so as a multiset the batch
+    has the law of ``size`` independent draws) and the closed forms of
+    :mod:`kdtheory.models.ball_arrays` (THEORY §5, §6 A-bump) on each block.  ``Batch.params``
+    is a lazy sequence of records in the format of ``build_ball_case(...).params``;
+    :func:`replay_ball_case` rebuilds case ``i`` with the scalar builder and model."""
+    size = int(check_in("size", size, POSITIVE_INTEGER))
+    dims = (1, 2) if d is None else (int(check_in("d", d, POSITIVE_INTEGER)),)
+    counts = rng.multinomial(size, np.full(len(dims), 1.0 / len(dims)))
+    values: dict[str, np.ndarray] = {}
+    blocks, start = [], 0
+    for dim, cnt in zip(dims, counts, strict=True):
+        if cnt == 0:
+            continue
+        p = {k: draw_column(rng, k, cnt) for k in ("n", "s")}
+        p["m"] = draw_column(rng, "m", (cnt, dim))
+        p["omega"], p["a"] = draw_column(rng, "omega", cnt), draw_column(rng, "a", cnt)
+        p["b_t"], p["r_t"] = draw_column(rng, "b", (cnt, dim)), draw_column(rng, "ball_radius", cnt)
+        for k in ("radius_fraction", "shift_fraction"):
+            p[k] = draw_column(rng, k, cnt)
+        p["direction"] = draw_column(rng, "b", (cnt, dim))
+        p["b_s"], p["r_s"] = _inner_ball(
+            p["b_t"], p["r_t"], p["radius_fraction"], p["shift_fraction"], p["direction"]
+        )
+        vals = _ball._theorem_values(
+            *(p[k] for k in ("m", "n", "s", "omega", "a", "b_s", "r_s", "a", "b_t", "r_t"))
+        )
+        for k, v in vals.items():
+            values.setdefault(k, np.empty(size))[start : start + cnt] = v
+        blocks.append({"start": start, "d": dim, **p})
+        start += cnt
+    return Batch(_BallRecords(blocks, size), values)
+
+
+def replay_ball_case(record: dict) -> BallCase:
+    """The scalar case of a :func:`ball_array_batch` (or :func:`build_ball_case`) record:
+    :func:`build_ball_case` fed the recorded draws in its order, so the scalar builder places the
+    student and :class:`~kdtheory.models.ball_kernel.BallKernelModel` evaluates it."""
+    mod, draws = record["model"], record["draws"]
+    queues = {
+        "n": [mod["n"]],
+        "s": [mod["s"]],
+        "m": list(mod["m"]),
+        "omega": [mod["omega"]],
+        "a": [record["teacher"]["a"]],
+        "b": [*record["teacher"]["b"], *draws["direction"]],
+        "ball_radius": [record["teacher"]["radius"]],
+        "radius_fraction": [draws["radius_fraction"]],
+        "shift_fraction": [draws["shift_fraction"]],
+    }
+
+    def draw(name):
+        if not queues.get(name):
+            raise ValueError(f"ball record has no (further) value for {name!r}")
+        return queues[name].pop(0)
+
+    def choose(options):
+        if mod["d"] not in options:
+            raise ValueError(f"recorded dimension {mod['d']!r} is not one of {list(options)}")
+        return mod["d"]
+
+    return build_ball_case(Source(draw=draw, choose=choose))
 
 
 def bump_batch(rng: np.random.Generator, size: int, extra: Callable | None = None) -> Batch:

@@ -37,18 +37,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
-from scipy.stats import chi2, ncx2
 
 from ..divergences import Divergence
 from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, check_in
+from . import ball_arrays as _ball
 from .bump import bump_gap_floor, monte_carlo_gap
 from .gaussian_mean import _vec
 
 __all__ = ["BallKernel", "BallKernelModel"]
 
 #: containment slack for ``||b_S - b_T|| + R_S <= R_T`` (relative, absorbs rounding)
-_CONTAIN_RTOL = 1e-12
+_CONTAIN_RTOL = _ball.CONTAIN_RTOL
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,25 +114,15 @@ class BallKernelModel:
     # -- exact quantities -----------------------------------------------------------------------
     def ball_average(self, k: BallKernel, x: float) -> float:
         """``Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2/(2q))``, ``q = omega^2 + x``, by the
-        non-central chi-square form of the module docstring."""
+        non-central chi-square form of the module docstring (array code:
+        :func:`kdtheory.models.ball_arrays._ball_average`)."""
         c = self.offset(k)
-        q = self.omega**2 + x
-        nc = float(c @ c) / q
-        upper = k.radius**2 / q
-        prob = chi2.cdf(upper, self.d) if nc == 0.0 else ncx2.cdf(upper, self.d, nc)
-        log_pref = (
-            0.5 * self.d * math.log(2 * self.omega**2)
-            - self.d * math.log(k.radius)
-            + special.gammaln(self.d / 2 + 1)
-        )
-        return float(math.exp(log_pref) * prob)
+        return float(_ball._ball_average(np.sum(c * c), k.radius, self.omega, x, self.d))
 
     def gen(self, k: BallKernel) -> float:
         """``gen = Psi(v_tr) - Psi(v_te)`` (module docstring; THEORY §6 A-bump with a ball)."""
         self._check_kernel("kernel", k)
-        v_tr = self.s**2 * (1 - 2 * k.a / self.n + k.a**2 / self.n)
-        v_te = self.s**2 * (1 + k.a**2 / self.n)
-        return self.ball_average(k, v_tr) - self.ball_average(k, v_te)
+        return float(_ball._gen(k.a, k.b, k.radius, self.m, self.n, self.s, self.omega))
 
     def dgen(self, student: BallKernel, teacher: BallKernel) -> float:
         """``gen_S - gen_T``."""
@@ -144,20 +133,25 @@ class BallKernelModel:
         (same ``a``, ``||b_S - b_T|| + R_S <= R_T``); otherwise ``inf`` with the reason."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
+        k_n = float(
+            _ball._distillation_divergence(
+                student.a, student.b, student.radius, teacher.a, teacher.b, teacher.radius, self.d
+            )
+        )
+        if math.isfinite(k_n):
+            return Divergence(k_n)
         if student.a != teacher.a:
             return Divergence(
                 math.inf,
                 "a_S != a_T: the centres differ by (a_S - a_T) Zbar + const, unbounded in D, so "
                 "the student's ball leaves the teacher's with positive probability",
             )
-        shift = float(np.linalg.norm(student.b - teacher.b))
-        if shift + student.radius > teacher.radius * (1 + _CONTAIN_RTOL):
-            return Divergence(
-                math.inf,
-                f"||b_S - b_T|| + R_S = {shift + student.radius!r} > R_T = {teacher.radius!r}: "
-                "the student's ball is not inside the teacher's",
-            )
-        return Divergence(self.d * math.log(teacher.radius / student.radius))
+        shift = float(_ball._centre_shift(student.b, teacher.b))
+        return Divergence(
+            math.inf,
+            f"||b_S - b_T|| + R_S = {shift + student.radius!r} > R_T = {teacher.radius!r}: "
+            "the student's ball is not inside the teacher's",
+        )
 
     def gap_floor(self) -> float:
         """``C``: the gap lies in ``(-C, 1]`` (THEORY §6 A-bump)."""
@@ -167,24 +161,28 @@ class BallKernelModel:
         """``G1 = (1/omega + C/sqrt(omega^2 + s^2))/sqrt(e)`` and
         ``beta = 1/omega^2 + C/(omega^2 + s^2)``: bounds on ``||grad g||`` and ``||Hess g||_op``
         valid at every ``w`` and every dataset (module docstring; THEORY §5)."""
-        c, sig2 = self.gap_floor(), self.omega**2 + self.s**2
-        return {
-            "G1": (1 / self.omega + c / math.sqrt(sig2)) / math.sqrt(math.e),
-            "beta": 1 / self.omega**2 + c / sig2,
-        }
+        g1, beta = _ball._sharpness_constants(self.d, self.s, self.omega)
+        return {"G1": float(g1), "beta": float(beta)}
 
     def theorem_values(self, student: BallKernel, teacher: BallKernel) -> dict:
         """Exact values of the symbols of Theorem S (``dgen``, ``K_n``, ``G1``, ``beta``,
-        ``rho = R_T``) and of Theorem U-uniform (``sigma_bar = (1 + C)/2``, Hoeffding)."""
-        return {
-            "dgen": self.dgen(student, teacher),
-            "gen_S": self.gen(student),
-            "gen_T": self.gen(teacher),
-            "K_n": float(self.distillation_divergence(student, teacher)),
-            **self.sharpness_constants(),
-            "rho": teacher.radius,
-            "sigma_bar": (1 + self.gap_floor()) / 2,
-        }
+        ``rho = R_T``) and of Theorem U-uniform (``sigma_bar = (1 + C)/2``, Hoeffding), from the
+        array closed forms :func:`kdtheory.models.ball_arrays._theorem_values` (THEORY §5)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        vals = _ball._theorem_values(
+            self.m,
+            self.n,
+            self.s,
+            self.omega,
+            student.a,
+            student.b,
+            student.radius,
+            teacher.a,
+            teacher.b,
+            teacher.radius,
+        )
+        return {k: float(v) for k, v in vals.items()}
 
     # -- simulation (the Monte Carlo twin) ------------------------------------------------------
     def simulate(self, kernel: BallKernel, size: int, rng: np.random.Generator):
