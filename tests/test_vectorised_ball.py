@@ -287,3 +287,15 @@ _REC = ball_array_batch(np.random.default_rng(0), 1).params[0]
 def test_invalid_input_raises_naming_the_parameter(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_divergence_is_never_negative_inside_the_containment_slack():
+    """A student ball larger than the teacher's by less than the rounding slack has K_n = 0."""
+    from kdtheory.models import ball_arrays
+
+    r_t = 1.0
+    r_s = r_t * (1 + 0.5 * ball_arrays.CONTAIN_RTOL)
+    kn = ball_arrays._distillation_divergence(1.0, np.zeros(1), r_s, 1.0, np.zeros(1), r_t, 1)
+    assert float(kn) == 0.0
+    kn_out = ball_arrays._distillation_divergence(1.0, np.zeros(1), 1.1, 1.0, np.zeros(1), r_t, 1)
+    assert float(kn_out) == np.inf

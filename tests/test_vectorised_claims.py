@@ -66,6 +66,7 @@ VECTORISED = (
     "S-smooth-regime",
     "S-smooth@bump",
     "U-uniform@bump",
+    "S",
 )
 
 

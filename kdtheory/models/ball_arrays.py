@@ -81,7 +81,9 @@ def _distillation_divergence(a_s, b_s, r_s, a_t, b_t, r_t, d):
     dataset (:func:`_inside`), ``+inf`` elsewhere (the student's law is then not absolutely
     continuous w.r.t. the teacher's with positive probability; THEORY §1, §5)."""
     inside = _inside(a_s, b_s, r_s, a_t, b_t, r_t)
-    return np.where(inside, d * np.log(r_t / r_s), np.inf)
+    # R_S within the containment slack above R_T is R_S = R_T up to rounding: K_n = 0, not < 0
+    with np.errstate(divide="ignore"):
+        return np.where(inside, np.maximum(d * np.log(r_t / r_s), 0.0), np.inf)
 
 
 def _sharpness_constants(d, s, omega):
