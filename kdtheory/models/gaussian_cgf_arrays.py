@@ -95,10 +95,14 @@ def _cgf_domain(a, tau, v, n):
 def _inside(th, a, tau, v, n):
     """``theta`` strictly inside :func:`_cgf_domain` *and* with every log argument positive as
     computed (``p(theta) > 0``; ``1 + 2 theta v > 0`` when ``n > 1``): at the edge the endpoint
-    formula and ``p`` can disagree by an ulp, and the CGF is ``+inf`` there (THEORY §6.5)."""
+    formula and ``p`` can disagree by an ulp, and the CGF is ``+inf`` there (THEORY §6.5).  ``p``
+    is required positive both as the sympy form computes it (``1 - A - B``) and as
+    :func:`_centred_terms` does (``1 + q``, ``q = -A - B``): the two roundings may differ."""
     lo, hi = _cgf_domain(a, tau, v, n)
     p = 1 - 2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
-    return (th > lo) & (th < hi) & (p > 0) & ((np.asarray(n) <= 1) | (1 + 2 * th * v > 0))
+    q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+    ok = (th > lo) & (th < hi) & (p > 0) & (1 + q > 0)
+    return ok & ((np.asarray(n) <= 1) | (1 + 2 * th * v > 0))
 
 
 def _centred_terms(th, a, tau, ck2, d, n, v):
