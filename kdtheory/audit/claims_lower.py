@@ -48,13 +48,15 @@ def _teacher_cgf_params(m, n, s, teacher) -> tuple:
 
 
 def conditioned_batch(
-    rng: np.random.Generator, size: int, extra, keep: str, record_keys=()
+    rng: np.random.Generator, size: int, extra, keep: str, record_keys=(), excess: float = 1.25
 ) -> Batch:
     """``size`` cases of :func:`gaussian_mean_array_batch` (all teacher/student kinds, array
-    code) conditioned on ``values[keep] > 0``: cases are drawn in excess, and a uniformly random
-    subset of the accepted ones is kept (as a multiset, ``size`` independent draws of the
-    conditional law; redrawn in larger numbers in the rare event of too few)."""
-    size, factor = int(size), 1.25
+    code) conditioned on ``values[keep] > 0``: ``excess`` times as many cases (plus 16) are
+    drawn, and a uniformly random subset of the accepted ones is kept (as a multiset, ``size``
+    independent draws of the conditional law; redrawn in larger numbers in the rare event of
+    too few).  L rejects ~1/7 of the cases (a generic teacher with ``a <= 0``), U-joint almost
+    none (``K_n = 0``)."""
+    size, factor = int(size), float(excess)
     while True:
         batch = gaussian_mean_array_batch(
             rng, int(size * factor) + 16, extra=extra, record_keys=record_keys
@@ -136,7 +138,7 @@ def joint_batch(rng: np.random.Generator, size: int, side: str = "upper") -> Bat
     """Model A cases (all teacher/student kinds, array code, conditioned on ``K_n > 0``) with the
     values of Theorem U-joint on ``side`` (``'upper'`` or ``'lower'``) at the optimising
     ``theta*``; record ``i`` carries ``theta`` at its top level."""
-    return conditioned_batch(rng, size, joint_extra(side), "K_n", ("theta",))
+    return conditioned_batch(rng, size, joint_extra(side), "K_n", ("theta",), excess=1.01)
 
 
 for _id, _side in (("U-joint", "upper"), ("U-joint-lower", "lower")):
