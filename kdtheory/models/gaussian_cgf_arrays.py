@@ -147,8 +147,10 @@ def _centred_cgf(th, a, tau, ck2, d, n, v):
 
 def _central_slack(eta, gen, a, tau, ck2, d, n, v):
     """Best slack ``c*(eta) = 1 - (Lambda(-eta)/eta)/gen_T`` (THEORY §4; no cancellation);
-    ``-inf`` beyond the domain.  Needs ``eta > 0``, ``gen_T > 0``."""
-    return 1 - (_centred_cgf(-eta, a, tau, ck2, d, n, v) / eta) / gen
+    ``-inf`` beyond the domain (and where ``Lambda(-eta)/(eta gen_T)`` overflows, e.g. for a
+    subnormal ``gen_T``).  Needs ``eta > 0``, ``gen_T > 0``."""
+    with np.errstate(over="ignore"):
+        return 1 - (_centred_cgf(-eta, a, tau, ck2, d, n, v) / eta) / gen
 
 
 def _flat(*arrays):
