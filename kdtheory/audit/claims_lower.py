@@ -9,15 +9,18 @@ from ..models import gaussian_cgf_arrays as _carr
 from ..models import gaussian_mean_arrays as _arr
 from ..models import memoriser_arrays as _marr
 from ..models.memoriser import MemoriserModel
-from ..sampling import STUDENT_KINDS, TEACHER_KINDS, build_gaussian_mean_case, rng_source
 from ..theorems.registry import theorem
 from . import claims_upper  # noqa: F401  (registration order: the upper-bound claims first)
 from .array_cases import ColumnRecords, draw_column
-from .engine import Batch, SamplingClaim, register_claim
-from .gaussian_cases import gaussian_mean_array_batch, gaussian_mean_batch
+from .engine import Batch, LazyRecords, SamplingClaim, register_claim
+from .gaussian_cases import gaussian_mean_array_batch
 
 __all__ = [
     "central_batch",
+    "central_extra",
+    "conditioned_batch",
+    "joint_batch",
+    "joint_extra",
     "memoriser_batch",
     "replay_memoriser_case",
     "sub_gamma_batch",
@@ -25,33 +28,79 @@ __all__ = [
 ]
 
 
-def _stack(params: list[dict], rows: list[dict]) -> Batch:
-    return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]})
+class _Subset(LazyRecords):
+    """The records ``idx`` of a lazy record sequence (a conditioned batch)."""
+
+    def __init__(self, records, idx: np.ndarray):
+        self._records, self._idx, self._size = records, idx, len(idx)
+
+    def _record(self, i: int) -> dict:
+        return self._records[int(self._idx[i])]
+
+
+def _teacher_cgf_params(m, n, s, teacher) -> tuple:
+    """``(gen_T, a_T, tau_T, ||c_K||^2, d, n, v)`` of a block of teachers: the arguments of the
+    array kernels of :mod:`~kdtheory.models.gaussian_cgf_arrays` (THEORY §6.1, §6.5)."""
+    a_t, b_t, tau_t = teacher
+    ck = _arr._offset(a_t, b_t, m)
+    d = m.shape[-1]
+    return _arr._gen(a_t, n, s, d), a_t, tau_t, np.sum(ck * ck, axis=-1), d, n, s**2 / n
+
+
+def conditioned_batch(
+    rng: np.random.Generator, size: int, extra, keep: str, record_keys=(), excess: float = 1.25
+) -> Batch:
+    """``size`` cases of :func:`gaussian_mean_array_batch` (all teacher/student kinds, array
+    code) conditioned on ``values[keep] > 0``: ``excess`` times as many cases (plus 16) are
+    drawn, and a uniformly random subset of the accepted ones is kept (as a multiset, ``size``
+    independent draws of the conditional law; redrawn in larger numbers in the rare event of
+    too few).  L rejects ~1/7 of the cases (a generic teacher with ``a <= 0``), U-joint almost
+    none (``K_n = 0``)."""
+    size, factor = int(size), float(excess)
+    while True:
+        batch = gaussian_mean_array_batch(
+            rng, int(size * factor) + 16, extra=extra, record_keys=record_keys
+        )
+        ok = np.flatnonzero(batch.values[keep] > 0)
+        if ok.size >= size:
+            break
+        factor *= 2
+    idx = np.sort(rng.choice(ok, size, replace=False))
+    return Batch(_Subset(batch.params, idx), {k: v[idx] for k, v in batch.values.items()})
+
+
+def central_extra(rng: np.random.Generator):
+    """``extra`` hook of :func:`gaussian_mean_array_batch` for Theorem L (THEORY §4, §6.6): per
+    case ``eta_c`` (:func:`~kdtheory.models.gaussian_cgf_arrays._eta_central`) and, with kind
+    ``0, 1, 2`` uniform: ``eta = u eta_c``, ``u ~ RANGES['eta_fraction']``, with the best slack
+    ``c = c*(eta)``; the same with ``c = 0``; the edge ``eta = eta_c`` (``u = 1``) with ``c = 0``.
+    Cases with ``gen_T <= 0`` (``eta_c = 0``: no admissible eta) get ``eta = c = nan`` and are
+    dropped by :func:`central_batch`."""
+
+    def extra(m, n, s, student, teacher) -> dict:
+        gen, *rest = _teacher_cgf_params(m, n, s, teacher)
+        eta_c = _carr._eta_central(gen, *rest)
+        kind = rng.integers(0, 3, eta_c.shape)
+        u = np.where(kind < 2, draw_column(rng, "eta_fraction", eta_c.shape), 1.0)
+        pos = eta_c > 0
+        eta = np.where(pos, u * eta_c, np.nan)
+        safe = np.where(pos, eta, 1.0)
+        best = _carr._central_slack(safe, np.where(pos, gen, 1.0), *rest)
+        c = np.where(pos, np.where(kind == 0, best, 0.0), np.nan)
+        return {"eta_fraction": u, "eta": eta, "eta_c": eta_c, "c": c}
+
+    return extra
 
 
 def central_batch(rng: np.random.Generator, size: int) -> Batch:
-    """Gaussian mean cases for Theorem L (THEORY §4, §6.6), in turn: ``eta = u eta_c`` with
-    ``u ~ RANGES['eta_fraction']`` and ``c = c*(eta)`` (the best slack, in ``[0, 1)``); the same
-    with ``c = 0``; and the edge ``eta = eta_c`` with ``c = 0`` (= ``c*(eta_c)``).  Theorem L
-    needs ``gen_T > 0`` (else ``eta_c = 0``: no admissible eta), so a generic teacher with
-    ``a <= 0`` is redrawn."""
-    src = rng_source(rng)
-    params, rows = [], []
-    while len(rows) < size:
-        case = build_gaussian_mean_case(src, TEACHER_KINDS, STUDENT_KINDS)
-        model, teacher = case.model, case.teacher
-        eta_c = model.eta_central(teacher)
-        if eta_c == 0.0:
-            continue
-        kind = len(rows) % 3
-        u = src.draw("eta_fraction") if kind < 2 else 1.0
-        eta = u * eta_c
-        c = model.central_slack(teacher, eta) if kind == 0 else 0.0
-        vals = model.theorem_values(case.student, teacher)
-        vals.update(eta=eta, c=c)
-        params.append({**case.params, "eta_fraction": u, "eta": eta, "eta_c": eta_c, "c": c})
-        rows.append(vals)
-    return _stack(params, rows)
+    """Gaussian mean cases for Theorem L (THEORY §4, §6.6) as array code: all teacher/student
+    kinds conditioned on ``gen_T > 0`` (a generic teacher with ``a <= 0`` has ``eta_c = 0``),
+    ``eta`` and ``c`` as in :func:`central_extra`.  Record ``i`` replays through
+    :func:`~kdtheory.audit.gaussian_cases.replay_gaussian_mean_case` and carries
+    ``eta_fraction, eta, eta_c, c`` at its top level."""
+    return conditioned_batch(
+        rng, size, central_extra(rng), "eta_c", ("eta_fraction", "eta", "eta_c", "c")
+    )
 
 
 register_claim(
@@ -59,34 +108,49 @@ register_claim(
         id="L",
         theorem=theorem("L"),
         model="gaussian-mean",
-        description="eta in (0, eta_c] with c = c*(eta) or c = 0; all teacher/student kinds",
+        description="eta in (0, eta_c] with c = c*(eta) or c = 0; all teacher/student kinds "
+        "(array code, eta_c by vectorised bisection)",
         sampler=central_batch,
-        cases=600,
+        cases=100_000,
     )
 )
 
 
-def _cgf_extra(method: str):
-    def extra(case) -> dict:
-        return getattr(case.model, method)(case.student, case.teacher).values
+def joint_extra(side: str):
+    """``extra`` hook of :func:`gaussian_mean_array_batch` for Theorem U-joint (THEORY §3, §6.5):
+    the optimising ``theta*`` of ``(K_n + Lambda(+-theta))/theta`` and ``Lambda`` there
+    (``Lambda_T`` on the upper side, ``Lambda_T_neg`` on the lower), by
+    :func:`~kdtheory.models.gaussian_cgf_arrays._joint_optimum`; ``nan`` where ``K_n = 0`` (no
+    optimiser; dropped by :func:`joint_batch`)."""
+    sign, key = (1, "Lambda_T") if side == "upper" else (-1, "Lambda_T_neg")
+
+    def extra(m, n, s, student, teacher) -> dict:
+        _, *rest = _teacher_cgf_params(m, n, s, teacher)
+        k_n = _arr._theorem_values(m, n, s, *student, *teacher)["K_n"]
+        pos = k_n > 0
+        theta, lam = _carr._joint_optimum(np.where(pos, k_n, 1.0), sign, *rest)
+        return {"theta": np.where(pos, theta, np.nan), key: np.where(pos, lam, np.nan)}
 
     return extra
 
 
-for _id, _method, _cases in (
-    ("U-joint", "u_joint", 400),
-    ("U-joint-lower", "u_joint_lower", 400),
-):
+def joint_batch(rng: np.random.Generator, size: int, side: str = "upper") -> Batch:
+    """Model A cases (all teacher/student kinds, array code, conditioned on ``K_n > 0``) with the
+    values of Theorem U-joint on ``side`` (``'upper'`` or ``'lower'``) at the optimising
+    ``theta*``; record ``i`` carries ``theta`` at its top level."""
+    return conditioned_batch(rng, size, joint_extra(side), "K_n", ("theta",), excess=1.01)
+
+
+for _id, _side in (("U-joint", "upper"), ("U-joint-lower", "lower")):
     register_claim(
         SamplingClaim(
             id=_id,
             theorem=theorem(_id),
             model="gaussian-mean",
-            description=f"exact joint CGF (THEORY §6.5), model.{_method} at its optimising theta",
-            sampler=lambda rng, size, m=_method: gaussian_mean_batch(
-                rng, size, extra=_cgf_extra(m)
-            ),
-            cases=_cases,
+            description=f"exact joint CGF (THEORY §6.5) at its optimising theta ({_side} side; "
+            "array code, theta* by vectorised bisection)",
+            sampler=lambda rng, size, side=_side: joint_batch(rng, size, side),
+            cases=100_000,
         )
     )
 

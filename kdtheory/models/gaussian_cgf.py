@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy import optimize
 
 from ..symbols import POSITIVE, REAL, check_in
 from ..theorems.lower import (
@@ -54,25 +53,6 @@ _F_CHI = sp.lambdify(_ARGS, _CHI_PART, "numpy")
 _DF_GAUSS = sp.lambdify(_ARGS, sp.diff(_GAUSS_PART, _th), "numpy")
 _DF_CHI = sp.lambdify(_ARGS, sp.diff(_CHI_PART, _th), "numpy")
 
-_EPS = np.finfo(float).eps
-
-
-def _log1p_minus(x):
-    """``log(1 + x) - x`` without cancellation: for ``|x| <= 1/4`` via ``u = x/(2+x)``,
-    ``log(1+x) - x = -x u + 2 (atanh(u) - u)`` and the series ``atanh(u) - u = sum u^(2k+1)/(2k+1)``
-    (``|u| <= 1/7``: 11 terms reach 1e-18 relative); else directly."""
-    x = np.asarray(x, dtype=float)
-    small = np.abs(x) <= 0.25
-    xs = np.where(small, x, 0.0)
-    u = xs / (2 + xs)
-    u2, term, series = u * u, u.copy(), np.zeros_like(u)
-    for k in range(1, 12):
-        term = term * u2
-        series = series + term / (2 * k + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        direct = np.log1p(x) - x
-    return np.where(small, -xs * u + 2 * series, direct)
-
 
 @dataclass(frozen=True)
 class CGFBound:
@@ -100,23 +80,16 @@ class GaussianMeanCGF:
         """Open interval ``(lo, hi)`` where ``E exp(theta g) < inf`` (THEORY §6.5):
         ``lo = max(1/(2 mu_-), -1/(2v))``, ``hi = 1/(2 mu_+)``.  For ``n = 1`` the ``S_D`` term
         is absent (``S_D = 0``) and ``lo = 1/(2 mu_-)``."""
-        mu_p, mu_m = self.chaos_eigenvalues(kernel)
-        lo = 1 / (2 * mu_m)
-        if self.n > 1:
-            lo = max(lo, -1 / (2 * self.v))
-        return lo, 1 / (2 * mu_p)
+        self._check_kernel("kernel", kernel)
+        lo, hi = _carr._cgf_domain(kernel.a, kernel.tau, self.v, self.n)
+        return float(lo), float(hi)
 
     def _inside(self, kernel, th: np.ndarray) -> np.ndarray:
         """``theta`` strictly inside :meth:`cgf_domain` *and* with every log argument positive as
         computed (``p(theta) > 0``; ``1 + 2 theta v > 0`` when ``n > 1``): at the edge the
         endpoint formula and ``p`` can disagree by an ulp, and the CGF is ``+inf`` there."""
-        lo, hi = self.cgf_domain(kernel)
-        v, a, tau = self.v, kernel.a, kernel.tau
-        p = 1 - 2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
-        ok = (th > lo) & (th < hi) & (p > 0)
-        if self.n > 1:
-            ok &= 1 + 2 * th * v > 0
-        return ok
+        self._check_kernel("kernel", kernel)
+        return _carr._inside(np.asarray(th, dtype=float), kernel.a, kernel.tau, self.v, self.n)
 
     def _cgf_args(self, kernel, theta):
         ck = self.offset(kernel)
@@ -149,36 +122,20 @@ class GaussianMeanCGF:
         ``Lambda = -(d(n-1)/2) l(x) - (d/2) l(q) + 2 d theta^2 tau^2 v + 2 theta^2 v ||c_K||^2 / p``.
         ``tests/test_cgf.py`` proves this equal to ``CGF_EXPR - theta gen`` symbolically and
         numerically (against 50-digit evaluation of the sympy expression)."""
-        th = np.asarray(theta, dtype=float)
-        d, n, v, a, tau = self.d, self.n, self.v, kernel.a, kernel.tau
-        ck = self.offset(kernel)
-        ck2 = float(ck @ ck)
-        x = 2 * th * v
-        q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
-        dq = -2 * (2 * a - 1) * v - 8 * th * tau**2 * v
-        p = 1 + q
-        chi, dchi = 0.0, 0.0  # the S_D term (absent for n = 1, where 1 + x may be <= 0)
-        if n > 1:
-            chi, dchi = -(d * (n - 1) / 2) * _log1p_minus(x), d * (n - 1) * v * x / (1 + x)
-        lam = chi - (d / 2) * _log1p_minus(q) + 2 * d * th**2 * tau**2 * v + 2 * th**2 * v * ck2 / p
-        dlam = (
-            dchi
-            + (d / 2) * q * dq / p
-            + 4 * d * th * tau**2 * v
-            + 4 * th * v * ck2 / p
-            - 2 * th**2 * v * ck2 * dq / p**2
-        )
-        return lam, dlam
+        return _carr._centred_terms(theta, *self._cgf_params(kernel))
+
+    def _cgf_params(self, kernel) -> tuple:
+        """``(a, tau, ||c_K||^2, d, n, v)``, the arguments of the array kernels of
+        :mod:`~kdtheory.models.gaussian_cgf_arrays`."""
+        self._check_kernel("kernel", kernel)
+        return (kernel.a, kernel.tau, self._ck2(kernel), self.d, self.n, self.v)
 
     def centred_cgf(self, kernel, theta):
         """``Lambda(theta) = log E exp(theta (g - gen))`` (THEORY §3), i.e. :meth:`joint_cgf`
         minus ``theta gen``, evaluated without cancellation (see :meth:`_centred_terms`);
         ``+inf`` outside the domain."""
         theta = check_in("theta", theta, REAL)
-        th = np.asarray(theta, dtype=float)
-        inside = self._inside(kernel, th)
-        lam, _ = self._centred_terms(kernel, np.where(inside, th, 0.0))
-        out = np.where(inside, lam, math.inf)
+        out = _carr._centred_cgf(theta, *self._cgf_params(kernel))
         return float(out) if out.ndim == 0 else out
 
     def gap_variance(self, kernel) -> float:
@@ -218,30 +175,15 @@ class GaussianMeanCGF:
         """``eta_c = sup{eta > 0 : E exp(-eta g) <= 1}`` (THEORY §4, §6.6): the positive root of
         ``f(eta) = log E exp(-eta g)``, or ``0`` when ``gen_T <= 0``.  ``f`` is convex with
         ``f(0) = 0``, ``f'(0) = -gen_T`` and tends to ``+inf`` at the domain's edge, so the root
-        of ``f(eta)/eta`` (increasing, ``-gen_T`` at 0) is bracketed on ``(0, -lo)``; Brent's
-        method to ~4 ulp (bisection steps suffice down to eta_c ~ 1e-300).  If ``f < 0`` at every
-        double below the edge (``f`` blows up only logarithmically when ``c_K = 0``, ``n = 1``),
-        the root is within one ulp of the edge and that double is returned.  The result is the
-        largest double at which ``f <= 0`` (so the central condition holds at it exactly)."""
+        of ``f(eta)/eta`` (increasing, ``-gen_T`` at 0) is bracketed on ``(0, -lo)`` and bisected
+        to adjacent doubles by the array kernel
+        :func:`~kdtheory.models.gaussian_cgf_arrays._eta_central` (the one implementation).  If
+        ``f < 0`` at every double tried below the edge (``f`` blows up only logarithmically when
+        ``c_K = 0``, ``n = 1``), the root is within one ulp of the edge and that double is
+        returned.  The result is the largest double at which ``f <= 0`` as computed (so the
+        central condition holds at it exactly)."""
         gen = self.gen(teacher)
-        if gen <= 0:
-            return 0.0
-        edge = -self.cgf_domain(teacher)[0]
-
-        def h(eta):  # f(eta)/eta = -gen_T + Lambda(-eta)/eta
-            return -gen if eta == 0 else -gen + self.centred_cgf(teacher, -eta) / eta
-
-        hi = _bracket(h, edge)
-        if hi is None:  # f < 0 up to the last double below the edge (e.g. n = 1, c_K = 0, large s)
-            return float(np.nextafter(edge, 0.0))
-        root = float(optimize.brentq(h, 0.0, hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
-        # the sup of the admissible set: step down to the largest double with f <= 0 (near the
-        # edge f is steep, and Brent's answer may sit an ulp or two on the wrong side)
-        for _ in range(64):
-            if root <= 0 or h(root) <= 0:
-                break
-            root = float(np.nextafter(root, 0.0))
-        return root
+        return float(_carr._eta_central(gen, *self._cgf_params(teacher)))
 
     def central_slack(self, teacher, eta: float) -> float:
         """Best slack ``c*(eta) = -log E exp(-eta g) / (eta gen_T)`` (THEORY §4): the largest ``c``
@@ -253,31 +195,18 @@ class GaussianMeanCGF:
         gen = self.gen(teacher)
         if gen <= 0:
             raise ValueError(f"central_slack needs gen_T > 0, got gen_T = {gen!r}")
-        return 1 - (self.centred_cgf(teacher, -eta) / eta) / gen
+        return float(_carr._central_slack(eta, gen, *self._cgf_params(teacher)))
 
     # -- U-joint (THEORY §3) -----------------------------------------------------------------
     def _joint_optimum(self, teacher, k_n: float, sign: int) -> tuple[float, float]:
         """``theta* > 0`` minimising ``(K_n + Lambda(sign theta))/theta`` and ``Lambda`` there.
 
         Unimodal (THEORY §3): the minimiser is the root of ``theta Lambda'(theta) - Lambda(theta)
-        = K_n`` (the left side increases from 0 to +inf on the domain), found by Brent's method."""
-        lo, hi = self.cgf_domain(teacher)
-        edge = hi if sign > 0 else -lo
-
-        def g(t):
-            if t == 0:
-                return -k_n
-            if t >= edge:
-                return math.inf
-            lam, dlam = self._centred_terms(teacher, sign * t)
-            return float(t * sign * dlam - lam) - k_n
-
-        t_hi = _bracket(g, edge)
-        if t_hi is None:  # the optimum is closer to the edge than double precision resolves
-            t = float(np.nextafter(edge, 0.0))
-            return t, self.centred_cgf(teacher, sign * t)
-        t = float(optimize.brentq(g, 0.0, t_hi, xtol=1e-300, rtol=4 * _EPS, maxiter=5000))
-        return t, self.centred_cgf(teacher, sign * t)
+        = K_n`` (the left side increases from 0 to +inf on the domain), bisected to adjacent
+        doubles by the array kernel :func:`~kdtheory.models.gaussian_cgf_arrays._joint_optimum`."""
+        self._check_kernel("teacher", teacher)
+        theta, lam = _carr._joint_optimum(k_n, sign, *self._cgf_params(teacher))
+        return float(theta), float(lam)
 
     def u_joint(self, student, teacher) -> CGFBound:
         """Upper side of Theorem U-joint: ``inf_{theta>0} (K_n + Lambda(theta))/theta`` with its
@@ -336,16 +265,3 @@ class GaussianMeanCGF:
                 f"the CGF bounds need K_n > 0 (the infimum is 0 at theta -> 0), got K_n = {k_n!r}"
             )
         return k_n
-
-
-def _bracket(fn, edge: float) -> float | None:
-    """A point ``t in (0, edge)`` with ``fn(t) > 0``, approaching the edge geometrically
-    (``fn`` increases to ``+inf`` there); ``None`` if ``fn <= 0`` at every double tried, i.e. the
-    root lies closer to the edge than double precision resolves."""
-    for k in range(1, 60):
-        t = edge * (1 - 2.0**-k)
-        if t >= edge:
-            break
-        if fn(t) > 0:
-            return t
-    return None

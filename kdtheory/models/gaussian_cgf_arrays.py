@@ -1,6 +1,10 @@
-"""Model A's joint-CGF constants as array code (THEORY §6.5): one source for the scalar methods of
-:class:`~kdtheory.models.gaussian_cgf.GaussianMeanCGF` and the vectorised audit of Theorems
-U-gamma and L-gamma.
+"""Model A's joint-CGF quantities as array code (THEORY §3, §4, §6.5, §6.6): one source for the
+scalar methods of :class:`~kdtheory.models.gaussian_cgf.GaussianMeanCGF` and the vectorised audit
+of Theorems U-gamma, L-gamma, L, U-joint and U-joint-lower.
+
+The per-case roots (``eta_c``, THEORY §4/§6.6, and the U-joint optimum ``theta*``, THEORY §3) are
+found for all cases at once by :func:`_last_nonpositive`: a geometric bracket towards the domain's
+edge, then bisection on the active cases until the bracket is two adjacent doubles.
 
 Arguments broadcast like :mod:`kdtheory.models.gaussian_mean_arrays`: a kernel ``(a, tau)`` of
 batch shape, ``v = s^2/n`` and ``n`` of batch shape, ``ck2 = ||c_K||^2`` of batch shape and the
@@ -16,7 +20,16 @@ import numpy as np
 
 from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, Domain, check_in
 
-__all__ = ["chaos_eigenvalues", "gap_variance", "sub_gamma_constants"]
+__all__ = [
+    "cgf_domain",
+    "centred_cgf",
+    "central_slack",
+    "chaos_eigenvalues",
+    "eta_central",
+    "gap_variance",
+    "joint_optimum",
+    "sub_gamma_constants",
+]
 
 SIDES = ("upper", "lower")
 
@@ -51,6 +64,194 @@ def _sub_gamma_constants(a, tau, ck2, d, n, v, side: str):
     return _gap_variance(a, tau, ck2, d, n, v), b
 
 
+def _log1p_minus(x):
+    """``log(1 + x) - x`` without cancellation: for ``|x| <= 1/4`` via ``u = x/(2+x)``,
+    ``log(1+x) - x = -x u + 2 (atanh(u) - u)`` and the series ``atanh(u) - u = sum u^(2k+1)/(2k+1)``
+    (``|u| <= 1/7``: 11 terms reach 1e-18 relative); else directly (``nan`` for ``x <= -1``, where
+    the callers mask the value out)."""
+    x = np.asarray(x, dtype=float)
+    small = np.abs(x) <= 0.25
+    xs = np.where(small, x, 0.0)
+    u = xs / (2 + xs)
+    u2, term, series = u * u, u.copy(), np.zeros_like(u)
+    for k in range(1, 12):
+        term = term * u2
+        series = series + term / (2 * k + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direct = np.log1p(x) - x
+    return np.where(small, -xs * u + 2 * series, direct)
+
+
+def _cgf_domain(a, tau, v, n):
+    """Open interval ``(lo, hi)`` where ``E exp(theta g) < inf`` (THEORY §6.5):
+    ``lo = max(1/(2 mu_-), -1/(2v))``, ``hi = 1/(2 mu_+)``; for ``n = 1`` (no ``S_D`` term)
+    ``lo = 1/(2 mu_-)``."""
+    mu_p, mu_m = _chaos_eigenvalues(a, tau, v)
+    lo = 1 / (2 * mu_m)
+    lo = np.where(np.asarray(n) > 1, np.maximum(lo, -1 / (2 * np.asarray(v, dtype=float))), lo)
+    return lo, 1 / (2 * mu_p)
+
+
+def _inside(th, a, tau, v, n):
+    """``theta`` strictly inside :func:`_cgf_domain` *and* with every log argument positive as
+    computed (``p(theta) > 0``; ``1 + 2 theta v > 0`` when ``n > 1``): at the edge the endpoint
+    formula and ``p`` can disagree by an ulp, and the CGF is ``+inf`` there (THEORY §6.5).  ``p``
+    is required positive both as the sympy form computes it (``1 - A - B``) and as
+    :func:`_centred_terms` does (``1 + q``, ``q = -A - B``): the two roundings may differ."""
+    lo, hi = _cgf_domain(a, tau, v, n)
+    p = 1 - 2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+    q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+    ok = (th > lo) & (th < hi) & (p > 0) & (1 + q > 0)
+    return ok & ((np.asarray(n) <= 1) | (1 + 2 * th * v > 0))
+
+
+def _centred_terms(th, a, tau, ck2, d, n, v):
+    """``Lambda(theta)`` and ``Lambda'(theta)`` (THEORY §3, §6.5) in a cancellation-free form,
+    valid inside the domain (elsewhere the values are meaningless; see :func:`_centred_cgf`).
+
+    Subtracting ``theta gen`` from the uncentred CGF cancels the linear terms exactly, leaving,
+    with ``x = 2 theta v``, ``q = p(theta) - 1 = -2 theta (2a-1) v - 4 theta^2 tau^2 v`` and
+    ``l(x) = log(1+x) - x``:
+    ``Lambda = -(d(n-1)/2) l(x) - (d/2) l(q) + 2 d theta^2 tau^2 v + 2 theta^2 v ||c_K||^2 / p``.
+    ``tests/test_cgf.py`` proves this equal to ``CGF_EXPR - theta gen`` symbolically and
+    numerically (against 50-digit evaluation of the sympy expression)."""
+    th = np.asarray(th, dtype=float)
+    x = 2 * th * v
+    q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+    dq = -2 * (2 * a - 1) * v - 8 * th * tau**2 * v
+    p = 1 + q
+    # the S_D term, absent for n = 1 (where 1 + x may be <= 0: evaluated at x = 0 there)
+    has_sd = np.asarray(n) > 1
+    xs = np.where(has_sd, x, 0.0)
+    chi = np.where(has_sd, -(d * (n - 1) / 2) * _log1p_minus(xs), 0.0)
+    dchi = np.where(has_sd, d * (n - 1) * v * xs / (1 + xs), 0.0)
+    lam = chi - (d / 2) * _log1p_minus(q) + 2 * d * th**2 * tau**2 * v + 2 * th**2 * v * ck2 / p
+    dlam = (
+        dchi
+        + (d / 2) * q * dq / p
+        + 4 * d * th * tau**2 * v
+        + 4 * th * v * ck2 / p
+        - 2 * th**2 * v * ck2 * dq / p**2
+    )
+    return lam, dlam
+
+
+def _centred_cgf(th, a, tau, ck2, d, n, v):
+    """``Lambda(theta) = log E exp(theta (g - gen))`` (THEORY §3, §6.5) by :func:`_centred_terms`;
+    ``+inf`` outside :func:`_inside`."""
+    th = np.asarray(th, dtype=float)
+    inside = _inside(th, a, tau, v, n)
+    lam, _ = _centred_terms(np.where(inside, th, 0.0), a, tau, ck2, d, n, v)
+    return np.where(inside, lam, math.inf)
+
+
+def _central_slack(eta, gen, a, tau, ck2, d, n, v):
+    """Best slack ``c*(eta) = 1 - (Lambda(-eta)/eta)/gen_T`` (THEORY §4; no cancellation);
+    ``-inf`` beyond the domain (and where ``Lambda(-eta)/(eta gen_T)`` overflows, e.g. for a
+    subnormal ``gen_T``).  Needs ``eta > 0``, ``gen_T > 0``."""
+    with np.errstate(over="ignore"):
+        return 1 - (_centred_cgf(-eta, a, tau, ck2, d, n, v) / eta) / gen
+
+
+def _flat(*arrays):
+    """The arrays broadcast to one shape and flattened (for index-array gathering)."""
+    out = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in arrays))
+    return out[0].shape, [x.ravel() for x in out]
+
+
+def _last_nonpositive(fn, edge):
+    """For each case ``i``: the largest double ``t in [0, edge_i)`` with ``fn(t, i) <= 0``, for
+    ``fn(., i)`` increasing from ``fn(0) < 0`` to ``+inf`` at ``edge_i`` (vectorised over cases).
+
+    ``fn(t, idx)`` evaluates the cases ``idx`` (an index array) at ``t``.  Bracket: the first
+    ``t_k = edge (1 - 2^-k)``, ``k = 1, 2, ...``, with ``fn > 0``; if ``fn <= 0`` at every such
+    double below the edge, the root lies closer to the edge than double precision resolves and
+    ``nextafter(edge, 0)`` is returned.  Then bisection with the invariant ``fn(lo) <= 0 < fn(hi)``
+    (``lo = 0`` first; from ``lo = 0`` a step to ``hi 2^-64``, geometric means while ``hi > 4 lo``,
+    arithmetic midpoints after) until ``lo`` and ``hi`` are adjacent doubles: ``lo`` is returned,
+    so ``fn <= 0`` holds there as computed.  About 70 evaluations per case."""
+    edge = np.asarray(edge, dtype=float)
+    size = edge.size
+    hi = np.full(size, math.nan)
+    todo = np.arange(size)
+    for k in range(1, 60):
+        t = edge[todo] * (1 - 2.0**-k)
+        below = t < edge[todo]
+        todo, t = todo[below], t[below]
+        if todo.size == 0:
+            break
+        up = fn(t, todo) > 0
+        hi[todo[up]] = t[up]
+        todo = todo[~up]
+    out = np.nextafter(edge, 0.0)  # the unresolved cases keep this
+    act = np.flatnonzero(~np.isnan(hi))
+    lo, hi = np.zeros(act.size), hi[act]
+    for _ in range(400):  # ~70 needed: 1 + log2(64 + 1075) geometric + 54 arithmetic steps
+        if act.size == 0:
+            break
+        geo = hi > 4 * lo
+        mid = np.where(
+            lo == 0, hi * 2.0**-64, np.where(geo, np.sqrt(lo) * np.sqrt(hi), lo + (hi - lo) / 2)
+        )
+        done = (mid <= lo) | (mid >= hi)
+        out[act[done]] = lo[done]
+        keep = ~done
+        act, lo, hi, mid = act[keep], lo[keep], hi[keep], mid[keep]
+        if act.size == 0:
+            break
+        up = fn(mid, act) > 0
+        hi = np.where(up, mid, hi)
+        lo = np.where(up, lo, mid)
+    else:  # pragma: no cover - the loop provably ends within ~70 steps
+        raise RuntimeError("bisection did not converge")
+    return out
+
+
+def _eta_central(gen, a, tau, ck2, d, n, v):
+    """``eta_c = sup{eta > 0 : E exp(-eta g) <= 1}`` (THEORY §4, §6.6), elementwise: the positive
+    root of ``f(eta) = log E exp(-eta g)``, or ``0`` where ``gen_T <= 0``.  ``f`` is convex with
+    ``f(0) = 0``, ``f'(0) = -gen_T`` and tends to ``+inf`` at the domain's edge ``-lo``, so
+    ``h(eta) = f(eta)/eta = -gen_T + Lambda(-eta)/eta`` increases from ``-gen_T``; the result is
+    the largest double with ``h <= 0`` (:func:`_last_nonpositive`), so the central condition holds
+    at it exactly; within one ulp of the edge if ``f < 0`` at every double tried (``f`` blows up
+    only logarithmically when ``c_K = 0``, ``n = 1``)."""
+    shape, (gen, a, tau, ck2, d, n, v) = _flat(gen, a, tau, ck2, d, n, v)
+    out = np.zeros(gen.shape)
+    pos = np.flatnonzero(gen > 0)
+    if pos.size:
+        g, aa, tt, cc, dd, nn, vv = (x[pos] for x in (gen, a, tau, ck2, d, n, v))
+
+        def h(eta, i):
+            lam = _centred_cgf(-eta, aa[i], tt[i], cc[i], dd[i], nn[i], vv[i])
+            return -g[i] + lam / eta
+
+        out[pos] = _last_nonpositive(h, -_cgf_domain(aa, tt, vv, nn)[0])
+    return out.reshape(shape)
+
+
+def _joint_optimum(k_n, sign, a, tau, ck2, d, n, v):
+    """``(theta*, Lambda(sign theta*))``, elementwise: ``theta* > 0`` minimising
+    ``(K_n + Lambda(sign theta))/theta`` (THEORY §3; ``sign = +1`` the upper side of U-joint,
+    ``-1`` the lower).  Unimodal: the minimiser is the root of ``theta Lambda'(theta) - Lambda(theta)
+    = K_n`` (the left side increases from 0 to ``+inf`` on the domain), found by
+    :func:`_last_nonpositive`; where the root is closer to the edge than a double resolves,
+    the last double below the edge.  Needs ``K_n > 0``."""
+    shape, (k_n, a, tau, ck2, d, n, v) = _flat(k_n, a, tau, ck2, d, n, v)
+    lo, hi = _cgf_domain(a, tau, v, n)
+    edge = hi if sign > 0 else -lo
+
+    def g(t, i):
+        th = sign * t
+        args = (a[i], tau[i], ck2[i], d[i], n[i], v[i])
+        inside = _inside(th, args[0], args[1], args[5], args[4])
+        lam, dlam = _centred_terms(np.where(inside, th, 0.0), *args)
+        return np.where(inside, t * sign * dlam - lam - k_n[i], math.inf)
+
+    theta = _last_nonpositive(g, edge)
+    lam = _centred_cgf(sign * theta, a, tau, ck2, d, n, v)
+    return theta.reshape(shape), lam.reshape(shape)
+
+
 # -- public, validated --------------------------------------------------------------------------
 _NONNEG_FINITE = Domain(0.0, math.inf, True, False)
 
@@ -79,3 +280,47 @@ def gap_variance(a, tau, ck2, d, n, s):
 def sub_gamma_constants(a, tau, ck2, d, n, s, side: str = "upper"):
     """``(V_g, b_g)`` of the sub-gamma envelope (THEORY §6.5), elementwise."""
     return _sub_gamma_constants(*_args(a, tau, ck2, d, n, s), side)
+
+
+def _gen_args(a, tau, ck2, d, n, s):
+    """Validated arguments and ``gen_T = 2 a d s^2/n`` (THEORY §6.1) of the teacher ``(a, tau)``."""
+    a, tau, ck2, d, n, v = _args(a, tau, ck2, d, n, s)
+    return 2 * a * d * v, a, tau, ck2, d, n, v
+
+
+def cgf_domain(a, tau, n, s):
+    """``(lo, hi)``, the open domain of the joint CGF of kernels ``(a, tau)`` (THEORY §6.5)."""
+    a, tau, _, _, n, v = _args(a, tau, 0.0, 1, n, s)
+    return _cgf_domain(a, tau, v, n)
+
+
+def centred_cgf(theta, a, tau, ck2, d, n, s):
+    """``Lambda(theta)`` (THEORY §3, §6.5), elementwise; ``+inf`` outside :func:`cgf_domain`."""
+    theta = np.asarray(check_in("theta", theta, REAL), dtype=float)
+    return _centred_cgf(theta, *_args(a, tau, ck2, d, n, s))
+
+
+def central_slack(eta, a, tau, ck2, d, n, s):
+    """Best slack ``c*(eta)`` of the central condition (THEORY §4), elementwise; needs
+    ``gen_T > 0``."""
+    eta = np.asarray(check_in("eta", eta, POSITIVE), dtype=float)
+    gen, *rest = _gen_args(a, tau, ck2, d, n, s)
+    if not np.all(gen > 0):
+        bad = np.asarray(gen)[~(np.asarray(gen) > 0)].ravel()[0]
+        raise ValueError(f"central_slack needs gen_T > 0, got gen_T = {float(bad)!r}")
+    return _central_slack(eta, gen, *rest)
+
+
+def eta_central(a, tau, ck2, d, n, s):
+    """``eta_c`` of the teacher ``(a, tau)`` (THEORY §4, §6.6), elementwise: the largest double
+    with ``E exp(-eta g) <= 1`` (``0`` where ``gen_T <= 0``)."""
+    return _eta_central(*_gen_args(a, tau, ck2, d, n, s))
+
+
+def joint_optimum(k_n, a, tau, ck2, d, n, s, side: str = "upper"):
+    """``(theta*, Lambda(+-theta*))`` of Theorem U-joint (THEORY §3), elementwise; ``side``
+    ``'upper'`` (``Lambda(theta)``) or ``'lower'`` (``Lambda(-theta)``).  Needs ``K_n > 0``."""
+    if side not in SIDES:
+        raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
+    k_n = np.asarray(check_in("K_n", k_n, POSITIVE), dtype=float)
+    return _joint_optimum(k_n, 1 if side == "upper" else -1, *_args(a, tau, ck2, d, n, s))
