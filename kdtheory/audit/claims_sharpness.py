@@ -314,7 +314,7 @@ def _smoothed_tilt_witness(rng: np.random.Generator, size: int) -> Batch:
         student = m.tilt_student(m.smoothed_teacher(te, rho), kappa)
         params.append({**case.params, "student": {"kind": "tilt of T^rho", "kappa": kappa}})
         rows.append(m.smoothing_values(student, te, rho))
-    return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]})
+    return Batch.from_rows(params, rows)
 
 
 # -- the claims, in reading order -----------------------------------------------------------------

@@ -67,6 +67,12 @@ class Batch:
     params: list[dict]
     values: dict[str, np.ndarray]
 
+    @classmethod
+    def from_rows(cls, params: list[dict], rows: list[dict]) -> Batch:
+        """Stack per-case value dicts (one per record, same keys) into float arrays."""
+        keys = rows[0].keys() if rows else []
+        return cls(params, {k: np.array([r[k] for r in rows], dtype=float) for k in keys})
+
 
 @dataclass
 class ClaimResult:

@@ -22,6 +22,7 @@ from .engine import Batch, LazyRecords
 __all__ = [
     "gaussian_mean_batch",
     "tilt_witness_batch",
+    "cases_batch",
     "gaussian_mean_array_batch",
     "replay_gaussian_mean_case",
     "record_triple",
@@ -40,40 +41,39 @@ def gaussian_mean_batch(
     """``size`` random (model, student, teacher) cases with their exact theorem values;
     ``extra(case) -> dict`` adds further values (e.g. an expectation over D)."""
     src = rng_source(rng)
+    cases = (build_gaussian_mean_case(src, teacher_kinds, student_kinds) for _ in range(size))
+    return cases_batch(cases, extra)
+
+
+def cases_batch(cases, extra: Callable | None = None) -> Batch:
+    """A :class:`Batch` of drawn cases (objects with ``model``, ``student``, ``teacher`` and
+    ``params``): each case's exact ``model.theorem_values``, plus ``extra(case)`` if given."""
     params, rows = [], []
-    for _ in range(size):
-        case = build_gaussian_mean_case(src, teacher_kinds, student_kinds)
+    for case in cases:
         vals = case.model.theorem_values(case.student, case.teacher)
         if extra is not None:
             vals.update(extra(case))
         params.append(case.params)
         rows.append(vals)
-    keys = rows[0].keys() if rows else []
-    return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in keys})
+    return Batch.from_rows(params, rows)
 
 
 def tilt_witness_batch(rng, size, extra=None) -> Batch:
     """Tilt students (``c_Delta = 0``, ``r = 1``), the equality witnesses of THEORY §6.4.
     Half with ``kappa > 0`` (upper side attained), half with ``kappa < 0`` (lower side)."""
     src = rng_source(rng)
-    params, rows = [], []
-    from ..sampling import Source
 
-    for i in range(size):
-        sign = 1.0 if i % 2 == 0 else -1.0
-        signed = Source(
-            draw=lambda name, s=sign: (
-                s * src.draw("kappa_pos") if name == "kappa" else src.draw(name)
-            ),
+    def signed(sign: float) -> Source:
+        return Source(
+            draw=lambda name: sign * src.draw("kappa_pos") if name == "kappa" else src.draw(name),
             choose=src.choose,
         )
-        case = build_gaussian_mean_case(signed, TEACHER_KINDS, ("tilt",))
-        vals = case.model.theorem_values(case.student, case.teacher)
-        if extra is not None:
-            vals.update(extra(case))
-        params.append(case.params)
-        rows.append(vals)
-    return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]})
+
+    cases = (
+        build_gaussian_mean_case(signed(1.0 if i % 2 == 0 else -1.0), TEACHER_KINDS, ("tilt",))
+        for i in range(size)
+    )
+    return cases_batch(cases, extra)
 
 
 # -- vectorised batches (THEORY §6 closed forms as array code) -----------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 from ..models.linear import LinearGaussianModel
 from ..sampling import Source, rng_source
 from .engine import Batch
+from .gaussian_cases import cases_batch
 
 __all__ = [
     "LINEAR_TEACHER_KINDS",
@@ -141,15 +142,10 @@ def _plain(d: dict) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
 
 
-def _batch(cases) -> Batch:
-    rows = [c.model.theorem_values(c.student, c.teacher) for c in cases]
-    return Batch([c.params for c in cases], {k: np.array([r[k] for r in rows]) for k in rows[0]})
-
-
 def linear_batch(rng: np.random.Generator, size: int) -> Batch:
     """``size`` random linear-Gaussian cases with their exact theorem values."""
     src = rng_source(rng)
-    return _batch([build_linear_case(src) for _ in range(size)])
+    return cases_batch(build_linear_case(src) for _ in range(size))
 
 
 def linear_tilt_witness_batch(rng: np.random.Generator, size: int) -> Batch:
@@ -159,4 +155,4 @@ def linear_tilt_witness_batch(rng: np.random.Generator, size: int) -> Batch:
     Cauchy–Schwarz steps are both equalities and ``|dgen| = U1`` (the upper side for ``kappa > 0``,
     the lower side for ``kappa < 0``)."""
     src = rng_source(rng)
-    return _batch([build_linear_case(src, LINEAR_TEACHER_KINDS, ("tilt",)) for _ in range(size)])
+    return cases_batch(build_linear_case(src, LINEAR_TEACHER_KINDS, ("tilt",)) for _ in range(size))

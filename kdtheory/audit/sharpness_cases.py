@@ -29,7 +29,7 @@ from ..sampling import (
 from ..symbols import POSITIVE_INTEGER, check_in
 from .array_cases import draw_column
 from .engine import Batch, LazyRecords
-from .gaussian_cases import gaussian_mean_array_batch, replay_gaussian_mean_case
+from .gaussian_cases import cases_batch, gaussian_mean_array_batch, replay_gaussian_mean_case
 
 __all__ = [
     "BallCase",
@@ -124,23 +124,11 @@ def build_bump_case(
     return GaussianMeanCase(model=model, student=case.student, teacher=case.teacher, params=params)
 
 
-def _batch(cases, extra: Callable | None) -> Batch:
-    params, rows = [], []
-    for case in cases:
-        vals = case.model.theorem_values(case.student, case.teacher)
-        if extra is not None:
-            vals.update(extra(case))
-        params.append(case.params)
-        rows.append(vals)
-    keys = rows[0].keys() if rows else []
-    return Batch(params, {k: np.array([r[k] for r in rows], dtype=float) for k in keys})
-
-
 def ball_batch(rng: np.random.Generator, size: int, extra: Callable | None = None) -> Batch:
     """``size`` uniform-ball cases with the exact values of Theorem S's symbols (a Python loop over
     :func:`build_ball_case`; :func:`ball_array_batch` is the array-code twin the audit runs)."""
     src = rng_source(rng)
-    return _batch((build_ball_case(src) for _ in range(size)), extra)
+    return cases_batch((build_ball_case(src) for _ in range(size)), extra)
 
 
 class _BallRecords(LazyRecords):
@@ -243,7 +231,7 @@ def replay_ball_case(record: dict) -> BallCase:
 def bump_batch(rng: np.random.Generator, size: int, extra: Callable | None = None) -> Batch:
     """``size`` bump-loss cases with the exact values of the upper bounds' symbols."""
     src = rng_source(rng)
-    return _batch((build_bump_case(src) for _ in range(size)), extra)
+    return cases_batch((build_bump_case(src) for _ in range(size)), extra)
 
 
 def draw_radius(rng: np.random.Generator) -> float:
