@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..theorems.registry import theorem
 from .engine import SamplingClaim, register_claim
 from .linear_cases import linear_batch, linear_tilt_witness_batch
+from .witness_balls import linear_tilt_exact
 
 register_claim(
     SamplingClaim(
@@ -20,5 +21,7 @@ register_claim(
         cases=1000,
         witness=linear_tilt_witness_batch,
         witness_cases=20,
+        witness_exact=linear_tilt_exact,
+        seconds_per_case=6e-4,
     )
 )

@@ -32,14 +32,21 @@ from .engine import (
     HOLDS,
     INCONCLUSIVE,
     REFUTED,
-    WITNESS_RTOL,
     Batch,
     Claim,
     ClaimResult,
     SamplingClaim,
+    block_streams,
+    claim_stream,
     register_claim,
 )
 from .gaussian_cases import gaussian_mean_array_batch
+from .witness import WitnessOutcome, judge_witnesses
+from .witness_balls import (
+    local_regime_deviation,
+    smoothed_tilt_exact,
+    smoothing_regime_deviation,
+)
 from .sharpness_cases import (
     ball_array_batch,
     bump_array_batch,
@@ -63,23 +70,46 @@ _S, _S_SMOOTH, _U_UNIFORM = theorem("S"), theorem("S-smooth"), theorem("U-unifor
 #: a bound difference within this many ulps of the bounds' scale is "unresolved" in double
 #: precision: it is reported, never counted as an agreement or a disagreement
 _RESOLUTION = 64 * np.finfo(float).eps
-#: the model form's equality ``B(rho_0) = B(0)`` must hold to this relative accuracy (issue 4)
-_MODEL_WITNESS_RTOL = 1e-10
 
 
 # -- the regime claim type ------------------------------------------------------------------------
 @dataclass
 class RegimeOutcome:
-    """The result of a tightness-regime check (cases = comparisons made)."""
+    """The result of a tightness-regime check (cases = comparisons made); ``witness``: the
+    judgement of its equality witnesses (:mod:`kdtheory.audit.witness`)."""
 
     cases: int
     disagreements: int
     unresolved: int
-    witness_ratio: float | None
-    witness_cases: int
-    witness_ok: bool
+    witness: WitnessOutcome
     counterexample: dict | None = None
     counts: dict = field(default_factory=dict)
+
+    @property
+    def witness_ok(self) -> bool:
+        return self.witness.ok
+
+    @property
+    def witness_ratio(self) -> float | None:
+        return self.witness.ratio
+
+    @property
+    def witness_cases(self) -> int:
+        return self.witness.cases
+
+    def merge(self, other: RegimeOutcome) -> RegimeOutcome:
+        """Both outcomes as one (counts added; the first counterexample kept)."""
+        counts = dict(self.counts)
+        for k, v in other.counts.items():
+            counts[k] = counts.get(k, 0) + v
+        return RegimeOutcome(
+            cases=self.cases + other.cases,
+            disagreements=self.disagreements + other.disagreements,
+            unresolved=self.unresolved + other.unresolved,
+            witness=self.witness.merge(other.witness),
+            counterexample=self.counterexample or other.counterexample,
+            counts=counts,
+        )
 
 
 @dataclass
@@ -92,9 +122,15 @@ class RegimeClaim(Claim):
     check: Callable[[np.random.Generator, int], RegimeOutcome] | None = None
     cases: int = 1000
 
-    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
+    def planned_cases(self, scale: float = 1.0) -> int:
+        return max(1, int(round(self.cases * scale)))
+
+    def run(self, seed, scale: float = 1.0) -> ClaimResult:
         t0 = time.perf_counter()
-        out = self.check(rng, max(1, int(round(self.cases * scale))))
+        out = None
+        for rng, size in block_streams(claim_stream(seed, self.id), self.planned_cases(scale)):
+            part = self.check(rng, size)
+            out = part if out is None else out.merge(part)
         if out.disagreements:
             verdict = REFUTED
         elif out.cases == 0 or not out.witness_ok or out.unresolved > out.cases // 100:
@@ -111,12 +147,14 @@ class RegimeClaim(Claim):
             witness_ratio=out.witness_ratio,
             witness_cases=out.witness_cases,
             seconds=time.perf_counter() - t0,
-            notes=f"{self.description}; sign disagreements {out.disagreements}, unresolved "
+            notes=(out.witness.note() + "; " if not out.witness_ok else "")
+            + f"{self.description}; sign disagreements {out.disagreements}, unresolved "
             f"{out.unresolved}; {counts}",
             extra={
                 "sign_disagreements": out.disagreements,
                 "unresolved": out.unresolved,
                 **out.counts,
+                "witness": out.witness.to_json(),
             },
         )
 
@@ -176,14 +214,12 @@ def local_regime_check(rng: np.random.Generator, size: int) -> RegimeOutcome:
         cx = {**recs[i], "rho": float(rho[i]), "rho_0": float(rho0[i]), "S": float(b_s[i])}
         cx["U"] = float(b_u[i])
     w_ratio = _S.rhs_value(dgen=0.0, G1=v["G1"], beta=v["beta"], rho=rho0, K_n=v["K_n"]) / b_u
-    worst = float(w_ratio[np.argmax(np.abs(w_ratio - 1))])
+    witness = judge_witnesses(w_ratio, lambda i, num: local_regime_deviation(recs[i], num))
     return RegimeOutcome(
         cases=size,
         disagreements=int(np.count_nonzero(bad)),
         unresolved=int(np.count_nonzero(~resolved)),
-        witness_ratio=worst,
-        witness_cases=size,
-        witness_ok=abs(worst - 1) <= WITNESS_RTOL,
+        witness=witness,
         counterexample=cx,
         counts={
             "S tighter (rho < rho_0)": int(np.count_nonzero(resolved & (b_s < b_u))),
@@ -199,8 +235,8 @@ def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) 
     i.e. ``tau_S <= tau_T``), and ``|B(rho_0^sm) - B(0)| <= 1e-10`` times the bound's scale
     ``|gen_T| + |B(0) - gen_T|`` (THEORY §6.6)."""
     src = rng_source(rng)
-    n_cmp = n_bad = n_unres = n_wit = n_zero = 0
-    worst_w, worst_dev = None, -1.0
+    n_cmp = n_bad = n_unres = n_zero = 0
+    w_ratios, w_records = [], []
     cx = None
     for _ in range(size):
         case = build_gaussian_mean_case(src)
@@ -221,17 +257,15 @@ def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) 
             cx = {"params": case.params, "rho": float(rho[i]), "rho_0": r0, "B(rho)-B(0)": diff[i]}
         n_bad += int(np.count_nonzero(bad))
         if r0 > 0:
-            dev = (m.smoothing_bound(st, te, r0) - b0) / scale
-            n_wit += 1
-            if abs(dev) > worst_dev:
-                worst_dev, worst_w = abs(dev), 1.0 + dev
+            w_ratios.append(1.0 + (m.smoothing_bound(st, te, r0) - b0) / scale)
+            w_records.append(case.params)
     return RegimeOutcome(
         cases=n_cmp,
         disagreements=n_bad,
         unresolved=n_unres,
-        witness_ratio=worst_w,
-        witness_cases=n_wit,
-        witness_ok=n_wit > 0 and worst_dev <= _MODEL_WITNESS_RTOL,
+        witness=judge_witnesses(
+            w_ratios, lambda i, num: smoothing_regime_deviation(w_records[i], num)
+        ),
         counterexample=cx,
         counts={"models": size, "models with rho_0 = 0 (tau_S <= tau_T)": int(n_zero)},
     )
@@ -287,15 +321,15 @@ def smoothing_regime_array_check(
         cx = {"params": batch.params[i], "rho": float(rho[i, k]), "rho_0": float(r0[i])}
         cx["B(rho)-B(0)"] = float(diff[i, k])
     wit = r0 > 0
-    dev = v["witness_dev"][wit]
-    j = int(np.argmax(np.abs(dev))) if dev.size else None
+    idx = np.flatnonzero(wit)
     return RegimeOutcome(
         cases=int(diff.size),
         disagreements=int(np.count_nonzero(bad)),
         unresolved=int(np.count_nonzero(~resolved)),
-        witness_ratio=None if j is None else float(1.0 + dev[j]),
-        witness_cases=int(dev.size),
-        witness_ok=bool(dev.size) and float(np.max(np.abs(dev))) <= _MODEL_WITNESS_RTOL,
+        witness=judge_witnesses(
+            1.0 + v["witness_dev"][wit],
+            lambda j, num: smoothing_regime_deviation(batch.params[int(idx[j])], num),
+        ),
         counterexample=cx,
         counts={"models": size, "models with rho_0 = 0 (tau_S <= tau_T)": int(np.sum(~wit))},
     )
@@ -312,7 +346,9 @@ def _smoothed_tilt_witness(rng: np.random.Generator, size: int) -> Batch:
         m, te = case.model, case.teacher
         rho, kappa = RANGES["rho"].draw(rng), src.draw("kappa_pos")
         student = m.tilt_student(m.smoothed_teacher(te, rho), kappa)
-        params.append({**case.params, "student": {"kind": "tilt of T^rho", "kappa": kappa}})
+        params.append(
+            {**case.params, "student": {"kind": "tilt of T^rho", "kappa": kappa}, "rho": rho}
+        )
         rows.append(m.smoothing_values(student, te, rho))
     return Batch.from_rows(params, rows)
 
@@ -350,6 +386,7 @@ register_claim(
         sampler=smoothing_array_batch,
         cases=100_000,
         witness=_smoothed_tilt_witness,
+        witness_exact=smoothed_tilt_exact,
     )
 )
 

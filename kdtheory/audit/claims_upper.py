@@ -11,6 +11,7 @@ from .array_cases import ColumnRecords, draw_column
 from .engine import Batch, SamplingClaim, register_claim
 from .gaussian_cases import gaussian_mean_array_batch, gaussian_mean_batch, tilt_witness_batch
 from .gaussian_pair_cases import dv_batch
+from .witness_balls import dv_pair_exact, gaussian_law_exact, gaussian_mean_exact
 
 # -- Lemma DV on Gaussian pairs with quadratic f (exact both sides, array code) --------------------
 
@@ -25,6 +26,7 @@ register_claim(
         cases=100_000,
         witness=lambda rng, size: dv_batch(rng, size, witness=True),
         witness_cases=1000,
+        witness_exact=dv_pair_exact,
     )
 )
 
@@ -75,6 +77,7 @@ register_claim(
         cases=100_000,
         witness=lambda rng, size: sg_batch(rng, size, ("gaussian",)),
         witness_cases=1000,
+        witness_exact=gaussian_law_exact,
     )
 )
 
@@ -92,6 +95,7 @@ register_claim(
         sampler=gaussian_mean_array_batch,
         cases=100_000,
         witness=tilt_witness_batch,
+        witness_exact=gaussian_mean_exact,
     )
 )
 
@@ -117,5 +121,6 @@ register_claim(
         cases=60,
         witness=lambda rng, size: tilt_witness_batch(rng, size, extra=_u0_expectation),
         witness_cases=10,
+        seconds_per_case=0.15,
     )
 )

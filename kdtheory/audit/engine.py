@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..theorems.base import Status, Theorem
+from .witness import WitnessOutcome, judge_witnesses, statement_deviation
 
 __all__ = [
     "Claim",
@@ -31,11 +32,47 @@ __all__ = [
     "register_claim",
     "claims",
     "run_audit",
+    "BLOCK",
+    "block_streams",
+    "claim_stream",
+    "estimated_seconds",
+    "MAX_SECONDS",
 ]
 
 HOLDS, REFUTED, INCONCLUSIVE = "holds", "refuted", "inconclusive"
-#: an equality witness must reach ratio 1 to this relative accuracy
-WITNESS_RTOL = 1e-12
+
+#: cases are drawn and evaluated in blocks of this size: case ``i`` of a claim at seed ``s``
+#: comes from the random stream of block ``i // BLOCK`` (:func:`block_streams`), so the
+#: results do not depend on how blocks are grouped, and memory is bounded by one block
+BLOCK = 10_000
+#: the spawn key of a claim's equality-witness stream (apart from every block's)
+_WITNESS_KEY = 2**32 - 1
+#: a run whose estimated time exceeds this is refused (:func:`estimated_seconds`): one day
+MAX_SECONDS = 86_400.0
+
+
+def claim_stream(seed, claim_id: str | None = None) -> np.random.SeedSequence:
+    """The root seed sequence of a claim: from an int seed and the claim id, or taken from a
+    ``SeedSequence`` / ``Generator`` given directly (tests pass ``default_rng(k)``)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return seed.bit_generator.seed_seq
+    return np.random.SeedSequence([int(seed), _stable_hash(claim_id or "")])
+
+
+def _child(root: np.random.SeedSequence, key: int) -> np.random.Generator:
+    return np.random.default_rng(
+        np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, int(key)))
+    )
+
+
+def block_streams(root: np.random.SeedSequence, total: int):
+    """``(generator, size)`` for each block of ``total`` cases: block ``j`` covers cases
+    ``j*BLOCK .. (j+1)*BLOCK - 1`` and draws from the child stream ``j`` of ``root``."""
+    full, rest = divmod(int(total), BLOCK)
+    for j in range(full + (rest > 0)):
+        yield _child(root, j), (BLOCK if j < full else rest)
 
 
 class LazyRecords(Sequence):
@@ -110,12 +147,16 @@ class Claim:
     theorem: Theorem
     model: str
     description: str = ""
+    #: rough seconds per planned case on one core (for :func:`estimated_seconds` only)
+    seconds_per_case: float = 2e-6
 
     @property
     def status(self) -> str:
         return self.theorem.status.value
 
-    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:  # pragma: no cover
+    def run(self, seed, scale: float = 1.0) -> ClaimResult:  # pragma: no cover
+        """Evaluate the claim; ``seed`` is a ``SeedSequence`` (the audit's, per claim), or a
+        ``Generator`` whose seed sequence is used (see :func:`claim_stream`)."""
         raise NotImplementedError
 
     def planned_cases(self, scale: float = 1.0) -> int | None:
@@ -131,60 +172,106 @@ class Claim:
 @dataclass
 class SamplingClaim(Claim):
     """A true claim checked on ``cases`` random draws (``sampler(rng, size) -> Batch``) and, if
-    given, on equality witnesses (``witness(rng, size) -> Batch``) that must reach ratio 1."""
+    given, on equality witnesses (``witness(rng, size) -> Batch``) that must reach ratio 1.
+
+    Cases are drawn and evaluated block by block (:data:`BLOCK`, :func:`block_streams`) and the
+    results merged, so memory does not grow with the number of cases.  Witnesses are judged by
+    :func:`kdtheory.audit.witness.judge_witnesses`; ``witness_exact(record, prec) -> {symbol:
+    arb}`` recomputes a witness case from its parameter record in ball arithmetic for the cases
+    whose double ratio is off 1 by more than double resolution."""
 
     sampler: Callable[[np.random.Generator, int], Batch] | None = None
     cases: int = 1000
     witness: Callable[[np.random.Generator, int], Batch] | None = None
     witness_cases: int = 20
+    witness_exact: Callable[[dict, int], dict] | None = None
 
     def planned_cases(self, scale: float = 1.0) -> int:
         return max(1, int(round(self.cases * scale)))
 
-    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
+    def planned_witnesses(self, scale: float = 1.0) -> int:
+        """Witness cases at ``scale`` (a scale below 1 shrinks them, never below 1)."""
+        return max(1, int(round(self.witness_cases * min(scale, 1.0))))
+
+    def run(self, seed, scale: float = 1.0) -> ClaimResult:
         t0 = time.perf_counter()
-        size = self.planned_cases(scale)
-        batch = self.sampler(rng, size)
-        ev = self.theorem.evaluate(**batch.values)
-        holds = np.broadcast_to(ev.holds, (len(batch.params),))
-        ratio = np.broadcast_to(ev.ratio, (len(batch.params),))
-        n = len(batch.params)
-        violations = int(np.count_nonzero(~holds))
-        finite = np.where(np.isfinite(ratio), ratio, -np.inf)
-        worst = int(np.argmax(finite)) if n else None
-        counterexample = tightest = None
-        if n:
-            rec = _case_record(batch, ev, worst)
-            if violations:
-                bad = np.flatnonzero(~holds)
-                worst_bad = int(bad[np.argmax(np.broadcast_to(ev.ratio, (n,))[bad])])
-                counterexample = _case_record(batch, ev, worst_bad)
-            else:
-                tightest = rec
-        verdict = INCONCLUSIVE if n == 0 else (REFUTED if violations else HOLDS)
+        root = claim_stream(seed, self.id)
+        tally = _Tally()
+        for rng, size in block_streams(root, self.planned_cases(scale)):
+            batch = self.sampler(rng, size)
+            tally.add(batch, self.theorem.evaluate(**batch.values))
+        n = tally.n
+        verdict = INCONCLUSIVE if n == 0 else (REFUTED if tally.violations else HOLDS)
         notes = self.description
+        extra = {}
         w_ratio, w_n = None, 0
         if self.witness is not None:
-            wb = self.witness(rng, max(1, int(round(self.witness_cases * min(scale, 1.0)))))
-            wev = self.theorem.evaluate(**wb.values)
-            wr = np.broadcast_to(wev.ratio, (len(wb.params),))
-            w_n = len(wb.params)
-            w_ratio = float(wr[np.argmax(np.abs(wr - 1.0))])
-            if not abs(w_ratio - 1.0) <= WITNESS_RTOL:
+            wo = self.judge_witnesses(_child(root, _WITNESS_KEY), self.planned_witnesses(scale))
+            w_ratio, w_n = wo.ratio, wo.cases
+            extra["witness"] = wo.to_json()
+            if not wo.ok:
                 verdict = INCONCLUSIVE
-                notes = f"equality witness missed ratio 1 (got {w_ratio!r})"
+                notes = wo.note()
         return self._result(
             verdict=verdict,
             cases=n,
-            violations=violations,
-            max_ratio=_max_or_none(finite),
-            counterexample=counterexample,
-            tightest=tightest,
+            violations=tally.violations,
+            max_ratio=tally.max_ratio,
+            counterexample=tally.counterexample,
+            tightest=None if tally.violations else tally.tightest,
             witness_ratio=w_ratio,
             witness_cases=w_n,
             seconds=time.perf_counter() - t0,
             notes=notes,
+            extra=extra,
         )
+
+    def judge_witnesses(self, rng: np.random.Generator, size: int) -> WitnessOutcome:
+        """Draw ``size`` witnesses and judge them (:mod:`kdtheory.audit.witness`)."""
+        wb = self.witness(rng, size)
+        wev = self.theorem.evaluate(**wb.values)
+        ratios = np.broadcast_to(wev.ratio, (len(wb.params),))
+        dev = None
+        if self.witness_exact is not None:
+            dev = statement_deviation(self.theorem, self.witness_exact, wb.params)
+        return judge_witnesses(ratios, dev)
+
+
+class _Tally:
+    """The merge of evaluated blocks: case count, violations, the largest finite ratio and the
+    record attaining it (the first one on ties, in case order), and the worst violation."""
+
+    def __init__(self):
+        self.n = 0
+        self.violations = 0
+        self.max_ratio: float | None = None
+        self.tightest: dict | None = None
+        self.counterexample: dict | None = None
+        self._worst_bad = -np.inf
+
+    def add(self, batch: Batch, ev) -> None:
+        n = len(batch.params)
+        if n == 0:
+            return
+        holds = np.broadcast_to(ev.holds, (n,))
+        ratio = np.broadcast_to(ev.ratio, (n,))
+        self.n += n
+        finite = np.where(np.isfinite(ratio), ratio, -np.inf)
+        worst = int(np.argmax(finite))
+        if np.isfinite(finite[worst]) and (
+            self.max_ratio is None or float(finite[worst]) > self.max_ratio
+        ):
+            self.max_ratio = float(finite[worst])
+            self.tightest = _case_record(batch, ev, worst)
+        elif self.tightest is None:
+            self.tightest = _case_record(batch, ev, worst)
+        bad = np.flatnonzero(~holds)
+        self.violations += int(bad.size)
+        if bad.size:
+            k = int(bad[np.argmax(ratio[bad])])
+            if self.counterexample is None or ratio[k] > self._worst_bad:
+                self._worst_bad = float(ratio[k])
+                self.counterexample = _case_record(batch, ev, k)
 
 
 @dataclass
@@ -203,10 +290,13 @@ class SearchClaim(Claim):
         """The search budget (an upper bound on the cases tried)."""
         return max(1, int(round(self.budget * scale)))
 
-    def run(self, rng: np.random.Generator, scale: float = 1.0) -> ClaimResult:
+    #: seconds per search evaluation (for :func:`estimated_seconds`)
+    seconds_per_case: float = 0.02
+
+    def run(self, seed, scale: float = 1.0) -> ClaimResult:
         t0 = time.perf_counter()
         budget = self.planned_cases(scale)
-        tried, cx, max_ratio = self.search(rng, budget)
+        tried, cx, max_ratio = self.search(_child(claim_stream(seed, self.id), 0), budget)
         if cx is not None:
             ev = self.theorem.evaluate(**cx["values"])
             if ev.all_hold:  # the search's claim did not survive re-evaluation
@@ -225,12 +315,6 @@ class SearchClaim(Claim):
             seconds=time.perf_counter() - t0,
             notes=self.description,
         )
-
-
-def _max_or_none(a: np.ndarray) -> float | None:
-    if a.size == 0 or not np.any(np.isfinite(a)):
-        return None
-    return float(np.max(a[np.isfinite(a)]))
 
 
 def _case_record(batch: Batch, ev, i: int) -> dict:
@@ -359,6 +443,12 @@ def run_audit(
         if unknown:
             raise ValueError(f"unknown claim id(s) {unknown}; known: {sorted(known)}")
         selected = [c for c in selected if c.id in only]
+    est = estimated_seconds(selected, scale)
+    if est > MAX_SECONDS:
+        raise ValueError(
+            f"scale {scale:g} is refused: the estimated run time is {est / 3600:,.0f} hours "
+            f"(more than {MAX_SECONDS / 3600:g} h on one core); use a smaller --scale"
+        )
     t0 = time.perf_counter()
     results = []
     for k, claim in enumerate(selected):
@@ -366,14 +456,24 @@ def run_audit(
             planned = claim.planned_cases(scale)
             size = "" if planned is None else f" ({planned} cases)"
             progress(f"[{k + 1}/{len(selected)}] {claim.id} on {claim.model}{size} ...")
-        rng = np.random.default_rng([seed, _stable_hash(claim.id)])
-        res = claim.run(rng, scale)
+        res = claim.run(claim_stream(seed, claim.id), scale)
         if progress:
             progress(f"    {res.verdict}: {res.cases} cases in {res.seconds:.2f} s")
         results.append(res)
     audited = {c.theorem.id for c in claims()}
     unaudited = [t.id for t in theorems() if t.id not in audited]
     return AuditReport(results, seed, scale, time.perf_counter() - t0, unaudited)
+
+
+def estimated_seconds(selected, scale: float) -> float:
+    """A rough estimate of the run time of ``selected`` claims at ``scale`` on one core: each
+    claim's planned cases times its ``seconds_per_case`` (measured once, see the claim
+    modules); used only to refuse absurd scales, never in a verdict."""
+    total = 0.0
+    for c in selected:
+        planned = c.planned_cases(scale)
+        total += (planned or 0) * c.seconds_per_case
+    return total
 
 
 def _stable_hash(text: str) -> int:

@@ -127,28 +127,37 @@ def student_kernel(kind: str, p: dict, teacher: tuple, m):
     raise ValueError(f"student kind must be one of {sorted(STUDENT_PARAMS)}, got {kind!r}")
 
 
-def record_triple(params: dict, num=float):
-    """The arrays ``(m, n, s, a_S, b_S, tau_S, a_T, b_T, tau_T)`` of one parameter record (as made
-    by :func:`~kdtheory.sampling.build_gaussian_mean_case` or :func:`gaussian_mean_array_batch`),
-    every recorded float passed through ``num`` (e.g. ``flint.arb`` for ball arithmetic)."""
-
-    dtype = float if num is float else object
-
-    def conv(rec: dict) -> dict:
-        return {
-            k: np.array([num(x) for x in v], dtype=dtype) if isinstance(v, list) else num(v)
-            for k, v in rec.items()
-            if k != "kind"
-        }
-
+def record_model(params: dict, num=float):
+    """``(m, n, s, teacher)`` of one parameter record (as made by
+    :func:`~kdtheory.sampling.build_gaussian_mean_case` or :func:`gaussian_mean_array_batch`),
+    ``teacher = (a_T, b_T, tau_T)``, every recorded float passed through ``num`` (e.g.
+    ``flint.arb`` for ball arithmetic)."""
     mod = params["model"]
     d, n = int(mod["d"]), int(mod["n"])
     s = num(mod["s"])
-    m = conv({"m": mod["m"]})["m"]
-    tk, sk = params["teacher"]["kind"], params["student"]["kind"]
-    teacher = teacher_kernel(tk, conv(params["teacher"]), n, s, d)
-    student = student_kernel(sk, conv(params["student"]), teacher, m)
+    m = _convert({"m": mod["m"]}, num)["m"]
+    tk = params["teacher"]["kind"]
+    return m, n, s, teacher_kernel(tk, _convert(params["teacher"], num), n, s, d)
+
+
+def record_triple(params: dict, num=float):
+    """The arrays ``(m, n, s, a_S, b_S, tau_S, a_T, b_T, tau_T)`` of one parameter record (see
+    :func:`record_model`)."""
+    m, n, s, teacher = record_model(params, num)
+    student = student_kernel(
+        params["student"]["kind"], _convert(params["student"], num), teacher, m
+    )
     return (m, n, s, *student, *teacher)
+
+
+def _convert(rec: dict, num) -> dict:
+    """A record's numbers through ``num`` (lists become arrays; ``kind`` is dropped)."""
+    dtype = float if num is float else object
+    return {
+        k: np.array([num(x) for x in v], dtype=dtype) if isinstance(v, list) else num(v)
+        for k, v in rec.items()
+        if k != "kind"
+    }
 
 
 def _draw(rng: np.random.Generator, name: str, shape, ranges=None):

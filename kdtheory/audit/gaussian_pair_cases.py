@@ -25,10 +25,12 @@ def haar_orthogonal(rng: np.random.Generator, size: int, d: int) -> np.ndarray:
 
 def random_spd(rng: np.random.Generator, size: int, d: int, lo=0.2, hi=3.0) -> np.ndarray:
     """``size`` symmetric positive definite matrices ``Q diag(e) Q'``: ``Q`` Haar, eigenvalues
-    ``e`` log-uniform on ``[lo, hi]``."""
+    ``e`` log-uniform on ``[lo, hi]``; symmetrised after rounding, so each is *exactly*
+    symmetric (a covariance; the exact recomputation of a witness relies on it)."""
     q = haar_orthogonal(rng, size, d)
     e = np.exp(rng.uniform(math.log(lo), math.log(hi), (size, d)))
-    return (q * e[..., None, :]) @ np.swapaxes(q, -1, -2)
+    c = (q * e[..., None, :]) @ np.swapaxes(q, -1, -2)
+    return (c + np.swapaxes(c, -1, -2)) / 2
 
 
 class _PairRecords(LazyRecords):
