@@ -41,17 +41,17 @@ from .engine import (
     register_claim,
 )
 from .gaussian_cases import gaussian_mean_array_batch
-from .witness import WitnessOutcome, judge_witnesses
-from .witness_balls import (
-    local_regime_deviation,
-    smoothed_tilt_exact,
-    smoothing_regime_deviation,
-)
 from .sharpness_cases import (
     ball_array_batch,
     bump_array_batch,
     smoothing_array_batch,
     smoothing_symbol_values,
+)
+from .witness import WitnessOutcome, judge_witnesses
+from .witness_balls import (
+    local_regime_deviation,
+    smoothed_tilt_exact,
+    smoothing_regime_deviation,
 )
 
 __all__ = [
