@@ -35,6 +35,7 @@ __all__ = [
     "BLOCK",
     "block_streams",
     "claim_stream",
+    "witness_stream",
     "estimated_seconds",
     "MAX_SECONDS",
 ]
@@ -65,6 +66,11 @@ def _child(root: np.random.SeedSequence, key: int) -> np.random.Generator:
     return np.random.default_rng(
         np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, int(key)))
     )
+
+
+def witness_stream(root: np.random.SeedSequence) -> np.random.Generator:
+    """The generator of a claim's equality witnesses (apart from every block's stream)."""
+    return _child(root, _WITNESS_KEY)
 
 
 def block_streams(root: np.random.SeedSequence, total: int):
@@ -206,7 +212,7 @@ class SamplingClaim(Claim):
         extra = {}
         w_ratio, w_n = None, 0
         if self.witness is not None:
-            wo = self.judge_witnesses(_child(root, _WITNESS_KEY), self.planned_witnesses(scale))
+            wo = self.judge_witnesses(witness_stream(root), self.planned_witnesses(scale))
             w_ratio, w_n = wo.ratio, wo.cases
             extra["witness"] = wo.to_json()
             if not wo.ok:
