@@ -12,8 +12,8 @@ so no fixed tolerance can be right for every case.  The rule, per witness case:
    much rounding error, so no finer deviation is meaningful in double precision; this is the
    only fixed constant, and it is about the resolution of the format, not of the case.
 2. Otherwise the case is recomputed **from its parameter record** (exact doubles) in arb ball
-   arithmetic by the claim's ``exact`` hook, and the relative deviation of the two sides,
-   ``(lhs - rhs) / max(|lhs|, |rhs|)``, is enclosed in a ball -- a rigorous error bound for
+   arithmetic by the claim's ``exact`` hook, and its exact ``ratio - 1`` (the deviation on
+   the scale of the reported ratio) is enclosed in a ball -- a rigorous error bound for
    that case.  The precision is raised (128, 256, ..., 1024 bits) until the ball either
    contains 0 with radius at most :data:`EXACT_TOLERANCE` (1e-30): the witness is **exact**
    (its exact deviation is below 1e-30); or excludes 0: the witness **misses** (its exact
@@ -232,13 +232,19 @@ def _decide(deviation: Deviation, i: int, ratio: float):
 
 
 def statement_deviation(theorem, values: Callable[[dict, Callable], dict], records: Sequence):
-    """``deviation(i, num)`` for a theorem's statement: the relative difference of its two
-    sides, ``(lhs - rhs) / max(|lhs|, |rhs|)``, with the symbol values recomputed as arb balls
-    by ``values(records[i], num)`` (``num`` converts each recorded float)."""
+    """``deviation(i, num)`` for a theorem's statement: the exact ``ratio - 1``, i.e.
+    ``(lhs - rhs) / (rhs - ref)`` with the theorem's ``reference`` (the scale of the double
+    ratio the audit reports), with the symbol values recomputed as arb balls by
+    ``values(records[i], num)`` (``num`` converts each recorded float); the absolute
+    ``lhs - rhs`` where the ball of ``rhs - ref`` reaches 0."""
+    import sympy as sp
+
     from ..certified import _in_domain, _statement_exprs, to_arb
 
     lhs_e, rhs_e = _statement_exprs(theorem)
-    names = sorted({s.name for s in lhs_e.free_symbols | rhs_e.free_symbols})
+    ref_e = theorem._numeric(sp.sympify(theorem.reference))
+    free = lhs_e.free_symbols | rhs_e.free_symbols | ref_e.free_symbols
+    names = sorted({s.name for s in free})
 
     def deviation(i: int, num):
         raw = values(records[i], num)
@@ -246,8 +252,9 @@ def statement_deviation(theorem, values: Callable[[dict, Callable], dict], recor
         if missing:
             raise ValueError(f"exact witness values lack {missing} for {theorem.id}")
         vals = {k: _in_domain(k, raw[k]) for k in names}
-        lhs, rhs = to_arb(lhs_e, vals), to_arb(rhs_e, vals)
-        return relative_difference(lhs, rhs)
+        lhs, rhs, ref = (to_arb(e, vals) for e in (lhs_e, rhs_e, ref_e))
+        den = rhs - ref
+        return lhs - rhs if den.contains(0) else (lhs - rhs) / den
 
     return deviation
 
