@@ -21,7 +21,12 @@ import sys
 import time
 
 from kdtheory.audit import claims, run_audit
-from kdtheory.audit.engine import SamplingClaim, claim_stream, witness_stream
+from kdtheory.audit.engine import (
+    SamplingClaim,
+    claim_stream,
+    single_blas_thread,
+    witness_stream,
+)
 
 
 def witness_claims():
@@ -32,10 +37,11 @@ def witness_outcome(claim, seed: int) -> tuple[bool, dict]:
     """``(verdict as expected, witness judgement as JSON)`` of ``claim``'s witnesses at
     ``seed``, drawn exactly as ``kdtheory audit --seed SEED`` draws them."""
     root = claim_stream(seed, claim.id)
-    if isinstance(claim, SamplingClaim):
-        wo = claim.judge_witnesses(witness_stream(root), claim.planned_witnesses(1.0))
-        return wo.ok, wo.to_json()
-    res = claim.run(root, 1.0)  # a regime claim: its witnesses are judged inside its check
+    with single_blas_thread():  # as run_audit
+        if isinstance(claim, SamplingClaim):
+            wo = claim.judge_witnesses(witness_stream(root), claim.planned_witnesses(1.0))
+            return wo.ok, wo.to_json()
+        res = claim.run(root, 1.0)  # a regime claim: witnesses judged inside its check
     return res.verdict == "holds", res.extra["witness"]
 
 
