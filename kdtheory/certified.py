@@ -7,12 +7,19 @@ source of truth, STYLE.md) into python-flint ``arb`` balls by a small recursive 
 lower bound) decides the case rigorously for the given inputs:
 
 * ``certified`` -- the slack ball lies in ``[0, inf)``: the inequality holds (strictly, unless
-  the slack is exactly 0);
-* ``violated`` -- the slack ball lies in ``(-inf, 0)``: the inequality fails;
+  the slack is exactly 0) for every input in the given balls;
+* ``violated`` -- the slack ball lies in ``(-inf, 0)``: the inequality fails for every input in
+  the given balls;
 * ``equal within the ball`` -- the ball contains 0 and is tiny (radius ``<= EQUAL_RTOL = 1e-12``
   times the largest magnitude among the sides and the inputs): the case is an equality witness
   up to the inputs' precision, consistent with the statement and not a violation;
 * ``undecided`` -- the ball contains 0 but is wide (uncertain inputs), or is not finite.
+
+These verdicts are rigorous *relative to the input balls*: they certify the case only when the
+balls enclose the exact inputs (exact points, or values recomputed in ball arithmetic).  A ball
+that is a recorded double with an allowance does not; :func:`kdtheory.audit.certify.certify_case`
+then labels the verdict ``holds beyond the input allowance`` / ``fails beyond the input
+allowance`` instead of ``certified`` / ``violated``.
 
 The precision is raised (``prec``, ``2 prec``, ... up to ``max_prec`` bits) until the case is
 decided.  Each input ball is intersected with its parameter's domain where that is a

@@ -41,10 +41,14 @@ needs_flint = pytest.mark.skipif(
 U1 = theorem("U1")
 
 
-def u1_claim():
+def claim_of(cid):
     from kdtheory.audit import claims
 
-    return next(c for c in claims() if c.id == "U1")
+    return next(c for c in claims() if c.id == cid)
+
+
+def u1_claim():
+    return claim_of("U1")
 
 
 def case_of(c):
@@ -158,7 +162,7 @@ def test_cli_certified_column_and_json(tmp_path, capsys):
     )
     assert code == 0
     text = capsys.readouterr().out
-    assert "certified" in text.splitlines()[0]
+    assert "ball arithmetic" in text.splitlines()[0]
     data = json.loads(out.read_text())
     cert = data["claims"][0]["extra"]["certified"]["tightest"]
     assert cert["verdict"] in (CERTIFIED, EQUAL)
@@ -180,14 +184,122 @@ def test_cli_certified_without_flint_exits_2(monkeypatch, capsys):
 def test_recorded_equality_cases_without_a_ball_model_are_never_violated(t, mu, sd):
     """A Gaussian X attains Lemma SG (THEORY §2) exactly; recorded as doubles (no ball model for
     this claim) the inputs get the audit's tolerance, so the case is never reported violated."""
-    from kdtheory.audit import claims
-    from kdtheory.audit.certify import POINT_RTOL, certify_case
+    from kdtheory.audit.certify import (
+        EQUAL_WITHIN_ALLOWANCE,
+        HOLDS_BEYOND_ALLOWANCE,
+        POINT_RTOL,
+        certify_case,
+    )
 
-    claim = next(c for c in claims() if c.id == "lemma-SG")
+    claim = claim_of("lemma-SG")
     case = {
         "params": {"kind": "gaussian"},
         "values": {"cgf": t * mu + t * t * sd * sd / 2, "mean": mu, "sigma": sd, "t": t},
     }
     res = certify_case(claim, case)
-    assert res["verdict"] in (UNDECIDED, EQUAL, CERTIFIED)
+    assert res["verdict"] in (UNDECIDED, EQUAL_WITHIN_ALLOWANCE, HOLDS_BEYOND_ALLOWANCE)
     assert f"+/- {POINT_RTOL:g} relative" in res["inputs"]
+    assert res["recomputed"] is False and res["allowance"] == POINT_RTOL
+
+
+# -- what a verdict rests on is in its label ---------------------------------------------------
+
+#: the verdicts of a case whose inputs were all recomputed in ball arithmetic
+BALL_VERDICTS = (CERTIFIED, VIOLATED, EQUAL, UNDECIDED)
+
+
+def _allowance_verdicts():
+    from kdtheory.audit.certify import (
+        EQUAL_WITHIN_ALLOWANCE,
+        FAILS_BEYOND_ALLOWANCE,
+        HOLDS_BEYOND_ALLOWANCE,
+    )
+
+    return (HOLDS_BEYOND_ALLOWANCE, FAILS_BEYOND_ALLOWANCE, EQUAL_WITHIN_ALLOWANCE, UNDECIDED)
+
+
+@needs_flint
+def test_recorded_inputs_label_the_verdict():
+    """Lemma SG (THEORY §2) at a Gaussian with mean 0.3, sd 1, t = 1: cgf = 0.8 against the
+    bound t mu + t^2 sigma^2 / 2 = 0.8 (equality), so cgf = 0.5 holds with slack 0.3 and
+    cgf = 1.1 fails by 0.3, far beyond the 1e-9 allowance.  From recorded doubles the verdicts
+    are "holds/fails beyond the input allowance", never "certified"/"violated"."""
+    from kdtheory.audit.certify import (
+        FAILS_BEYOND_ALLOWANCE,
+        HOLDS_BEYOND_ALLOWANCE,
+        POINT_RTOL,
+        certify_case,
+    )
+
+    claim = claim_of("lemma-SG")
+    for cgf, expected in ((0.5, HOLDS_BEYOND_ALLOWANCE), (1.1, FAILS_BEYOND_ALLOWANCE)):
+        case = {"params": {}, "values": {"cgf": cgf, "mean": 0.3, "sigma": 1.0, "t": 1.0}}
+        res = certify_case(claim, case)
+        assert res["verdict"] == expected
+        assert res["recomputed"] is False and res["allowance"] == POINT_RTOL
+    # the same statement at exact points (no allowance) is decided in ball arithmetic
+    lemma_sg = theorem("lemma-SG")
+    assert certify(lemma_sg, {"cgf": 0.5, "mean": 0.3, "sigma": 1.0, "t": 1.0}).verdict == CERTIFIED
+
+
+@needs_flint
+@given(gaussian_mean_cases(student_kinds=("kd", "generic")))
+def test_recomputed_inputs_keep_the_ball_verdict(case):
+    """U1 on Model A recomputes every input from the case parameters: the plain ball verdict."""
+    from kdtheory.audit.certify import certify_case
+
+    res = certify_case(u1_claim(), case_of(case))
+    assert res["recomputed"] is True and res["allowance"] is None
+    assert res["verdict"] in (CERTIFIED, EQUAL)
+
+
+@pytest.fixture(scope="module")
+def certified_small_audit():
+    """Every claim at 1 % of the default size, with the ball re-evaluation."""
+    from kdtheory.audit import run_audit
+    from kdtheory.audit.certify import certify_report
+
+    report = run_audit(seed=0, scale=0.01)
+    certify_report(report)
+    return report
+
+
+@needs_flint
+def test_no_claim_with_recorded_inputs_is_labelled_certified(certified_small_audit):
+    """The wording rule, over every registered claim: a case with any recorded (not recomputed)
+    input carries an allowance verdict in the JSON and in the table, never plain "certified"."""
+    from kdtheory.audit.certify import TABLE_LEGEND, table_with_certified
+
+    report = certified_small_audit
+    table = table_with_certified(report)
+    lines = table.splitlines()
+    at = lines[0].index("ball arithmetic")  # the column's offset
+    cells = {line.split()[0]: line[at:] for line in lines[2:] if line.strip()}
+    kinds = set()
+    for r in report.results:
+        cert = r.to_json()["extra"].get("certified", {})
+        for case in cert.values():
+            kinds.add(case["recomputed"])
+            if case["recomputed"]:
+                assert case["verdict"] in BALL_VERDICTS, r.id
+            else:
+                assert case["verdict"] in _allowance_verdicts(), r.id
+                assert case["allowance"] is not None and case["allowance"] >= 1e-10
+                assert CERTIFIED not in cells[r.id] and VIOLATED not in cells[r.id], r.id
+    assert kinds == {True, False}  # both kinds occur, so neither branch above is vacuous
+    assert table.endswith(TABLE_LEGEND)
+    assert "certified" not in lines[0]  # the column is named by its method
+
+
+def test_readme_states_the_labels():
+    """README's "Fast and certified" section uses the same labels as the code."""
+    from pathlib import Path
+
+    from kdtheory.audit.certify import FAILS_BEYOND_ALLOWANCE, HOLDS_BEYOND_ALLOWANCE
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    section = text.split("## Fast and certified", 1)[1].split("\n## ", 1)[0]
+    for label in (HOLDS_BEYOND_ALLOWANCE, FAILS_BEYOND_ALLOWANCE, CERTIFIED, EQUAL):
+        assert f"`{label}`" in section, label
+    assert "recorded doubles" in section and "not a rigorous bound" in section

@@ -178,3 +178,81 @@ def test_search_does_not_refute_a_true_theorem():
 )
 def test_round_significant(x, digits, expected):
     assert round_significant(x, digits) == expected
+
+
+# -- the search is a search: its spending is counted, its start depends on the seed ---------------
+
+#: 0.55 x the budget of 400 = 220 evaluations, not a multiple of any search's generation size
+#: (popsize 8 x dimension 2, 4, 8, 9 or 10): a count that merely repeats the budget is caught
+SEARCH_SCALE = 0.55
+SEARCH_SEEDS = (1, 2)
+
+
+@pytest.fixture(scope="module")
+def counted_searches():
+    """Each N claim run at two seeds with ``scipy.optimize.differential_evolution`` wrapped so
+    that the calls to the objective it is given are counted outside the search code."""
+    from scipy import optimize
+
+    from kdtheory.audit import claims
+
+    real = optimize.differential_evolution
+    log: list[dict] = []
+
+    def counting(func, bounds, *args, **kwargs):
+        calls = [0]
+
+        def counted(x, *a):
+            calls[0] += 1
+            return func(x, *a)
+
+        res = real(counted, bounds, *args, **kwargs)
+        log.append({"calls": calls[0], "nfev": int(res.nfev)})
+        return res
+
+    by_id = {c.id: c for c in claims()}
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(optimize, "differential_evolution", counting)
+        for nid in N_IDS:
+            for seed in SEARCH_SEEDS:
+                log.clear()
+                res = by_id[nid].run(np.random.default_rng(seed), SEARCH_SCALE)
+                out[nid, seed] = (res, list(log), by_id[nid].planned_cases(SEARCH_SCALE))
+    return out
+
+
+@pytest.mark.parametrize("nid", N_IDS)
+def test_reported_cases_are_the_objective_calls_the_optimiser_made(counted_searches, nid):
+    """``cases`` (and the counterexample's ``search.evaluations``) is what differential evolution
+    spent -- counted by a wrapper around the objective it was handed -- not the budget."""
+    for seed in SEARCH_SEEDS:
+        res, log, budget = counted_searches[nid, seed]
+        assert len(log) == 1, f"{nid}: differential evolution ran {len(log)} times, expected once"
+        spent = log[0]["calls"]
+        assert spent == log[0]["nfev"] > 0
+        assert res.cases == spent
+        assert res.counterexample["search"]["evaluations"] == spent
+        assert budget == round(400 * SEARCH_SCALE) != spent
+
+
+@pytest.mark.parametrize("nid", N_IDS)
+def test_search_starts_from_seed_dependent_points(counted_searches, nid):
+    """The best point before shrinking is the search's own: it differs across seeds, it is
+    where the search's best ratio was measured (> 1, a violation), and the JSON record shows
+    it.  (A stored table of counterexamples gives the same point, or none, for every seed.)"""
+    from kdtheory.audit.claims_negative import _SPACES, _ratio
+
+    _, space = _SPACES[nid]
+    found = {}
+    for seed in SEARCH_SEEDS:
+        res, _, _ = counted_searches[nid, seed]
+        search = res.counterexample["search"]
+        point = search["before_shrinking"]
+        assert set(point) == {name for name, _ in space.coords}
+        ratio, violated = _ratio(theorem(nid), space.build(point))
+        assert violated and ratio > 1
+        assert ratio == search["best_ratio_found"]
+        assert res.to_json()["counterexample"]["search"]["before_shrinking"] == point
+        found[seed] = point
+    assert found[SEARCH_SEEDS[0]] != found[SEARCH_SEEDS[1]]

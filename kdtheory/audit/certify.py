@@ -12,11 +12,22 @@ Inputs of the ball evaluation, per claim:
   ``POINT_RTOL |x| + POINT_ATOL`` = the audit's tolerances :data:`kdtheory.theorems.base.RTOL`
   (1e-9, relative) and :data:`~kdtheory.theorems.base.ATOL` (1e-12, absolute: it covers values
   recorded near zero, e.g. products that underflowed to subnormals): the accuracy the audit
-  itself trusts a computed value to -- a stated allowance, not a rigorous bound.  Such a case is "certified" (or "violated") only with a margin beyond that tolerance,
-  so input rounding never produces a verdict that contradicts the audit; a case recorded at
-  ratio 1 up to rounding is "undecided".
+  itself trusts a computed value to -- a stated allowance, not a rigorous bound.
 
-Every result says which inputs were recomputed and which were taken from the record.
+What a verdict rests on is part of its label:
+
+* every input recomputed in ball arithmetic from the case parameters: the ball verdict of
+  :func:`kdtheory.certified.certify` as it is -- ``certified``, ``violated``, ``equal within the
+  ball``, ``undecided``;
+* some input taken from the record with an allowance: ``holds beyond the input allowance``,
+  ``fails beyond the input allowance`` (the slack keeps its sign for every input within the
+  allowance; rigorous only if the recorded doubles are that accurate), ``equal within the input
+  allowance``, or ``undecided`` (e.g. a case recorded at ratio 1 up to rounding).  Such a case is
+  never called plainly "certified".
+
+Every result says which inputs were recomputed and which were taken from the record
+(``inputs``), whether all were recomputed (``recomputed``) and the largest relative allowance
+given to a recorded input (``allowance``, ``None`` when there is none).
 """
 
 from __future__ import annotations
@@ -24,18 +35,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..certified import EQUAL, VIOLATED, certify, require_flint
+from ..certified import CERTIFIED, EQUAL, UNDECIDED, VIOLATED, certify, require_flint
 from ..theorems.base import ATOL, RTOL, Status
 from .engine import AuditReport, Claim, ClaimResult, claims
 
 __all__ = [
     "POINT_RTOL",
+    "HOLDS_BEYOND_ALLOWANCE",
+    "FAILS_BEYOND_ALLOWANCE",
+    "EQUAL_WITHIN_ALLOWANCE",
     "register_ball_inputs",
     "certify_case",
     "certify_result",
     "certify_report",
     "certified_ok",
     "table_with_certified",
+    "TABLE_LEGEND",
 ]
 
 #: claim id -> (``f(params record, prec) -> dict of arb values``, ``{name: relative radius}``)
@@ -45,6 +60,20 @@ _BALL_INPUTS: dict[str, tuple[Callable[[dict, int], dict], dict[str, float]]] = 
 POINT_RTOL = RTOL
 #: absolute radius added to it (the audit's absolute tolerance)
 POINT_ATOL = ATOL
+
+#: verdicts of a case with an input taken from the record (a double with an allowance) rather
+#: than recomputed in ball arithmetic: never plainly "certified" (see the module doc)
+HOLDS_BEYOND_ALLOWANCE = "holds beyond the input allowance"
+FAILS_BEYOND_ALLOWANCE = "fails beyond the input allowance"
+EQUAL_WITHIN_ALLOWANCE = "equal within the input allowance"
+_ON_RECORDED_INPUTS = {
+    CERTIFIED: HOLDS_BEYOND_ALLOWANCE,
+    VIOLATED: FAILS_BEYOND_ALLOWANCE,
+    EQUAL: EQUAL_WITHIN_ALLOWANCE,
+    UNDECIDED: UNDECIDED,
+}
+#: verdicts that say the statement fails at the case (``certified_ok``)
+_FAILS = (VIOLATED, FAILS_BEYOND_ALLOWANCE)
 
 
 def register_ball_inputs(
@@ -86,7 +115,8 @@ def _point(x: float):
 
 def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024) -> dict:
     """Certify one recorded case (``{"params", "values", ...}``) of ``claim`` (see the module
-    doc for where each input comes from); the result's ``inputs`` says it."""
+    doc for where each input comes from and how that qualifies the verdict); the result's
+    ``inputs``, ``recomputed`` and ``allowance`` say it."""
     hook, tolerances = _BALL_INPUTS.get(claim.id, (None, {}))
     recorded = {k: float(v) for k, v in case["values"].items()}
     symbols = set(claim.theorem.symbols)
@@ -95,6 +125,7 @@ def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024
     if hook is not None and isinstance(params, dict):
         names = sorted(symbols & set(hook(params, prec)))
     inputs = {}
+    allowances: list[float] = []
     notes = []
     if names:
         notes.append(f"recomputed in ball arithmetic from the case parameters: {', '.join(names)}")
@@ -103,12 +134,14 @@ def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024
             continue
         if k in tolerances:
             inputs[k] = (recorded[k], tolerances[k] * abs(recorded[k]))
+            allowances.append(tolerances[k])
             notes.append(
                 f"{k}: recorded value +/- {tolerances[k]:g} relative (its numerical tolerance, "
                 "not a rigorous bound)"
             )
         else:
             inputs[k] = _point(recorded[k])
+            allowances.append(POINT_RTOL)
     rest = sorted(symbols - set(names) - set(tolerances))
     if rest:
         notes.append(
@@ -122,8 +155,16 @@ def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024
         balls = hook(params, p)
         return {**inputs, **{k: balls[k] for k in names}}
 
-    res = certify(claim.theorem, values, prec=prec, max_prec=max_prec)
-    return {**res.to_json(), "inputs": "; ".join(notes)}
+    res = certify(claim.theorem, values, prec=prec, max_prec=max_prec).to_json()
+    recomputed = not inputs
+    if not recomputed:
+        res["verdict"] = _ON_RECORDED_INPUTS[res["verdict"]]
+    return {
+        **res,
+        "inputs": "; ".join(notes),
+        "recomputed": recomputed,
+        "allowance": max(allowances) if allowances else None,
+    }
 
 
 def certify_result(claim: Claim, result: ClaimResult) -> dict:
@@ -145,15 +186,15 @@ def certify_report(report: AuditReport) -> None:
 
 
 def certified_ok(report: AuditReport) -> bool:
-    """No true claim's tightest case is certified violated, and every false claim's
-    counterexample is certified violated."""
+    """No true claim's tightest case is violated (in ball arithmetic, or beyond the input
+    allowance), and every false claim's counterexample is."""
     for r in report.results:
         cert = r.extra.get("certified", {})
         if r.status == Status.FALSE.value:
             cx = cert.get("counterexample")
-            if cx is not None and cx["verdict"] != VIOLATED:
+            if cx is not None and cx["verdict"] not in _FAILS:
                 return False
-        elif cert.get("tightest", {}).get("verdict") == VIOLATED:
+        elif cert.get("tightest", {}).get("verdict") in _FAILS:
             return False
     return True
 
@@ -162,19 +203,36 @@ def _summary(cert: dict) -> str:
     parts = []
     for key, label in (("tightest", "tightest"), ("counterexample", "cx")):
         if key in cert:
-            v = cert[key]["verdict"]
-            parts.append(
-                f"{label}: {v}" + ("" if v != EQUAL else f" (rad {cert[key]['slack_rad']:.1e})")
-            )
+            c = cert[key]
+            v = c["verdict"]
+            if v == EQUAL:
+                v += f" (rad {c['slack_rad']:.1e})"
+            elif c.get("allowance") is not None and v != UNDECIDED:
+                v += f" ({c['allowance']:.0e} rel.)"
+            parts.append(f"{label}: {v}")
     return "; ".join(parts) if parts else "-"
 
 
+#: printed under the table: what each kind of verdict rests on
+TABLE_LEGEND = (
+    f"ball arithmetic: '{CERTIFIED}' / '{VIOLATED}' / '{EQUAL}' when every input was recomputed "
+    "in ball arithmetic from the case parameters;\n"
+    f"'{HOLDS_BEYOND_ALLOWANCE}' / '{FAILS_BEYOND_ALLOWANCE}' when some inputs are recorded "
+    "doubles taken +/- the stated relative allowance\n"
+    f"(the audit's tolerance, {POINT_RTOL:g} relative + {POINT_ATOL:g} absolute; "
+    "a quadrature's stated accuracy): not a rigorous bound."
+)
+
+
 def table_with_certified(report: AuditReport) -> str:
-    """:meth:`AuditReport.table` with a ``certified`` column appended."""
+    """:meth:`AuditReport.table` with a ``ball arithmetic`` column appended and, under it,
+    :data:`TABLE_LEGEND` (what the verdicts rest on)."""
     lines = report.table().split("\n")
     head, rule, rows = lines[0], lines[1], lines[2:]
     width = max(len(x) for x in lines)
-    col = ["certified", "-" * 9] + [_summary(r.extra.get("certified", {})) for r in report.results]
+    title = "ball arithmetic"
+    col = [title, "-" * len(title)]
+    col += [_summary(r.extra.get("certified", {})) for r in report.results]
     out = [head.ljust(width) + "  " + col[0], rule.ljust(width) + "  " + "-" * max(map(len, col))]
     out += [row.ljust(width) + "  " + c for row, c in zip(rows, col[2:], strict=True)]
-    return "\n".join(out)
+    return "\n".join(out) + "\n\n" + TABLE_LEGEND
