@@ -60,10 +60,19 @@ def test_audit_report_writes_and_compiles(tmp_path, capsys):
     for c in claims():
         assert rf"\texttt{{{tex_escape(c.id)}}}" in tex
     assert (out_dir / "figures" / "tightness.pdf").stat().st_size > 1000
-    assert f"report: {out_dir / 'report.tex'}" in captured.out
+    assert f"report: wrote {out_dir / 'report.tex'}" in captured.out
     assert (out_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"  # compiled -halt-on-error
-    assert f"report: {out_dir / 'report.pdf'} (" in captured.out
+    assert f"report: wrote {out_dir / 'report.pdf'} (" in captured.out
     assert "[1/" not in captured.err  # --quiet: no progress
+    # only the report's own files, each listed; no pdflatex .aux/.log, no temporary files
+    on_disk = {p for p in out_dir.rglob("*") if p.is_file()}
+    listed = {
+        out_dir / line.split("report: wrote ")[1].split(" (")[0]
+        for line in captured.out.splitlines()
+        if line.startswith("report: wrote ")
+    }
+    assert on_disk == listed
+    assert {p.name for p in on_disk} >= {"report.tex", "report.pdf", "tightness.pdf"}
 
 
 def test_progress_goes_to_stderr_never_stdout(capsys, monkeypatch):
