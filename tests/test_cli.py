@@ -162,3 +162,12 @@ def test_audit_report_without_pdflatex_keeps_the_audit_exit_code(tmp_path, capsy
     assert rc == 0  # the audit passed; a missing TeX engine is reported, not a failure
     assert "report.pdf not made: pdflatex was not found on PATH" in captured.err
     assert (out_dir / "report.tex").is_file() and not (out_dir / "report.pdf").exists()
+
+
+def test_latex_output_without_suffix_gets_tex(tmp_path, capsys):
+    stem = tmp_path / "thms"
+    assert cli.main(["latex", "-o", str(stem)]) == 0
+    tex = tmp_path / "thms.tex"
+    assert [p.name for p in tmp_path.iterdir()] == ["thms.tex"]
+    assert tex.read_text(encoding="utf-8") == klatex.theorems_document()
+    assert capsys.readouterr().out == f"wrote {tex}\n"
