@@ -10,6 +10,7 @@ path, a full disk, Ctrl-C, a closed pipe) ends with one line on stderr and the e
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import threading
@@ -222,7 +223,15 @@ class _Stdout:
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
         except (OSError, ValueError, AttributeError):  # no file descriptor (a test's stream)
-            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+            sys.stdout = _Discard()
+
+
+class _Discard(io.TextIOBase):
+    """A text stream that drops what it is given (stdout after a broken pipe, when stdout has
+    no file descriptor to point at ``os.devnull``)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -151,7 +151,11 @@ def compile_pdf(
     exe = pdflatex_path()
     if exe is None:
         return CompileResult(False, None, None, None, PDFLATEX_MISSING)
-    work = Path(tempfile.mkdtemp(prefix="kdtheory-pdflatex-"))
+    try:
+        work = Path(tempfile.mkdtemp(prefix="kdtheory-pdflatex-"))
+    except OSError as exc:
+        why = exc.strerror or exc
+        return CompileResult(False, None, None, None, f"no temporary directory for pdflatex: {why}")
     log = work / tex.with_suffix(".log").name
     keep = keep_log
     try:
