@@ -179,9 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
-    sub.add_parser("list", help="list the registered theorems with their status")
+    sub.add_parser("list", help="list the registered theorems with their status", epilog=EPILOG)
 
-    lx = sub.add_parser("latex", help="write every registered theorem as a LaTeX document")
+    lx = sub.add_parser(
+        "latex", help="write every registered theorem as a LaTeX document", epilog=EPILOG
+    )
     lx.add_argument(
         "-o",
         "--output",
