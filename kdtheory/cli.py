@@ -1,21 +1,42 @@
-"""Command line: ``kdtheory audit | list | latex``.  Bad arguments exit 2 with a message.
+"""Command line: ``kdtheory audit | list | latex``.
 
 Results go to stdout; progress goes to stderr only (and only once a run has lasted
-:data:`PROGRESS_DELAY` seconds; ``--quiet`` silences it).
+:data:`PROGRESS_DELAY` seconds; ``--quiet`` silences it).  Every output file is written
+atomically (:mod:`kdtheory.outputs`).  A user's mistake or a problem of the environment (a bad
+path, a full disk, Ctrl-C, a closed pipe) ends with one line on stderr and the exit code of
+:data:`EPILOG`, never a traceback, so that exit 1 always means "a claim failed".
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 import threading
 from pathlib import Path
 
-__all__ = ["main", "DelayedProgress", "PROGRESS_DELAY"]
+from .outputs import OutputError, output_dir_problem, output_file_problem
+
+__all__ = ["main", "DelayedProgress", "PROGRESS_DELAY", "EXIT", "EPILOG"]
+
+#: The exit codes (listed in ``--help`` and README.md).
+EXIT = {
+    "ok": 0,
+    "audit_failed": 1,
+    "bad_arguments": 2,
+    "no_pdf": 3,
+    "write_failed": 4,
+    "interrupted": 130,  # 128 + SIGINT, what a shell reports for a Ctrl-C'd program
+    "broken_pipe": 141,  # 128 + SIGPIPE, what `yes | head -1` gives; never confused with 0 or 1
+}
 
 EPILOG = """exit codes: 0 success (audit: every true claim holds and every false claim is
-refuted), 1 audit failure, 2 bad arguments, 3 a requested PDF could not be made (pdflatex
-missing or failed; the .tex file is written)."""
+refuted); 1 audit failure; 2 bad arguments (including an output path that cannot be written,
+found before the run, and an absurd --scale); 3 a requested PDF could not be made (pdflatex
+missing or failed; the .tex file is written); 4 an output file could not be written (full
+disk, I/O error; the previous file is left intact); 130 interrupted (Ctrl-C); 141 stdout was
+closed early (e.g. piped into head; output files are still written)."""
 
 #: progress lines appear once a run has lasted this many seconds (shorter runs stay silent)
 PROGRESS_DELAY = 1.0
@@ -84,6 +105,18 @@ def _nonneg_int(text: str) -> int:
     return x
 
 
+def _version() -> str:
+    """The installed distribution's version, else the package's ``__version__``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kdtheory")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kdtheory",
@@ -93,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=EPILOG,
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     a = sub.add_parser(
@@ -114,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="multiply every claim's number of cases by this factor (default 1)",
     )
-    a.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    a.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write the results as JSON to PATH (atomically: a failed run keeps the old file)",
+    )
     a.add_argument(
         "--claim", action="append", metavar="ID", help="audit only this claim (repeatable)"
     )
@@ -122,8 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--report",
         metavar="DIR",
         help=(
-            "write DIR/report.tex (audit table, counterexamples, figures, every theorem) and "
-            "compile DIR/report.pdf when pdflatex is on PATH"
+            "write DIR/report.tex (audit table, counterexamples, figures in DIR/figures/, every "
+            "theorem) and compile DIR/report.pdf when pdflatex is on PATH; DIR is created if "
+            "missing, only these files are written, and they are listed"
         ),
     )
     a.add_argument(
@@ -140,65 +179,153 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
-    sub.add_parser("list", help="list the registered theorems with their status")
+    sub.add_parser("list", help="list the registered theorems with their status", epilog=EPILOG)
 
-    lx = sub.add_parser("latex", help="write every registered theorem as a LaTeX document")
-    lx.add_argument("-o", "--output", metavar="FILE", help="output .tex file (default stdout)")
+    lx = sub.add_parser(
+        "latex", help="write every registered theorem as a LaTeX document", epilog=EPILOG
+    )
+    lx.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="output .tex file (default stdout); '.tex' is added to a name without a suffix, "
+        "any other suffix is refused",
+    )
     lx.add_argument(
         "--pdf",
         action="store_true",
-        help="also compile FILE.pdf with pdflatex (needs -o; says so when pdflatex is missing)",
+        help="also compile FILE.pdf next to it with pdflatex (needs -o; says so when pdflatex "
+        "is missing; an existing FILE.pdf is replaced only by a complete new one)",
     )
     return p
 
 
+class _Stdout:
+    """Results on stdout that survive a reader going away: after a ``BrokenPipeError`` (e.g.
+    ``kdtheory audit | head -1``) stdout is pointed at ``os.devnull`` as the Python docs
+    recommend (so the interpreter's final flush cannot fail again), later lines are dropped,
+    ``broken`` is set and the run goes on, so that the files it was asked for are still
+    written."""
+
+    def __init__(self):
+        self.broken = False
+
+    def __call__(self, text: str = "", end: str = "\n") -> None:
+        if self.broken:
+            return
+        try:
+            print(text, end=end, flush=True)
+        except BrokenPipeError:
+            self.silence()
+
+    def silence(self) -> None:
+        self.broken = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no file descriptor (a test's stream)
+            sys.stdout = _Discard()
+
+
+class _Discard(io.TextIOBase):
+    """A text stream that drops what it is given (stdout after a broken pipe, when stdout has
+    no file descriptor to point at ``os.devnull``)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see :data:`EPILOG`).  ``SystemExit(2)`` for
+    arguments argparse refuses."""
+    out = _Stdout()
+    try:
+        rc = _main(argv, out)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        print("kdtheory: interrupted", file=sys.stderr)
+        return EXIT["interrupted"]
+    except BrokenPipeError:
+        out.silence()
+    except OutputError as exc:
+        print(f"kdtheory: {exc}", file=sys.stderr)
+        return EXIT["write_failed"]
+    if out.broken:
+        return EXIT["broken_pipe"]
+    return rc
+
+
+def _main(argv, out: _Stdout) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
+        return EXIT["bad_arguments"]
     if args.command == "audit":
-        return _audit(args, parser)
+        return _audit(args, parser, out)
     if args.command == "list":
         from .theorems import theorems
 
         for t in theorems():
-            print(f"{t.id:<14} {t.status.value:<14} {t.ref:<30} {t.name}")
-        return 0
+            out(f"{t.id:<14} {t.status.value:<14} {t.ref:<30} {t.name}")
+        return EXIT["ok"]
     if args.command == "latex":
-        return _latex(args, parser)
+        return _latex(args, parser, out)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
-    return 2
+    return EXIT["bad_arguments"]
 
 
-def _latex(args, parser) -> int:
+def _tex_output(parser, output: str) -> Path:
+    """``-o`` as a .tex path: ``.tex`` added to a name without a suffix, any other suffix (such
+    as ``.pdf``, which ``--pdf`` would then overwrite) refused; its folder must be writable."""
+    path = Path(output)
+    if path.suffix == "":
+        path = path.with_name(path.name + ".tex")
+    elif path.suffix != ".tex":
+        parser.error(
+            f"-o {output}: expected a .tex file (or a name without a suffix, which gets "
+            f"'.tex'); the PDF of --pdf is written next to it"
+        )
+    problem = output_file_problem(path)
+    if problem:
+        parser.error(f"cannot write -o {path}: {problem}")
+    return path
+
+
+def _latex(args, parser, out: _Stdout) -> int:
     from . import theorems  # noqa: F401  (registers every theorem)
     from .latex import compile_pdf, theorems_document
+    from .outputs import atomic_write_text
 
     if args.pdf and not args.output:
         parser.error("--pdf needs -o FILE.tex (the PDF is written next to it)")
+    tex = _tex_output(parser, args.output) if args.output else None
     doc = theorems_document()
-    if not args.output:
-        sys.stdout.write(doc)
-        return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(doc)
-    except OSError as exc:
-        print(f"kdtheory latex: cannot write {args.output}: {exc}", file=sys.stderr)
-        return 2
-    if args.pdf:
-        result = compile_pdf(args.output)
-        if not result.ok:
-            print(f"kdtheory latex: {result.message}; wrote {args.output} only", file=sys.stderr)
-            return 3
-        pdf = Path(args.output).with_suffix(".pdf")
-        print(f"wrote {args.output} and {pdf} ({result.pages} pages)")
-    return 0
+    if tex is None:
+        out(doc, end="")
+        return EXIT["ok"]
+    atomic_write_text(tex, doc)
+    if not args.pdf:
+        out(f"wrote {tex}")
+        return EXIT["ok"]
+    pdf = tex.with_suffix(".pdf")
+    result = compile_pdf(tex, pdf_path=pdf, keep_log=False)
+    if not result.ok:
+        print(
+            f"kdtheory latex: {result.message}; wrote {tex} only ({pdf} not updated)",
+            file=sys.stderr,
+        )
+        return EXIT["no_pdf"]
+    out(f"wrote {tex} and {pdf} ({result.pages} pages)")
+    return EXIT["ok"]
 
 
-def _audit(args, parser) -> int:
+def _audit(args, parser, out: _Stdout) -> int:
     from .audit import claims
 
     if args.claim:
@@ -208,11 +335,10 @@ def _audit(args, parser) -> int:
             parser.error(
                 f"unknown claim id(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-    if args.json:
-        try:
-            open(args.json, "a", encoding="utf-8").close()
-        except OSError as exc:
-            parser.error(f"cannot write --json {args.json}: {exc}")
+    if args.json:  # checked, never created or truncated: the old file survives a failed run
+        problem = output_file_problem(args.json)
+        if problem:
+            parser.error(f"cannot write --json {args.json}: {problem}")
     if args.certified:
         from .certified import flint_available
 
@@ -221,61 +347,65 @@ def _audit(args, parser) -> int:
                 "--certified needs python-flint (arb ball arithmetic), which is not installed: "
                 "pip install 'kdtheory[rigorous]'  (or: pip install python-flint)"
             )
-    if args.report:
-        try:
-            Path(args.report).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            parser.error(f"cannot create --report directory {args.report}: {exc}")
+    if args.report:  # created when the report is written, after the audit
+        problem = output_dir_problem(args.report, create=True)
+        if problem:
+            parser.error(f"cannot create --report directory {args.report}: {problem}")
     progress = None if args.quiet else DelayedProgress(sys.stderr, PROGRESS_DELAY)
     try:
-        return _run_audit(args, progress)
+        return _run_audit(args, progress, out)
     finally:
         if progress is not None:
             progress.close()
 
 
-def _run_audit(args, progress) -> int:
+def _run_audit(args, progress, out: _Stdout) -> int:
     from .audit import run_audit
 
-    report = run_audit(seed=args.seed, scale=args.scale, only=args.claim, progress=progress)
+    try:
+        report = run_audit(seed=args.seed, scale=args.scale, only=args.claim, progress=progress)
+    except ValueError as exc:  # e.g. a --scale whose estimated run time is absurd
+        print(f"kdtheory audit: {_one_line(exc)}", file=sys.stderr)
+        return EXIT["bad_arguments"]
     ok = report.ok
     if args.certified:
         from .audit.certify import certified_ok, certify_report, table_with_certified
 
         certify_report(report)
         ok = ok and certified_ok(report)
-        print(table_with_certified(report))
+        out(table_with_certified(report))
     else:
-        print(report.table())
+        out(report.table())
     cx = report.counterexamples()
     if cx:
-        print("\ncounterexamples:")
-        print(cx)
+        out("\ncounterexamples:")
+        out(cx)
     if report.unaudited:
-        print(f"\nregistered theorems without a numeric check: {', '.join(report.unaudited)}")
-    print(
+        out(f"\nregistered theorems without a numeric check: {', '.join(report.unaudited)}")
+    out(
         f"\n{'OK' if ok else 'FAILED'}: {len(report.results)} claims, seed {report.seed}, "
         f"{report.seconds:.1f} s"
         + (", tightest cases re-evaluated in ball arithmetic" if args.certified else "")
     )
     if args.json:
         report.write_json(args.json)
-    rc = 0 if ok else 1
+    rc = EXIT["ok"] if ok else EXIT["audit_failed"]
     if args.report:
         from .report import write_report
 
         files = write_report(report, args.report, pdf=True, progress=progress)
-        print(f"\nreport: {files.tex}")
         for f in files.figures:
             if f.path is None:
                 print(f"figure {f.name} unavailable: {f.reason}", file=sys.stderr)
         c = files.compiled
-        if c is not None and c.ok:
-            print(f"report: {files.tex.with_suffix('.pdf')} ({c.pages} pages)")
-        elif c is not None:
+        out()
+        for path in files.written:
+            pages = f" ({c.pages} pages)" if c is not None and path == c.pdf else ""
+            out(f"report: wrote {path}{pages}")
+        if c is not None and not c.ok:
             print(f"kdtheory audit: report.pdf not made: {c.message}", file=sys.stderr)
-            if c.log is not None and rc == 0:  # pdflatex ran and failed: a bug, say so
-                rc = 3
+            if c.log is not None and rc == EXIT["ok"]:  # pdflatex ran and failed: a bug, say so
+                rc = EXIT["no_pdf"]
     return rc
 
 

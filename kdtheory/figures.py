@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .outputs import OutputError, atomic_path
+
 __all__ = [
     "FigureUnavailable",
     "require",
@@ -55,9 +57,15 @@ def require(obj, *names: str, what: str = "") -> None:
 
 
 def _save(fig, path) -> Path:
+    """Save ``fig`` to ``path`` atomically (:mod:`kdtheory.outputs`): a failed or interrupted
+    save leaves any previous figure file as it was.  Creates the missing folders."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError.from_oserror(path.parent, exc) from exc
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", format=path.suffix.lstrip(".") or None)
     return path
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .outputs import move_into_place
 from .tex import tex_escape, unicode_declarations
 from .theorems.base import Status
 
@@ -120,24 +122,65 @@ _PAGES = re.compile(r"Output written on .*?\((\d+) pages?")
 _ERROR = re.compile(r"^! .*$", re.MULTILINE)
 
 
-def compile_pdf(tex_path, runs: int = 2, timeout: float = 180.0) -> CompileResult:
-    """Compile ``tex_path`` with ``pdflatex -halt-on-error -interaction=nonstopmode`` in its own
-    directory (``runs`` passes, so cross-references resolve; a pass is skipped when the log does
-    not ask for a rerun).  Never raises for a TeX error: the result says what went wrong, with
-    the first error line of the log.  ``FileNotFoundError`` if ``tex_path`` does not exist;
-    ``ok=False`` with :data:`PDFLATEX_MISSING` when pdflatex is absent.
+def compile_pdf(
+    tex_path, runs: int = 2, timeout: float = 180.0, pdf_path=None, keep_log: bool = True
+) -> CompileResult:
+    """Compile ``tex_path`` with ``pdflatex -halt-on-error -interaction=nonstopmode`` (``runs``
+    passes, so cross-references resolve; a pass is skipped when the log does not ask for a
+    rerun) and move the PDF atomically to ``pdf_path`` (default: ``tex_path`` with suffix
+    ``.pdf``).
+
+    pdflatex runs in the tex file's folder (so relative ``\\includegraphics`` paths resolve)
+    but writes into a private temporary directory (``-output-directory``): its ``.aux``/``.log``
+    clutter never lands next to the user's files, and an existing PDF is replaced only by a
+    complete new one (never deleted, never left half-written; on failure it is untouched).
+    The temporary directory is removed afterwards except for the log, which is kept (and is
+    ``result.log``) when the compilation failed or ``keep_log`` is true.
+
+    Never raises for a TeX error: the result says what went wrong, with the first error line
+    of the log.  ``FileNotFoundError`` if ``tex_path`` does not exist; ``ok=False`` with
+    :data:`PDFLATEX_MISSING` when pdflatex is absent; :class:`~kdtheory.outputs.OutputError`
+    when the PDF cannot be moved into place.
     """
     tex = Path(tex_path).resolve()
     if not tex.is_file():
         raise FileNotFoundError(f"tex_path {str(tex_path)!r} does not exist")
     if not isinstance(runs, int) or runs < 1:
         raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
+    target = Path(tex_path).with_suffix(".pdf") if pdf_path is None else Path(pdf_path)
     exe = pdflatex_path()
     if exe is None:
         return CompileResult(False, None, None, None, PDFLATEX_MISSING)
-    cmd = [exe, "-halt-on-error", "-interaction=nonstopmode", "-no-shell-escape", tex.name]
-    log = tex.with_suffix(".log")
-    pdf = tex.with_suffix(".pdf")
+    try:
+        work = Path(tempfile.mkdtemp(prefix="kdtheory-pdflatex-"))
+    except OSError as exc:
+        why = exc.strerror or exc
+        return CompileResult(False, None, None, None, f"no temporary directory for pdflatex: {why}")
+    log = work / tex.with_suffix(".log").name
+    keep = keep_log
+    try:
+        result = _run_pdflatex(exe, tex, work, log, runs, timeout)
+        if result.ok:
+            move_into_place(result.pdf, target)
+            result = replace(result, pdf=target, message=f"wrote {target} ({result.pages} pages)")
+        else:
+            keep = True
+    finally:
+        _clean(work, log if keep else None)
+    return result if log.is_file() else replace(result, log=None)
+
+
+def _run_pdflatex(exe, tex: Path, work: Path, log: Path, runs: int, timeout: float):
+    """The passes of :func:`compile_pdf`, writing into ``work``; ``result.pdf`` is in ``work``."""
+    cmd = [
+        exe,
+        "-halt-on-error",
+        "-interaction=nonstopmode",
+        "-no-shell-escape",
+        f"-output-directory={work}",
+        tex.name,
+    ]
+    pdf = work / tex.with_suffix(".pdf").name
     for _ in range(runs):
         try:
             proc = subprocess.run(
@@ -161,4 +204,17 @@ def compile_pdf(tex_path, runs: int = 2, timeout: float = 180.0) -> CompileResul
             break
     m = _PAGES.search(text)
     pages = int(m.group(1)) if m else None
-    return CompileResult(True, pdf, pages, log, f"wrote {pdf} ({pages} pages)")
+    return CompileResult(True, pdf, pages, log, f"compiled {tex.name} ({pages} pages)")
+
+
+def _clean(work: Path, keep: Path | None) -> None:
+    """Remove the temporary directory ``work``, or everything in it but ``keep``."""
+    if keep is None or not keep.is_file():
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    for entry in work.iterdir():
+        if entry != keep:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ import numpy as np
 from .audit.engine import AuditReport, ClaimResult
 from .figures import FigureUnavailable, require
 from .latex import CompileResult, compile_pdf, preamble, theorems_body
+from .outputs import OutputError, atomic_write_text
 from .tex import tex_escape
 
 __all__ = [
@@ -46,9 +47,14 @@ class FigureOutcome:
 
 @dataclass(frozen=True)
 class ReportFiles:
+    """What :func:`write_report` made: ``report.tex``, the figures (drawn or explained), the
+    outcome of compiling ``report.pdf`` (``None`` when not asked), and ``written``, every file
+    it wrote, in order (nothing else in the report directory is touched)."""
+
     tex: Path
     figures: list[FigureOutcome]
     compiled: CompileResult | None
+    written: tuple[Path, ...] = ()
 
 
 # -- the models behind the figures ------------------------------------------------------------
@@ -286,19 +292,32 @@ def write_report(
     progress: Callable[[str], None] | None = None,
 ) -> ReportFiles:
     """Write ``outdir/report.tex`` and the figures; compile ``report.pdf`` when ``pdf`` (the
-    result says when pdflatex is missing or failed)."""
+    result says when pdflatex is missing or failed).
+
+    Only the report's own files are written, each atomically (:mod:`kdtheory.outputs`): a
+    failure or Ctrl-C leaves the previous version of each file intact, and pdflatex's
+    ``.aux``/``.log`` stay in a temporary directory (the log is kept there, and named in the
+    result, only when compiling failed).  ``outdir`` is created if missing.
+    :class:`~kdtheory.outputs.OutputError` when a file cannot be written."""
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError.from_oserror(outdir, exc) from exc
     figs = make_figures(outdir, progress)
+    written = [outdir / f.path for f in figs if f.path is not None]
     tex = outdir / "report.tex"
-    tex.write_text(report_tex(report, figs), encoding="utf-8")
+    atomic_write_text(tex, report_tex(report, figs))
+    written.append(tex)
     if progress:
         progress(f"wrote {tex}")
     compiled = None
     if pdf:
         if progress:
             progress("compiling report.pdf with pdflatex ...")
-        compiled = compile_pdf(tex)
+        compiled = compile_pdf(tex, keep_log=False)
+        if compiled.ok:
+            written.append(compiled.pdf)
         if progress:
             progress(compiled.message)
-    return ReportFiles(tex, figs, compiled)
+    return ReportFiles(tex, figs, compiled, tuple(written))

@@ -60,10 +60,19 @@ def test_audit_report_writes_and_compiles(tmp_path, capsys):
     for c in claims():
         assert rf"\texttt{{{tex_escape(c.id)}}}" in tex
     assert (out_dir / "figures" / "tightness.pdf").stat().st_size > 1000
-    assert f"report: {out_dir / 'report.tex'}" in captured.out
+    assert f"report: wrote {out_dir / 'report.tex'}" in captured.out
     assert (out_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"  # compiled -halt-on-error
-    assert f"report: {out_dir / 'report.pdf'} (" in captured.out
+    assert f"report: wrote {out_dir / 'report.pdf'} (" in captured.out
     assert "[1/" not in captured.err  # --quiet: no progress
+    # only the report's own files, each listed; no pdflatex .aux/.log, no temporary files
+    on_disk = {p for p in out_dir.rglob("*") if p.is_file()}
+    listed = {
+        out_dir / line.split("report: wrote ")[1].split(" (")[0]
+        for line in captured.out.splitlines()
+        if line.startswith("report: wrote ")
+    }
+    assert on_disk == listed
+    assert {p.name for p in on_disk} >= {"report.tex", "report.pdf", "tightness.pdf"}
 
 
 def test_progress_goes_to_stderr_never_stdout(capsys, monkeypatch):
@@ -153,3 +162,12 @@ def test_audit_report_without_pdflatex_keeps_the_audit_exit_code(tmp_path, capsy
     assert rc == 0  # the audit passed; a missing TeX engine is reported, not a failure
     assert "report.pdf not made: pdflatex was not found on PATH" in captured.err
     assert (out_dir / "report.tex").is_file() and not (out_dir / "report.pdf").exists()
+
+
+def test_latex_output_without_suffix_gets_tex(tmp_path, capsys):
+    stem = tmp_path / "thms"
+    assert cli.main(["latex", "-o", str(stem)]) == 0
+    tex = tmp_path / "thms.tex"
+    assert [p.name for p in tmp_path.iterdir()] == ["thms.tex"]
+    assert tex.read_text(encoding="utf-8") == klatex.theorems_document()
+    assert capsys.readouterr().out == f"wrote {tex}\n"

@@ -262,3 +262,14 @@ def test_written_report_compiles(tmp_path, small_audit):
 def test_smoothing_curve_invalid_num(value):
     with pytest.raises(ValueError, match="num must be an integer >= 2"):
         smoothing_curve(SmoothingStandIn(), None, _Teacher(), num=value)
+
+
+def test_write_report_lists_every_file_it_wrote_and_nothing_else(tmp_path):
+    (tmp_path / "notes.txt").write_text("the user's")
+    rep = AuditReport([_fake_result("false", "refuted", None)], 0, 1.0, 0.1, [])
+    files = write_report(rep, tmp_path, pdf=False)
+    on_disk = {p for p in tmp_path.rglob("*") if p.is_file()} - {tmp_path / "notes.txt"}
+    assert set(files.written) == on_disk and len(files.written) == len(on_disk)
+    assert files.tex in files.written and files.compiled is None
+    drawn = {tmp_path / f.path for f in files.figures if f.path is not None}
+    assert drawn <= set(files.written) and (tmp_path / "notes.txt").read_text() == "the user's"

@@ -393,9 +393,11 @@ class AuditReport:
         }
 
     def write_json(self, path) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.to_json(), fh, indent=2)
-            fh.write("\n")
+        """Write :meth:`to_json` to ``path`` atomically: a full disk or Ctrl-C leaves the previous
+        file intact (:mod:`kdtheory.outputs`, which raises ``OutputError`` on failure)."""
+        from ..outputs import atomic_write_text  # the engine's only file output
+
+        atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
     def table(self) -> str:
         head = ("claim", "status", "model", "verdict", "cases", "viol.", "max ratio", "witness")
