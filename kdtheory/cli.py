@@ -361,10 +361,11 @@ def _audit(args, parser, out: _Stdout) -> int:
 
 def _run_audit(args, progress, out: _Stdout) -> int:
     from .audit import run_audit
+    from .audit.engine import AuditRequestError
 
     try:
         report = run_audit(seed=args.seed, scale=args.scale, only=args.claim, progress=progress)
-    except ValueError as exc:  # e.g. a --scale whose estimated run time is absurd
+    except AuditRequestError as exc:  # e.g. a --scale whose estimated run time is absurd
         print(f"kdtheory audit: {_one_line(exc)}", file=sys.stderr)
         return EXIT["bad_arguments"]
     ok = report.ok
@@ -376,6 +377,8 @@ def _run_audit(args, progress, out: _Stdout) -> int:
         out(table_with_certified(report))
     else:
         out(report.table())
+    if report.witness_summary():
+        out(report.witness_summary())
     cx = report.counterexamples()
     if cx:
         out("\ncounterexamples:")
@@ -385,7 +388,13 @@ def _run_audit(args, progress, out: _Stdout) -> int:
     out(
         f"\n{'OK' if ok else 'FAILED'}: {len(report.results)} claims, seed {report.seed}, "
         f"{report.seconds:.1f} s"
-        + (", tightest cases re-evaluated in ball arithmetic" if args.certified else "")
+        + (
+            ", tightest cases and counterexamples re-evaluated in ball arithmetic ('certified' "
+            "only where every input was recomputed; otherwise 'holds/fails beyond the input "
+            "allowance')"
+            if args.certified
+            else ""
+        )
     )
     if args.json:
         report.write_json(args.json)

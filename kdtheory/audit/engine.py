@@ -38,9 +38,16 @@ __all__ = [
     "witness_stream",
     "estimated_seconds",
     "MAX_SECONDS",
+    "AuditRequestError",
 ]
 
 HOLDS, REFUTED, INCONCLUSIVE = "holds", "refuted", "inconclusive"
+
+
+class AuditRequestError(ValueError):
+    """A request :func:`run_audit` refuses before running: an unknown claim id, or a scale
+    whose estimated run time is absurd (the CLI answers it with one line and exit 2)."""
+
 
 #: cases are drawn and evaluated in blocks of this size: case ``i`` of a claim at seed ``s``
 #: comes from the random stream of block ``i // BLOCK`` (:func:`block_streams`), so the
@@ -423,6 +430,21 @@ class AuditReport:
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
+    def witness_summary(self) -> str:
+        """One line on how the equality witnesses were judged (:mod:`kdtheory.audit.witness`)."""
+        ws = [r.extra["witness"] for r in self.results if "witness" in r.extra]
+        if not ws:
+            return ""
+        cases = sum(w["cases"] for w in ws)
+        recomputed = sum(w["recomputed"] for w in ws)
+        exact = max((w["exact_deviation"] or 0.0) for w in ws)
+        bad = sum(len(w["missed"]) + len(w["undecided"]) for w in ws)
+        return (
+            f"witness: the ratio of {cases} equality witnesses in double precision; "
+            f"{recomputed} off 1 by more than 16 ulps were recomputed in arb from their "
+            f"parameters: " + (f"{bad} not exact" if bad else f"all exact within {exact:.0e}")
+        )
+
     def counterexamples(self) -> str:
         out = []
         for r in self.results:
@@ -449,11 +471,11 @@ def run_audit(
         known = {c.id for c in selected}
         unknown = [i for i in only if i not in known]
         if unknown:
-            raise ValueError(f"unknown claim id(s) {unknown}; known: {sorted(known)}")
+            raise AuditRequestError(f"unknown claim id(s) {unknown}; known: {sorted(known)}")
         selected = [c for c in selected if c.id in only]
     est = estimated_seconds(selected, scale)
     if est > MAX_SECONDS:
-        raise ValueError(
+        raise AuditRequestError(
             f"scale {scale:g} is refused: the estimated run time is {est / 3600:,.0f} hours "
             f"(more than {MAX_SECONDS / 3600:g} h on one core); use a smaller --scale"
         )
