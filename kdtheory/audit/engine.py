@@ -3,8 +3,14 @@
 
 Verdicts: ``holds`` (no case violates the statement beyond the tolerance of
 :mod:`kdtheory.theorems.base`), ``refuted`` (a concrete counterexample was found),
-``inconclusive`` (no case could be evaluated, or a search found nothing).  The audit succeeds
-when every true claim holds and every ``false`` claim is refuted.
+``inconclusive`` (no case could be evaluated, a search found nothing, or an equality witness
+missed ratio 1 or could not be decided).  The audit succeeds when every true claim holds and
+every ``false`` claim is refuted.
+
+Cases are drawn and evaluated in blocks (:data:`BLOCK`) from per-block child streams of
+``SeedSequence([seed, claim id])`` and merged, so memory is bounded by one block and the results
+do not depend on how blocks are grouped; equality witnesses are judged case by case against an
+error bound (:mod:`kdtheory.audit.witness`).
 """
 
 from __future__ import annotations
