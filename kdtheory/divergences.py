@@ -28,6 +28,7 @@ __all__ = [
     "kl",
     "kl_monte_carlo",
     "phi",
+    "gaussian_kl_nonsingular",
 ]
 
 #: Relative eigenvalue threshold below which a covariance is treated as singular.
@@ -222,77 +223,177 @@ _INF_P_SINGULAR = "the first argument is singular (degenerate) and the second is
 _INF_Q_SINGULAR = "the second argument is singular and the first is not: P is not << Q"
 
 
+def _phi_ratio(vp, vq):
+    """``phi(vp / vq)`` (THEORY §1) for positive finite variances, free of cancellation and of
+    overflow in the ratio: ``u = vp/vq - 1`` is taken as ``(vp - vq) / vq`` (``vp - vq`` is
+    exact when the two are within a factor 2, Sterbenz), so nearly equal variances keep full
+    relative accuracy (:func:`_phi_xu`'s series); far from 1, ``log(vp/vq)`` is
+    ``log(fp/fq) + (ep - eq) log 2`` from the binary exponents (:func:`numpy.frexp`), exact where
+    the ratio itself under- or overflows.  ``inf`` only where ``phi`` exceeds the float range."""
+    vp, vq = np.asarray(vp, dtype=float), np.asarray(vq, dtype=float)
+    with np.errstate(over="ignore", under="ignore"):
+        x = vp / vq
+        u = (vp - vq) / vq
+    near = (u >= -0.5) & (u <= 1.0)
+    out = np.asarray(_phi_xu(np.where(near, x, 1.0), np.where(near, u, 0.0)), dtype=float)
+    if not np.all(near):
+        fp, ep = np.frexp(vp)
+        fq, eq = np.frexp(vq)
+        logx = np.log(fp / fq) + (ep - eq).astype(float) * math.log(2.0)
+        with np.errstate(over="ignore"):
+            far = (x - 1.0) - logx
+        out = np.where(near, out, far)
+    return out
+
+
+def _whitened_norm2(diff, var) -> float:
+    """``sum diff_i^2 / var_i`` without overflow of ``diff_i^2`` (each ratio formed first)."""
+    with np.errstate(over="ignore", under="ignore"):
+        z = diff / np.sqrt(var)
+        return float(np.sum(z * z))
+
+
+_INF_OVERFLOW = (
+    "the KL exceeds the largest double (about 1.8e308): the value is finite but unrepresentable"
+)
+
+
+def _finite_or_overflow(val: float) -> Divergence:
+    return Divergence(val) if math.isfinite(val) else Divergence(math.inf, _INF_OVERFLOW)
+
+
 @register_kl(IsotropicGaussian, IsotropicGaussian)
 def _kl_iso_iso(p: IsotropicGaussian, q: IsotropicGaussian) -> Divergence:
-    """``(d/2) phi(vp/vq) + ||mp - mq||^2 / (2 vq)`` (THEORY §6.2)."""
+    """``(d/2) phi(vp/vq) + ||mp - mq||^2 / (2 vq)`` (THEORY §6.2); ``phi`` of the ratio by
+    :func:`_phi_ratio` (exact for nearly equal variances, any scale)."""
     if q.var == 0 or p.var == 0:
         return _kl_full(p, q)
-    d = p.dim
-    return Divergence(0.5 * d * phi(p.var / q.var) + np.sum((p.mean - q.mean) ** 2) / (2 * q.var))
+    spread = 0.5 * p.dim * float(_phi_ratio(p.var, q.var))
+    return _finite_or_overflow(spread + 0.5 * _whitened_norm2(p.mean - q.mean, q.var))
 
 
 @register_kl(DiagonalGaussian, DiagonalGaussian)
 def _kl_diag_diag(p: DiagonalGaussian, q: DiagonalGaussian) -> Divergence:
-    """``sum_i [phi(vp_i/vq_i) + (mp_i - mq_i)^2 / vq_i] / 2``."""
+    """``sum_i [phi(vp_i/vq_i) + (mp_i - mq_i)^2 / vq_i] / 2`` (THEORY §6.2), ``phi`` of the
+    ratios by :func:`_phi_ratio`."""
     if np.any(q.var == 0) or np.any(p.var == 0):
         return _kl_full(p, q)
-    return Divergence(0.5 * np.sum(phi(p.var / q.var) + (p.mean - q.mean) ** 2 / q.var))
+    spread = 0.5 * float(np.sum(_phi_ratio(p.var, q.var)))
+    return _finite_or_overflow(spread + 0.5 * _whitened_norm2(p.mean - q.mean, q.var))
 
 
 def _kl_full(p, q) -> Divergence:
     """``[tr(Sq^-1 Sp) - d - log det(Sq^-1 Sp) + (mp-mq)' Sq^-1 (mp-mq)] / 2``; singular
     covariances handled on their ranges (inf unless supports match).  Non-singular pairs go
-    through :func:`_kl_nonsingular` (stable form, 40-digit fallback when ill-conditioned)."""
+    through :func:`gaussian_kl_nonsingular` (stable form, extended-precision fallback when
+    ill-conditioned, any scale)."""
     sp_, sq = p.covariance(), q.covariance()
-    diff = p.mean - q.mean
-    lp, lq = _cholesky_or_none(sp_), _cholesky_or_none(sq)
-    if lp is not None and lq is not None:
-        return Divergence(_kl_nonsingular(diff, sp_, sq))
-    if lp is None and lq is not None:
+    reg_p, reg_q = not _is_singular(sp_), not _is_singular(sq)
+    if reg_p and reg_q:
+        return gaussian_kl_nonsingular(p.mean - q.mean, sp_, sq)
+    if reg_q:
         return Divergence(math.inf, _INF_P_SINGULAR)
-    if lp is not None and lq is None:
+    if reg_p:
         return Divergence(math.inf, _INF_Q_SINGULAR)
     return _kl_both_singular(p.mean, sp_, q.mean, sq)
 
 
 #: relative accuracy the double-precision KL must reach, by its error estimate, before the
 #: extended-precision fallback is skipped; and the largest dimension the fallback handles
-KL_TARGET_RTOL = 1e-8
+KL_TARGET_RTOL = 1e-11
 KL_FALLBACK_MAX_DIM = 64
+#: largest ``|log_4|`` ratio of the two covariance scales for which the difference ``Sp - Sq``
+#: is formed (beyond it every pencil eigenvalue is ``> 4^199 / (1e13 d)`` or below its inverse; within it
+#: ``4^e A_p`` neither overflows nor becomes subnormal)
+_MAX_SCALE_GAP = 200
 
 
-def _kl_nonsingular(diff: np.ndarray, sp_: np.ndarray, sq: np.ndarray) -> float:
-    """KL between ``N(m + diff, Sp)`` and ``N(m, Sq)``, both covariances positive definite.
+def _pow4_scaled(c: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(a, e)`` with ``c = 4^e a`` exactly and ``max |a|`` in ``[1/4, 1)`` (``e = 0`` for 0)."""
+    top = float(np.max(np.abs(c)))
+    if top == 0.0:
+        return c, 0
+    e = (int(np.frexp(top)[1]) + 1) // 2
+    return np.ldexp(c, -2 * e), e
 
-    Stable double form: with ``L L' = Sq`` and the whitened difference
-    ``M = L^-1 (Sp - Sq) L^-T`` (eigenvalues ``mu_i``, so ``Sq^-1 Sp`` has eigenvalues
-    ``1 + mu_i``), ``KL = [sum_i phi(1 + mu_i) + ||L^-1 diff||^2] / 2`` -- no cancellation between
-    ``tr``, ``d`` and ``log det``.  A double-precision factorisation of a covariance with
-    condition number ``kappa`` still perturbs it by ~``eps kappa`` relatively, so when the
-    first-order error estimate ``8 d eps (kappa_p + kappa_q) (sum |mu_i|/min(1, 1 + mu_i) +
-    ||L^-1 diff||^2)`` exceeds ``KL_TARGET_RTOL * KL`` (and ``d <= KL_FALLBACK_MAX_DIM``) the
-    same form is evaluated in 40-digit arithmetic (mpmath) from the exact float inputs.
-    """
-    d = sq.shape[0]
-    lq = np.linalg.cholesky(sq)
-    half = _solve_lower(lq, sp_ - sq)
-    m = _solve_lower(lq, half.T)
-    mu = np.linalg.eigvalsh((m + m.T) / 2)  # ascending
-    lam = 1.0 + mu
-    if mu[0] < -0.5:  # 1 + mu loses the small eigenvalues: take them from L^-1 chol(Sp)
-        sv = np.linalg.svd(_solve_lower(lq, np.linalg.cholesky(sp_)), compute_uv=False)
-        lam = np.where(mu < -0.5, np.sort(sv * sv), lam)
-    terms = np.where(mu < -0.5, phi(np.maximum(lam, 0.0)), _phi1p(np.maximum(mu, -1.0)))
-    zw = _solve_lower(lq, diff)
-    quad = float(zw @ zw)
-    val = 0.5 * (float(np.sum(terms)) + quad)
-    wp, wq = np.linalg.eigvalsh(sp_), np.linalg.eigvalsh(sq)
+
+def _is_singular(c: np.ndarray) -> bool:
+    """The registry's singularity test (relative eigenvalue threshold :data:`SINGULAR_RTOL`),
+    on ``c`` rescaled by a power of 4 so that no eigenvalue is subnormal."""
+    w = np.linalg.eigvalsh(_pow4_scaled(c)[0])
+    return bool(w[-1] <= 0 or w[0] <= SINGULAR_RTOL * w[-1])
+
+
+def gaussian_kl_nonsingular(diff, sp_, sq, rows: int = 1) -> Divergence:
+    """``[rows * sum_i phi(lam_i) + ||L^-1 diff||_F^2] / 2`` for positive definite ``Sp``,
+    ``Sq`` (``L L' = Sq``, ``lam_i`` the eigenvalues of the pencil ``(Sp, Sq)``); ``diff`` is a
+    d-vector (Gaussians: ``mp - mq``) or a ``d x rows`` matrix (matrix normals ``MN(M, I_k,
+    Sigma)``: ``(M_p - M_q)^T``, THEORY §7).  This is the textbook
+    ``rows [tr(Sq^-1 Sp) - d - log det(Sq^-1 Sp)] / 2 + tr(Sq^-1 diff diff^T) / 2``.
+
+    * **Scale.**  ``Sq = 4^b A_q`` and ``Sp = 4^b 4^e A_p`` are rescaled by exact powers of 4
+      (``diff`` by ``2^-b``), so the value does not depend on the units (KL is scale
+      invariant): no overflow or underflow for covariances anywhere in the float range.
+    * **No cancellation.**  With ``L L' = A_q`` and the whitened *difference*
+      ``M = L^-1 (4^e A_p - A_q) L^-T`` (eigenvalues ``mu_i = lam_i - 1``, the difference exact
+      when ``Sp ≈ Sq``), ``phi(1 + mu_i) = mu_i - log1p(mu_i)`` by :func:`_phi1p` (series for
+      small ``mu_i``); eigenvalues below 1/2 from the singular values ``s_i`` of
+      ``L^-1 chol(A_p)`` (``lam_i = 4^e s_i^2``, ``log lam_i`` from ``log s_i``).  For
+      ``|e| > 200`` every ``lam_i`` is far from 1 and only that route is used.
+    * **Fallback.**  Factorising a matrix of condition number ``kappa`` perturbs the pencil
+      multiplicatively by ~``eps kappa``, so the first-order error estimate is
+      ``8 d eps (kappa_p + kappa_q) (rows max|mu| sum_i |mu_i| / max(lam_i, |mu_i|) + quad)``;
+      when it exceeds :data:`KL_TARGET_RTOL` times the value (and ``d <=``
+      :data:`KL_FALLBACK_MAX_DIM`) the same form is evaluated in mpmath from the exact binary
+      inputs, with ``40 + log10 kappa + log10(1/min lam)`` digits.
+
+    ``inf`` (with a reason) only where the value exceeds the double range."""
+    diff = np.asarray(diff, dtype=float)
+    aq, b = _pow4_scaled(np.asarray(sq, dtype=float))
+    ap, bp = _pow4_scaled(np.asarray(sp_, dtype=float))
+    e = bp - b
+    with np.errstate(over="ignore", under="ignore"):
+        dz = np.ldexp(diff, -b)
+    d = aq.shape[0]
+    lq = np.linalg.cholesky(aq)
+    lp = np.linalg.cholesky(ap)
+    with np.errstate(over="ignore", under="ignore"):
+        zw = _solve_lower(lq, dz)
+        quad = float(np.sum(zw * zw))
+    sv = np.sort(np.linalg.svd(_solve_lower(lq, lp), compute_uv=False))
+    log_lam_sv = 2.0 * np.log(sv) + e * math.log(4.0)
+    if abs(e) <= _MAX_SCALE_GAP:
+        bpm = np.ldexp(ap, 2 * e)
+        half = _solve_lower(lq, bpm - aq)
+        m = _solve_lower(lq, half.T)
+        mu = np.linalg.eigvalsh((m + m.T) / 2)  # ascending, like sv
+        low = mu < -0.5  # 1 + mu loses the small eigenvalues: take them from the singular values
+    else:
+        mu = np.full(d, -1.0 if e < 0 else math.inf)
+        low = np.ones(d, dtype=bool)
+    with np.errstate(over="ignore", under="ignore"):
+        lam_sv = np.exp(log_lam_sv)
+        from_sv = (lam_sv - 1.0) - log_lam_sv
+        terms = np.where(low, from_sv, _phi1p(np.where(low, 0.0, mu)))
+        val = 0.5 * (rows * float(np.sum(terms)) + quad)
+    if not math.isfinite(val):
+        return Divergence(math.inf, _INF_OVERFLOW)
+    lam = np.where(low, lam_sv, 1.0 + mu)
+    mu = np.where(low, lam_sv - 1.0, mu)
+    wp, wq = np.linalg.eigvalsh(ap), np.linalg.eigvalsh(aq)
     kappa = wp[-1] / wp[0] + wq[-1] / wq[0]
-    lam = np.maximum(lam, np.finfo(float).tiny)
-    est = 8 * d * np.finfo(float).eps * kappa * (np.sum(np.abs(mu) / np.minimum(1.0, lam)) + quad)
+    amu = np.abs(mu)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rel = np.where(amu > 0, amu / np.maximum(lam, amu), 0.0)
+        est = 8 * d * np.finfo(float).eps * kappa * (rows * np.max(amu) * np.sum(rel) + quad)
     if est > KL_TARGET_RTOL * val and d <= KL_FALLBACK_MAX_DIM:
-        val = _kl_nonsingular_mp(diff, sp_, sq)
-    return max(val, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_lam = np.where(low, log_lam_sv, np.log1p(np.maximum(mu, -0.5)))
+        digits = 40 + math.ceil(math.log10(kappa)) + max(0, math.ceil(-log_lam.min() / 2.3))
+        val = _kl_nonsingular_mp(dz, ap, aq, e, rows, dps=min(digits, 400))
+        if not math.isfinite(val):
+            return Divergence(math.inf, _INF_OVERFLOW)
+    return Divergence(max(val, 0.0))
 
 
 def _solve_lower(lower: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -300,28 +401,22 @@ def _solve_lower(lower: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.solve(lower, b)
 
 
-def _kl_nonsingular_mp(diff, sp_, sq, dps: int = 40) -> float:
-    """The form of :func:`_kl_nonsingular` in ``dps``-digit arithmetic (mpmath), from the exact
-    binary values of the inputs."""
+def _kl_nonsingular_mp(dz, ap, aq, e: int, rows: int = 1, dps: int = 40) -> float:
+    """The form of :func:`gaussian_kl_nonsingular` in ``dps``-digit arithmetic (mpmath), from
+    the exact binary values of the rescaled inputs (``Sq = A_q``, ``Sp = 4^e A_p``, mean
+    difference ``dz``, all up to the common factor the caller divided out)."""
     import mpmath
 
     with mpmath.workdps(dps):
-        q = mpmath.matrix(sq.tolist())
-        dmat = mpmath.matrix(sp_.tolist()) - q
-        linv = mpmath.inverse(mpmath.cholesky(q))
+        q = mpmath.matrix(aq.tolist())
+        dmat = mpmath.matrix(ap.tolist()) * mpmath.ldexp(1, 2 * e) - q
+        linv = mpmath.inverse(mpmath.cholesky(q, tol=mpmath.mpf(0)))
         m = linv * dmat * linv.T
         m = (m + m.T) / 2
         mu = mpmath.eigsy(m, eigvals_only=True)
-        zw = linv * mpmath.matrix(diff.tolist())
-        total = sum(x - mpmath.log1p(x) for x in mu) + sum(z * z for z in zw)
+        zw = linv * mpmath.matrix(dz.reshape(dz.shape[0], -1).tolist())
+        total = rows * sum(x - mpmath.log1p(x) for x in mu) + sum(z * z for z in zw)
         return float(total / 2)
-
-
-def _cholesky_or_none(c: np.ndarray):
-    w = np.linalg.eigvalsh(c)
-    if w[-1] <= 0 or w[0] <= SINGULAR_RTOL * w[-1]:
-        return None
-    return np.linalg.cholesky(c)
 
 
 def _range_basis(c: np.ndarray) -> np.ndarray:
@@ -377,7 +472,7 @@ def sample(g, size: int, rng: np.random.Generator) -> np.ndarray:
 def kl_monte_carlo(p, q, size: int, rng: np.random.Generator) -> tuple[float, float]:
     """Monte Carlo twin of :func:`kl`: ``(mean, standard error)`` of ``log p(X) - log q(X)``,
     ``X ~ p``, over ``size`` draws.  Singular covariances: ``(inf, 0)`` (no density)."""
-    if _cholesky_or_none(p.covariance()) is None or _cholesky_or_none(q.covariance()) is None:
+    if _is_singular(p.covariance()) or _is_singular(q.covariance()):
         return math.inf, 0.0
     x = sample(p, size, rng)
     terms = _logpdf_gaussian(x, p) - _logpdf_gaussian(x, q)

@@ -116,3 +116,30 @@ def test_registry_refuses_duplicates_and_unknown_pairs():
         register_kl(IsotropicGaussian, IsotropicGaussian)(lambda p, q: 0.0)
     with pytest.raises(NotImplementedError):
         kl(1.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [p for p in registered_pairs() if set(p) <= set(FACTORIES)],
+    ids=lambda p: f"{p[0].__name__}-{p[1].__name__}",
+)
+@pytest.mark.parametrize("power", [-330, -100, 100, 330])
+def test_every_pair_is_invariant_under_exact_rescaling(pair, power):
+    """Covariances times ``4^power`` (exact in binary), means times ``2^power``: KL is scale
+    invariant and the registry's rescaling undoes the factor exactly -- the very same float,
+    never ``inf`` or an error, from 1e-199 to 1e199 (issue 10)."""
+    rng = np.random.default_rng(power % 97)
+    p, q = FACTORIES[pair[0]](rng, 3), FACTORIES[pair[1]](rng, 3)
+
+    def scaled(g):
+        root, c = 2.0**power, 4.0**power
+        if isinstance(g, IsotropicGaussian):
+            return IsotropicGaussian(root * g.mean, c * g.var)
+        if isinstance(g, DiagonalGaussian):
+            return DiagonalGaussian(root * g.mean, c * g.var)
+        if isinstance(g, FullGaussian):
+            return FullGaussian(root * g.mean, c * g.cov)
+        return MatrixNormal(root * g.M, c * g.Sigma)
+
+    assert kl(scaled(p), scaled(q)) == kl(p, q)
+    assert math.isfinite(kl(p, q))

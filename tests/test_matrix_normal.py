@@ -119,3 +119,21 @@ def test_degenerate_student_and_teacher_give_inf_with_reason():
 def test_invalid_inputs(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@given(mn_pairs(), st.floats(math.log(1e-12), math.log(1e-4)).map(math.exp))
+def test_nearly_equal_covariances_keep_full_relative_accuracy(pair, eps):
+    """``Sigma_S = (1 + eps) Sigma_T``, equal means: KL = (k d / 2) phi(1 + eps) exactly for the
+    exact scalar multiple; the float ``(1 + eps) Sigma_T`` rounds each entry, so compare with the
+    60-digit definition ``(k/2)[tr(St^-1 Ss) - d - log det(St^-1 Ss)]`` on the float inputs,
+    1e-10 relative (the old double form lost all digits below eps ~ 1e-8)."""
+    import mpmath
+
+    _, q, _ = pair
+    p = MatrixNormal(q.M, (1 + eps) * q.Sigma)
+    k, d = q.shape
+    with mpmath.workdps(60):
+        a = mpmath.inverse(mpmath.matrix(q.Sigma.tolist())) * mpmath.matrix(p.Sigma.tolist())
+        trace = mpmath.fsum(a[i, i] for i in range(d))
+        ref = k * (trace - d - mpmath.log(mpmath.det(a))) / 2
+    assert abs(mpmath.mpf(float(kl(p, q))) - ref) <= 1e-10 * ref

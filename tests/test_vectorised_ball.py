@@ -299,3 +299,23 @@ def test_divergence_is_never_negative_inside_the_containment_slack():
     assert float(kn) == 0.0
     kn_out = ball_arrays._distillation_divergence(1.0, np.zeros(1), 1.1, 1.0, np.zeros(1), r_t, 1)
     assert float(kn_out) == np.inf
+
+
+def test_tiny_radii_and_large_dimensions_as_arrays_are_finite_and_match_the_scalar_model():
+    """Issue 10: the array code (one batch mixing the small-ball expansion, scipy's ncx2 and the
+    extended-precision tail) returns no NaN and equals the scalar model case by case (the
+    scalar values are checked against 50-digit quadrature in ``test_numerics_extreme.py``)."""
+    radius = np.array([1e-300, 1e-160, 1e-6, 0.5, 0.5, 2.0])
+    b = np.array([[0.1, 0.0], [0.0, 0.0], [1.0, 1.0], [0.1, 0.2], [25.0, 0.0], [0.0, 0.0]])
+    got = BA._gen(1.0, b, radius, np.zeros(2), 5, 1.0, 1.0)
+    assert np.all(np.isfinite(got))
+    model = BallKernelModel(d=2, n=5, s=1.0, m=0.0, omega=1.0)
+    for i in range(len(radius)):
+        want = model.gen(model.kernel(1.0, b[i], radius[i]))
+        assert close(got[i], want), (i, got[i], want)
+    for d in (300, 800):
+        big = BallKernelModel(d=d, n=5, s=1.0, m=0.0, omega=1.0)
+        vals = BA._ball_averages(
+            1.0, np.full((2, d), 0.01), np.array([1e-200, 0.5]), big.m, 5, 1.0, 1.0
+        )
+        assert all(np.all(np.isfinite(v)) & np.all(v > 0) for v in vals)

@@ -6,10 +6,13 @@ Shapes as in :mod:`kdtheory.models.bump_arrays`: ``n``, ``s``, ``omega`` and a k
 ``radius`` of batch shape ``(...)``, ``m`` and ``b`` of shape ``(..., d)`` with one common ``d``;
 scalars broadcast, so one function serves one case or a million.  A kernel is
 ``W | D ~ Uniform(B(a Zbar + b, radius))``.  No validation here (the model class validates);
-float arithmetic, numpy ufuncs and ``scipy.stats.ncx2.cdf`` only.
+float arithmetic, numpy ufuncs and ``scipy.stats.ncx2.cdf``, plus an element-by-element
+extended-precision (mpmath) tail evaluation where that CDF underflows (:func:`_ball_average`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy import special
@@ -26,23 +29,133 @@ CONTAIN_RTOL = 1e-12
 NC_CENTRAL = float(np.finfo(float).eps)
 
 
+#: small-radius parameter ``t = R^2 (d + ||c_K||^2/q)/q`` at or below which the two-term
+#: expansion of :func:`_small_ball_average` is used (its neglected ``O(t^2)`` term is < 1e-16)
+SMALL_BALL_T = 1e-8
+#: ``ncx2.cdf`` values below this are recomputed by the extended-precision Poisson mixture
+#: (:func:`_log_ball_probability_mp`): far below it scipy's value becomes subnormal or 0
+PROB_FLOOR = 1e-280
+#: most Poisson terms the extended-precision tail evaluation sums before giving up
+MAX_POISSON_TERMS = 20_000
+
+
 def _ball_average(ck2, radius, omega, x, d):
     """``Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2/(2q))``, ``U ~ Unif(B(0, radius))``,
     ``q = omega^2 + x``, ``ck2 = ||c_K||^2``: the Gaussian integral over the ball is
     ``(2 pi omega^2)^(d/2) / vol(B(0, radius)) * P(chi'^2_d(ck2/q) <= radius^2/q)`` (module
     docstring of :mod:`~kdtheory.models.ball_kernel`; THEORY §5, §6 A-bump).
 
+    Evaluated in log space, ``exp(log_pref + log P)``, so the prefactor (``~radius^-d``, which
+    overflows for ``radius <~ 1e-154`` or ``d >~ 300``) never meets an underflowed ``P``:
+
+    * ``t = radius^2 (d + ck2/q)/q <=`` :data:`SMALL_BALL_T`: the small-ball expansion
+      :func:`_small_ball_average` (exact limit ``radius -> 0`` plus its ``radius^2`` term);
+    * otherwise ``P = ncx2.cdf`` where it is at least :data:`PROB_FLOOR`;
+    * below that (the far left tail: large ``d``, small ball) ``log P`` from the Poisson mixture
+      in extended precision (:func:`_log_ball_probability_mp`), element by element.
+
     A non-centrality ``nc = ck2/q`` below :data:`NC_CENTRAL` (machine epsilon) is evaluated as 0
     (``ncx2.cdf`` then uses the central ``chi2`` CDF): ``scipy.special.chndtr`` is wrong for
     subnormal ``nc`` (relative error ~1e-5 at ``nc = 1e-320``, scipy 1.17), while the Poisson
     mixture ``P(nc) = e^{-nc/2} sum_j (nc/2)^j/j! F_{d+2j}(y)`` with ``F_{d+2j} <= F_d`` gives
     ``e^{-nc/2} F_d(y) <= P(nc) <= F_d(y)``: replacing ``P(nc)`` by ``F_d(y)`` is off by at most
-    ``nc/2 < 1.2e-16`` relative."""
+    ``nc/2 < 1.2e-16`` relative.  Inputs with ``ck2 = inf`` (an offset beyond ~1e154) raise
+    ``ValueError``: NaN is never returned."""
+    ck2, radius, omega, x = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (ck2, radius, omega, x))
+    )
+    d = np.asarray(d)
+    if not np.all(np.isfinite(ck2)):
+        raise ValueError(
+            "||c_K||^2 = ||(a - 1) m + b||^2 overflows (an offset beyond ~1e154); the ball "
+            "average supports ||c_K|| < 1e154"
+        )
     q = omega**2 + x
     nc = ck2 / q
-    prob = ncx2.cdf(radius**2 / q, d, np.where(nc < NC_CENTRAL, 0.0, nc))
-    log_pref = 0.5 * d * np.log(2 * omega**2) - d * np.log(radius) + special.gammaln(d / 2 + 1)
-    return np.exp(log_pref) * prob
+    t = radius**2 * (d + nc) / q
+    small = t <= SMALL_BALL_T
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        y = radius**2 / q
+        prob = ncx2.cdf(np.where(small, 1.0, y), d, np.where(nc < NC_CENTRAL, 0.0, nc))
+        log_pref = 0.5 * d * np.log(2 * omega**2) - d * np.log(radius) + special.gammaln(d / 2 + 1)
+        log_prob = np.log(prob)
+    tail = ~small & ~(prob >= PROB_FLOOR)
+    if np.any(tail):
+        log_prob = np.array(log_prob, dtype=float)
+        dd = np.broadcast_to(d, tail.shape)
+        for idx in np.argwhere(tail):
+            i = tuple(idx)
+            log_prob[i] = _log_ball_probability_mp(float(y[i]), int(dd[i]), float(nc[i]))
+    with np.errstate(under="ignore", over="ignore"):
+        general = np.exp(log_pref + log_prob)
+    out = np.where(small, _small_ball_average(ck2, radius, q, omega, d), general)
+    return out if out.ndim else out[()]
+
+
+def _small_ball_average(ck2, radius, q, omega, d):
+    """``Psi`` for a small ball: ``E_U g(c + U)`` with ``g(w) = (omega^2/q)^(d/2) exp(-||w||^2/(2q))``
+    expanded in ``U`` (``E U = 0``, ``E U U^T = radius^2 I/(d + 2)``):
+    ``g(c) [1 + radius^2 (ck2/q - d) / (2 q (d + 2))] + O(t^2 g(c))`` with
+    ``t = radius^2 (d + ck2/q)/q`` (the quartic moments of ``U`` are ``O(radius^4)``); used for
+    ``t <=`` :data:`SMALL_BALL_T`, where the remainder is below 1e-16 relative."""
+    with np.errstate(under="ignore", divide="ignore"):
+        log_g = 0.5 * d * np.log(omega**2 / q) - ck2 / (2 * q)
+        return np.exp(log_g) * (1 + radius**2 * (ck2 / q - d) / (2 * q * (d + 2)))
+
+
+def _log_ball_probability_mp(y: float, d: int, nc: float, dps: int = 30) -> float:
+    """``log P(chi'^2_d(nc) <= y)`` from the Poisson mixture
+    ``e^{-nc/2} sum_j (nc/2)^j/j! P(d/2 + j, y/2)`` (regularised lower incomplete gamma) in
+    ``dps``-digit arithmetic, which has no underflow: the far left tail where ``ncx2.cdf``
+    flushes to 0 (scipy's ``chndtr`` already returns 0 at ``y = 0.02, d = 1, nc = 440``, where
+    the probability is ~1e-95).  Summation stops once the rest is provably below ``10^-dps`` of
+    the sum, by either bound on the terms ``T_j``: ``T_{j+1} <= T_j (nc/2)/(j + 1)`` (``P``
+    decreases in its first argument) or ``T_j <= U_j = e^{-nc/2} (nc/2)^j/j! (y/2)^a/Gamma(a+1)``,
+    ``a = d/2 + j`` (``P(a, z) <= z^a/Gamma(a + 1)``), whose ratios decrease; more than
+    :data:`MAX_POISSON_TERMS` terms raise ``ValueError``."""
+    import mpmath
+
+    lam, z = nc / 2, y / 2
+    log_lam = math.log(lam) if lam > 0 else -math.inf
+    log_z = math.log(z)
+
+    def log_u(j):  # log U_j, for the stopping rule only
+        a = d / 2 + j
+        return (
+            -lam + (j * log_lam if j else 0.0) - math.lgamma(j + 1) + a * log_z - math.lgamma(a + 1)
+        )
+
+    with mpmath.workdps(dps):
+        mlam, mz = mpmath.mpf(lam), mpmath.mpf(z)
+        total, j = mpmath.mpf(0), 0
+        while True:
+            log_w = -mlam + (j * mpmath.log(mlam) if j else 0) - mpmath.loggamma(j + 1)
+            term = mpmath.exp(log_w) * mpmath.gammainc(
+                mpmath.mpf(d) / 2 + j, 0, mz, regularized=True
+            )
+            total += term
+            if lam == 0:
+                break
+            # both bounds on the rest, compared in log space (they underflow in floats)
+            log_total = float(mpmath.log(total)) if total > 0 else -math.inf
+            ratio_u = lam * z / ((j + 2) * (d / 2 + j + 2))  # U_{i+1}/U_i for every i > j
+            log_rest_u = log_u(j + 1) - math.log1p(-ratio_u) if ratio_u < 1 else math.inf
+            ratio_t = lam / (j + 1)  # T_{i+1}/T_i <= nc/(2(i + 1)) <= ratio_t for every i >= j
+            log_rest_t = (
+                float(mpmath.log(term)) + math.log(ratio_t) - math.log1p(-ratio_t)
+                if ratio_t < 1 and term > 0
+                else math.inf
+            )
+            if min(log_rest_u, log_rest_t) <= log_total - dps * math.log(10):
+                break
+            j += 1
+            if j > MAX_POISSON_TERMS:
+                raise ValueError(
+                    f"the ball average's non-centrality ||c_K||^2/q = {nc!r} needs more than "
+                    f"{MAX_POISSON_TERMS} Poisson terms in the far tail (d = {d}, "
+                    f"radius^2/q = {y!r}); supported: ||c_K||^2/q <~ {MAX_POISSON_TERMS}"
+                )
+        return float(mpmath.log(total))
 
 
 def _ball_averages(a, b, radius, m, n, s, omega):
@@ -50,7 +163,8 @@ def _ball_averages(a, b, radius, m, n, s, omega):
     ``v_tr = s^2 (1 - 2a/n + a^2/n)``, ``v_te = s^2 (1 + a^2/n)`` (THEORY §6 A-bump): given the
     ball offset ``U``, ``W - Z_i`` and ``W - Z'`` are Gaussian with these variances."""
     c = _offset(a, b, m)
-    ck2 = np.sum(c * c, axis=-1)
+    with np.errstate(over="ignore"):  # an overflow is refused by _ball_average
+        ck2 = np.sum(c * c, axis=-1)
     d = np.shape(m)[-1]
     return (
         _ball_average(ck2, radius, omega, _barr._train_variance(a, 0.0, n, s), d),

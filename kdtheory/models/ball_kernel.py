@@ -14,13 +14,17 @@ with per-coordinate variances ``v_tr = s^2 (1 - 2a/n + a^2/n)`` and ``v_te = s^2
     Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2 / (2 q)),   q = omega^2 + x,
            = (2 pi omega^2)^(d/2) / vol(B(0, R)) * P(chi'^2_d(||c_K||^2/q) <= R^2/q)
 
-(the Gaussian integral over the ball is a non-central chi-square probability).  Accuracy: that of
-``scipy.stats.ncx2.cdf``, ~1e-16 relative for probabilities above ~1e-30 (checked against a
-50-digit Poisson series); in the far tail (below ~1e-40) it loses relative accuracy and may flush
-to 0, an absolute error below 1e-30 times the prefactor ``(2 pi omega^2)^(d/2) / vol``; a
-non-centrality below machine epsilon is evaluated as 0 (``chndtr`` is wrong for subnormal ones;
-the error of doing so is below ``nc/2`` relative).  The tests cross-check it against adaptive
-quadrature (d = 1, 2), a Poisson series and the Monte Carlo twin (4 standard errors).
+(the Gaussian integral over the ball is a non-central chi-square probability).  Evaluated in
+log space (:func:`kdtheory.models.ball_arrays._ball_average`): a small-ball expansion for
+``radius^2 (d + ||c_K||^2/q)/q <= 1e-8`` (any radius down to the smallest float), ``scipy.stats
+.ncx2.cdf`` where it is at least 1e-280, and an extended-precision Poisson mixture in the far
+tail where scipy flushes to 0 (large ``d``, or a ball far from the origin).  Relative accuracy
+~``eps (1 + d log d)`` (the log-prefactor's rounding), checked against 50-digit quadrature of
+the definition for ``radius`` down to 1e-300 and ``d`` up to 1000
+(``tests/test_numerics_extreme.py``); an offset ``||c_K|| > ~1e154`` raises ``ValueError``.
+A non-centrality below machine epsilon is evaluated as 0 (``chndtr`` is wrong for subnormal
+ones; the error of doing so is below ``nc/2`` relative).  The tests also cross-check it against
+adaptive quadrature (d = 1, 2), a Poisson series and the Monte Carlo twin (4 standard errors).
 
 The closed forms are array code in :mod:`kdtheory.models.ball_arrays` (one source for these
 methods and the vectorised audit claim ``S``).
