@@ -21,9 +21,9 @@ import math
 import numpy as np
 from scipy import optimize
 
-from ..symbols import POSITIVE, check_in
+from ..symbols import MODEL_SCALE, check_scalar
 from . import bump_arrays as _barr
-from .gaussian_mean import GaussianKernel, GaussianMeanModel
+from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size
 from .gaussian_smoothing import GaussianMeanSmoothing
 
 __all__ = ["BumpLossModel", "bump_loss", "bump_gap_floor", "monte_carlo_gap"]
@@ -71,9 +71,7 @@ class BumpLossModel(GaussianMeanSmoothing):
             self._data.v,
         )
         #: the bump width (``omega`` in THEORY, ``beta`` in the constructor)
-        self.omega = check_in("beta", beta, POSITIVE)
-        if math.isinf(self.omega):
-            raise ValueError("beta must be finite, got inf")
+        self.omega = check_scalar("beta", beta, MODEL_SCALE)
 
     @property
     def beta(self) -> float:
@@ -206,7 +204,8 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def monte_carlo_gen(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
         """``(estimate, standard error)`` of ``gen`` from ``size`` simulated (dataset, weight,
-        fresh test point) triples, the loss evaluated from its definition."""
+        fresh test point) triples, the loss evaluated from its definition (``size >= 2``)."""
+        size = _mc_size(size, (self.n + 1) * self.d)
         z, w = self.simulate(kernel, size, rng)
         z_new = self.m + self.s * rng.standard_normal((size, self.d))
         return monte_carlo_gap(z, w, z_new, self.omega)
