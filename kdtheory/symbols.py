@@ -64,6 +64,9 @@ class Domain:
     integer: bool = False
     #: why the interval is what it is (shown by :meth:`describe`), e.g. "supported range"
     note: str = field(default="", compare=False)
+    #: the mathematical domain this (narrower, supported) range lies in: a value outside it is
+    #: reported against it, a valid but unsupported value against this range
+    math: Domain | None = field(default=None, compare=False, repr=False)
 
     def contains(self, x) -> np.ndarray | bool:
         """Elementwise membership; NaN is never a member."""
@@ -128,11 +131,17 @@ POSITIVE_OR_INF = Domain(low=0.0, high=math.inf, high_closed=True)
 #: overflowing.  ``d`` is bounded by memory, counts (``n``, ``M``) by exact integer doubles.
 MODEL_BOUND = 1e30
 _SUPPORTED = "the supported range of model parameters"
-MODEL_SCALE = Domain(1 / MODEL_BOUND, MODEL_BOUND, True, True, note=_SUPPORTED)
-MODEL_SCALE_OR_ZERO = Domain(0.0, MODEL_BOUND, True, True, note=_SUPPORTED)
-MODEL_REAL = Domain(-MODEL_BOUND, MODEL_BOUND, True, True, note=_SUPPORTED)
-MODEL_DIM = Domain(1.0, 1e6, True, True, integer=True, note="the supported dimensions")
-MODEL_COUNT = Domain(1.0, 2.0**53, True, True, integer=True, note="exact integer doubles")
+MODEL_SCALE = Domain(1 / MODEL_BOUND, MODEL_BOUND, True, True, note=_SUPPORTED, math=POSITIVE)
+MODEL_SCALE_OR_ZERO = Domain(
+    0.0, MODEL_BOUND, True, True, note=_SUPPORTED, math=Domain(0.0, math.inf, True, False)
+)
+MODEL_REAL = Domain(-MODEL_BOUND, MODEL_BOUND, True, True, note=_SUPPORTED, math=REAL)
+MODEL_DIM = Domain(
+    1.0, 1e6, True, True, integer=True, note="the supported dimensions", math=POSITIVE_INTEGER
+)
+MODEL_COUNT = Domain(
+    1.0, 2.0**53, True, True, integer=True, note="exact integer doubles", math=POSITIVE_INTEGER
+)
 
 
 @dataclass(frozen=True)
@@ -170,7 +179,9 @@ def short_repr(value, limit: int = 60) -> str:
 
 
 def _type_error(label: str, value, what: str) -> TypeError:
-    return TypeError(f"{label} must be {what}, got {short_repr(value)} of type {type(value).__name__}")
+    return TypeError(
+        f"{label} must be {what}, got {short_repr(value)} of type {type(value).__name__}"
+    )
 
 
 def real_scalar(label: str, value, what: str = "a real number") -> float:
@@ -273,15 +284,16 @@ def check_in(label: str, value, domain: Domain, *, scalar: bool = False):
     reals and huge ints accepted when they fit a double)."""
     what = f"a real {'scalar' if scalar else 'number or array'} in {domain.describe()}"
     arr = np.asarray(real_scalar(label, value, what)) if scalar else real_array(label, value, what)
-    ok = domain.contains(arr)
-    if not np.all(ok):
-        bad = value if arr.ndim == 0 else arr[~np.asarray(ok)].ravel()[0]
-        what = (
-            f"be an integer in {domain.describe(kind=False)}"
-            if domain.integer
-            else (f"lie in {domain.describe()}")
-        )
-        raise ValueError(f"{label} must {what}, got {short_repr(bad)}")
+    for dom in (domain.math, domain) if domain.math is not None else (domain,):
+        ok = dom.contains(arr)
+        if not np.all(ok):
+            bad = value if arr.ndim == 0 else arr[~np.asarray(ok)].ravel()[0]
+            what = (
+                f"be an integer in {dom.describe(kind=False)}"
+                if dom.integer
+                else (f"lie in {dom.describe()}")
+            )
+            raise ValueError(f"{label} must {what}, got {short_repr(bad)}")
     return float(arr) if arr.ndim == 0 else arr
 
 
@@ -295,12 +307,14 @@ def check_int(label: str, value, domain: Domain) -> int:
     ``int``.  Python ints are taken exactly (no rounding through a double)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         v = int(value)
-        lo_ok = v > domain.low or (domain.low_closed and v == domain.low)
-        hi_ok = v < domain.high or (domain.high_closed and v == domain.high)
-        if not (lo_ok and hi_ok):
-            raise ValueError(
-                f"{label} must be an integer in {domain.describe(kind=False)}, got {short_repr(value)}"
-            )
+        for dom in (domain.math, domain) if domain.math is not None else (domain,):
+            lo_ok = v > dom.low or (dom.low_closed and v == dom.low)
+            hi_ok = v < dom.high or (dom.high_closed and v == dom.high)
+            if not (lo_ok and hi_ok):
+                raise ValueError(
+                    f"{label} must be an integer in {dom.describe(kind=False)}, "
+                    f"got {short_repr(value)}"
+                )
         return v
     return int(check_scalar(label, value, domain))
 
