@@ -140,7 +140,13 @@ MODEL_DIM = Domain(
     1.0, 1e6, True, True, integer=True, note="the supported dimensions", math=POSITIVE_INTEGER
 )
 MODEL_COUNT = Domain(
-    1.0, 2.0**53, True, True, integer=True, note="exact integer doubles", math=POSITIVE_INTEGER
+    1.0,
+    2.0**53,
+    True,
+    True,
+    integer=True,
+    note="the supported range: exact integer doubles",
+    math=POSITIVE_INTEGER,
 )
 
 
