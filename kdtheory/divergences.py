@@ -215,6 +215,13 @@ def registered_pairs() -> list[tuple[type, type]]:
 
 def kl(p, q) -> Divergence:
     """Closed-form ``KL(p || q)`` for a registered pair of types; ``NotImplementedError`` else."""
+    for name, x in (("p", p), ("q", q)):
+        if not any(isinstance(x, t) for pair in _KL_REGISTRY for t in pair):
+            raise TypeError(
+                f"{name} must be a distribution of the KL registry "
+                f"({sorted({t.__name__ for pair in _KL_REGISTRY for t in pair})}), "
+                f"got {short_repr(x)} of type {type(x).__name__}"
+            )
     try:
         fn = _KL_REGISTRY[(type(p), type(q))]
     except KeyError:
@@ -222,7 +229,9 @@ def kl(p, q) -> Divergence:
             f"no closed-form KL registered for ({type(p).__name__}, {type(q).__name__})"
         ) from None
     if hasattr(p, "dim") and hasattr(q, "dim") and p.dim != q.dim:
-        raise ValueError(f"dimension mismatch: p has dim {p.dim}, q has dim {q.dim}")
+        raise ValueError(
+            f"dimension mismatch: p has dim {p.dim}, q has dim {q.dim} (the lengths of their mean)"
+        )
     out = fn(p, q)
     return out if isinstance(out, Divergence) else Divergence(out)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .divergences import SINGULAR_RTOL, Divergence, FullGaussian, kl, register_kl
-from .symbols import short_repr, real_array
+from .symbols import real_array, short_repr
 
 __all__ = [
     "MatrixNormal",

@@ -114,6 +114,7 @@ class BallKernelModel:
 
     def offset(self, k: BallKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b`` (THEORY §6)."""
+        self._check_kernel("kernel", k)
         return (k.a - 1) * self.m + k.b
 
     # -- exact quantities -----------------------------------------------------------------------
@@ -131,6 +132,8 @@ class BallKernelModel:
 
     def dgen(self, student: BallKernel, teacher: BallKernel) -> float:
         """``gen_S - gen_T``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def distillation_divergence(self, student: BallKernel, teacher: BallKernel) -> Divergence:

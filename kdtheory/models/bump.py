@@ -110,6 +110,7 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def offset(self, k: GaussianKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b`` (THEORY §6)."""
+        self._check_kernel("kernel", k)
         return self._data.offset(k)
 
     def distillation_divergence(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
@@ -124,10 +125,12 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def train_variance(self, k: GaussianKernel) -> float:
         """``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2``: per-coordinate variance of ``W - Z_i``."""
+        self._check_kernel("kernel", k)
         return float(_barr._train_variance(k.a, k.tau, self.n, self.s))
 
     def test_variance(self, k: GaussianKernel) -> float:
         """``v_te = s^2 (1 + a^2/n) + tau^2``: per-coordinate variance of ``W - Z'`` (fresh Z')."""
+        self._check_kernel("kernel", k)
         return float(_barr._test_variance(k.a, k.tau, self.n, self.s))
 
     def gen(self, k: GaussianKernel) -> float:
@@ -137,6 +140,8 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
         """``gen_S - gen_T``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def gap_floor(self) -> float:
@@ -157,6 +162,8 @@ class BumpLossModel(GaussianMeanSmoothing):
     def theorem_values(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """Exact values of the symbols of the upper bounds: ``dgen``, ``gen_S``, ``gen_T``,
         ``K_n``, ``Esigma2`` and ``sigma_bar`` (both from the Hoeffding proxy)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return {
             "dgen": self.dgen(student, teacher),
             "gen_S": self.gen(student),

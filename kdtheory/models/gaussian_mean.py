@@ -61,7 +61,9 @@ class GaussianKernel:
         a = check_scalar("a", self.a, _FINITE)
         b = real_array("b", self.b, "a 1-d vector of finite reals")
         if b.ndim != 1 or b.size == 0 or not np.all(np.isfinite(b)):
-            raise ValueError(f"b must be a non-empty 1-d vector of finite reals, got {short_repr(self.b)}")
+            raise ValueError(
+                f"b must be a non-empty 1-d vector of finite reals, got {short_repr(self.b)}"
+            )
         tau = check_scalar("tau", self.tau, _POSITIVE_FINITE)
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)
@@ -217,6 +219,7 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
     # -- exact quantities ---------------------------------------------------------------------
     def offset(self, k: GaussianKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b``, so ``W - m = a delta + c_K + tau xi`` (THEORY §6)."""
+        self._check_kernel("kernel", k)
         return _arr._offset(k.a, k.b, self.m)
 
     def gen(self, k: GaussianKernel) -> float:

@@ -165,7 +165,7 @@ class LinearGaussianModel:
         """``M0``: None (zero), a scalar (broadcast) or a k x d matrix."""
         if M0 is None:
             return np.zeros((self.k, self.d))
-        if np.ndim(M0) == 0 and not isinstance(M0, (list, tuple)):
+        if not isinstance(M0, (list, tuple, np.ndarray)) or getattr(M0, "ndim", 1) == 0:
             return np.full((self.k, self.d), check_scalar("M0", M0, MODEL_REAL))
         arr = _matrix("M0", M0)
         if arr.shape != (self.k, self.d):
@@ -389,6 +389,7 @@ class LinearGaussianModel:
     # -- exact quantities ---------------------------------------------------------------------
     def mean_over_data(self, kern: MatrixNormalKernel) -> np.ndarray:
         """``E_Y M(Y) = P W* X H + B`` (THEORY §7)."""
+        self._check_kernel("kernel", kern)
         return kern.P @ self.W_star @ self.X @ kern.H + kern.B
 
     def gen(self, kern: MatrixNormalKernel) -> float:
@@ -398,6 +399,8 @@ class LinearGaussianModel:
 
     def dgen(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> float:
         """``gen_S - gen_T``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def divergence_parts(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
@@ -522,6 +525,8 @@ class LinearGaussianModel:
     def theorem_values(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``, ``K_n``,
         ``Esigma2``, ``sigma_bar = inf``), the keys of ``GaussianMeanModel.theorem_values``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return {
             "dgen": self.dgen(student, teacher),
             "gen_S": self.gen(student),

@@ -88,6 +88,8 @@ class MemoriserModel:
 
     def dgen(self, student: MemoriserKernel, teacher: MemoriserKernel) -> float:
         """``gen_S - gen_T = (p_S - p_T)(1 - 1/M)^n``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def distillation_divergence(self, student: MemoriserKernel, teacher: MemoriserKernel):
@@ -104,6 +106,8 @@ class MemoriserModel:
     def theorem_values(self, student: MemoriserKernel, teacher: MemoriserKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``,
         ``K_n``, ``sigma_bar``, ``n``)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return {
             "dgen": self.dgen(student, teacher),
             "gen_S": self.gen(student),

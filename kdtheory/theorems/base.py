@@ -189,7 +189,7 @@ class Theorem:
         with np.errstate(over="raise"):
             try:
                 return np.asarray(compiled(values), dtype=float)
-            except FloatingPointError:
+            except (FloatingPointError, OverflowError):
                 pass
         return compiled.mp(values)
 
