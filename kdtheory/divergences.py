@@ -213,11 +213,16 @@ def registered_pairs() -> list[tuple[type, type]]:
     return list(_KL_REGISTRY)
 
 
+class NotADistributionError(TypeError, NotImplementedError):
+    """``kl`` of something that is no registered distribution: a ``TypeError`` naming the
+    argument, and (as before) a ``NotImplementedError`` -- there is no closed form for it."""
+
+
 def kl(p, q) -> Divergence:
     """Closed-form ``KL(p || q)`` for a registered pair of types; ``NotImplementedError`` else."""
     for name, x in (("p", p), ("q", q)):
         if not any(isinstance(x, t) for pair in _KL_REGISTRY for t in pair):
-            raise TypeError(
+            raise NotADistributionError(
                 f"{name} must be a distribution of the KL registry "
                 f"({sorted({t.__name__ for pair in _KL_REGISTRY for t in pair})}), "
                 f"got {short_repr(x)} of type {type(x).__name__}"
