@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .symbols import Domain, check_in, check_rng, check_size, real_array, short_repr
+
 __all__ = [
     "Divergence",
     "IsotropicGaussian",
@@ -98,12 +100,18 @@ def _phi_xu(x, u):
     return out
 
 
+#: a variance: finite and >= 0 (0 is a point mass)
+_VARIANCE = Domain(0.0, math.inf, True, False)
+
+
 def _vector(name: str, x) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(x, dtype=float))
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-d vector, got shape {arr.shape}")
+    """A finite real 1-d vector (a scalar is a length-1 vector); types as in
+    :func:`kdtheory.symbols.real_array`, errors name ``name``."""
+    arr = np.atleast_1d(real_array(name, x, "a 1-d vector of finite reals"))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d vector, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr!r}")
+        raise ValueError(f"{name} must be finite, got {short_repr(arr.tolist())}")
     return arr
 
 
@@ -116,9 +124,7 @@ class IsotropicGaussian:
 
     def __post_init__(self):
         object.__setattr__(self, "mean", _vector("mean", self.mean))
-        v = float(self.var)
-        if not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"var must lie in [0, inf), got {self.var!r}")
+        v = check_in("var", self.var, _VARIANCE, scalar=True)
         object.__setattr__(self, "var", v)
 
     @property
@@ -138,9 +144,12 @@ class DiagonalGaussian:
 
     def __post_init__(self):
         m = _vector("mean", self.mean)
-        v = np.broadcast_to(np.asarray(self.var, dtype=float), m.shape).copy()
-        if not np.all(np.isfinite(v) & (v >= 0)):
-            raise ValueError(f"var must have entries in [0, inf), got {self.var!r}")
+        v = check_in("var", self.var, _VARIANCE)
+        if np.ndim(v) not in (0, 1) or np.size(v) not in (1, m.size):
+            raise ValueError(
+                f"var must be a scalar or have shape {m.shape} like mean, got shape {np.shape(v)}"
+            )
+        v = np.broadcast_to(np.asarray(v, dtype=float), m.shape).copy()
         object.__setattr__(self, "mean", m)
         object.__setattr__(self, "var", v)
 
@@ -161,7 +170,7 @@ class FullGaussian:
 
     def __post_init__(self):
         m = _vector("mean", self.mean)
-        c = np.asarray(self.cov, dtype=float)
+        c = real_array("cov", self.cov, "a real symmetric PSD matrix")
         if c.shape != (m.shape[0], m.shape[0]):
             raise ValueError(f"cov must have shape {(m.shape[0],) * 2}, got {c.shape}")
         if not np.all(np.isfinite(c)):
@@ -205,8 +214,20 @@ def registered_pairs() -> list[tuple[type, type]]:
     return list(_KL_REGISTRY)
 
 
+class NotADistributionError(TypeError, NotImplementedError):
+    """``kl`` of something that is no registered distribution: a ``TypeError`` naming the
+    argument, and (as before) a ``NotImplementedError`` -- there is no closed form for it."""
+
+
 def kl(p, q) -> Divergence:
     """Closed-form ``KL(p || q)`` for a registered pair of types; ``NotImplementedError`` else."""
+    for name, x in (("p", p), ("q", q)):
+        if not any(isinstance(x, t) for pair in _KL_REGISTRY for t in pair):
+            raise NotADistributionError(
+                f"{name} must be a distribution of the KL registry "
+                f"({sorted({t.__name__ for pair in _KL_REGISTRY for t in pair})}), "
+                f"got {short_repr(x)} of type {type(x).__name__}"
+            )
     try:
         fn = _KL_REGISTRY[(type(p), type(q))]
     except KeyError:
@@ -214,7 +235,9 @@ def kl(p, q) -> Divergence:
             f"no closed-form KL registered for ({type(p).__name__}, {type(q).__name__})"
         ) from None
     if hasattr(p, "dim") and hasattr(q, "dim") and p.dim != q.dim:
-        raise ValueError(f"dimension mismatch: p has dim {p.dim}, q has dim {q.dim}")
+        raise ValueError(
+            f"dimension mismatch: p has dim {p.dim}, q has dim {q.dim} (the lengths of their mean)"
+        )
     out = fn(p, q)
     return out if isinstance(out, Divergence) else Divergence(out)
 
@@ -472,6 +495,8 @@ def sample(g, size: int, rng: np.random.Generator) -> np.ndarray:
 def kl_monte_carlo(p, q, size: int, rng: np.random.Generator) -> tuple[float, float]:
     """Monte Carlo twin of :func:`kl`: ``(mean, standard error)`` of ``log p(X) - log q(X)``,
     ``X ~ p``, over ``size`` draws.  Singular covariances: ``(inf, 0)`` (no density)."""
+    size = check_size("size", size, minimum=2, maximum=max(2, 10**8 // max(p.dim, 1)))
+    check_rng("rng", rng)
     if _is_singular(p.covariance()) or _is_singular(q.covariance()):
         return math.inf, 0.0
     x = sample(p, size, rng)

@@ -31,6 +31,7 @@ from .divergences import (
     kl,
     register_kl,
 )
+from .symbols import real_array, short_repr
 
 __all__ = [
     "MatrixNormal",
@@ -60,24 +61,27 @@ def is_singular(sigma: np.ndarray) -> bool:
     return _is_singular(np.asarray(sigma, dtype=float))  # rescaled: no subnormal eigenvalues
 
 
-def real_matrix(name: str, value, ndim: int = 2) -> np.ndarray:
-    """A finite real array with ``ndim`` dimensions; errors name the parameter."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a real {ndim}-d array, got {value!r}")
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real {ndim}-d array, got {value!r}") from None
+def real_matrix(name: str, value, ndim: int = 2, bound: float = math.inf) -> np.ndarray:
+    """A finite real array with ``ndim`` dimensions and entries of magnitude ``<= bound``; errors
+    (``TypeError`` for bool, complex, string, masked or non-numeric input, ``ValueError`` for a
+    wrong number of dimensions, a non-finite or too large entry) name the parameter."""
+    arr = real_array(name, value, f"a real {ndim}-d array")
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-d array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr.tolist()!r}")
+        raise ValueError(f"{name} must be finite, got {short_repr(arr.tolist())}")
+    if np.any(np.abs(arr) > bound):
+        raise ValueError(
+            f"{name} must have entries in [-{bound:g}, {bound:g}] (the supported range), "
+            f"got {short_repr(float(arr.flat[np.argmax(np.abs(arr))]))}"
+        )
     return arr
 
 
-def psd_matrix(name: str, value, d: int) -> np.ndarray:
-    """A symmetric positive semi-definite ``d x d`` matrix (validated like FullGaussian's cov)."""
-    s = real_matrix(name, value)
+def psd_matrix(name: str, value, d: int, bound: float = math.inf) -> np.ndarray:
+    """A symmetric positive semi-definite ``d x d`` matrix (validated like FullGaussian's cov),
+    entries of magnitude ``<= bound``."""
+    s = real_matrix(name, value, bound=bound)
     if s.shape != (d, d):
         raise ValueError(f"{name} must have shape {(d, d)}, got {s.shape}")
     try:

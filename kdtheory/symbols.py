@@ -11,7 +11,9 @@ scipy.stats "parameter knows its domain" idea, see STYLE.md):
 
 from __future__ import annotations
 
+import decimal
 import math
+import numbers
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -34,6 +36,20 @@ __all__ = [
     "aux_symbol",
     "to_latex",
     "check_in",
+    "check_scalar",
+    "check_int",
+    "check_size",
+    "check_rng",
+    "real_scalar",
+    "real_array",
+    "FLOAT_MAX",
+    "short_repr",
+    "MODEL_BOUND",
+    "MODEL_SCALE",
+    "MODEL_SCALE_OR_ZERO",
+    "MODEL_REAL",
+    "MODEL_DIM",
+    "MODEL_COUNT",
 ]
 
 
@@ -46,6 +62,11 @@ class Domain:
     low_closed: bool = False
     high_closed: bool = False
     integer: bool = False
+    #: why the interval is what it is (shown by :meth:`describe`), e.g. "supported range"
+    note: str = field(default="", compare=False)
+    #: the mathematical domain this (narrower, supported) range lies in: a value outside it is
+    #: reported against it, a valid but unsupported value against this range
+    math: Domain | None = field(default=None, compare=False, repr=False)
 
     def contains(self, x) -> np.ndarray | bool:
         """Elementwise membership; NaN is never a member."""
@@ -66,7 +87,8 @@ class Domain:
         left = "[" if self.low_closed else "("
         right = "]" if self.high_closed else ")"
         kind = "integers in " if (self.integer and kind) else ""
-        return f"{kind}{left}{_fmt(self.low)}, {_fmt(self.high)}{right}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{kind}{left}{_fmt(self.low)}, {_fmt(self.high)}{right}{note}"
 
     def sympy_assumptions(self) -> dict[str, bool]:
         """Sympy assumptions implied by the domain (the strongest of a few standard ones)."""
@@ -102,6 +124,31 @@ UNIT_HALF_OPEN = Domain(0.0, 1.0, True, False)
 POSITIVE_INTEGER = Domain(low=1.0, low_closed=True, integer=True)
 POSITIVE_OR_INF = Domain(low=0.0, high=math.inf, high_closed=True)
 
+#: The supported magnitudes of the toy models' parameters (THEORY §6-§8).  The closed forms
+#: multiply up to about six of them (e.g. ``||c_K||^2 v / tau^2``), so scales in
+#: ``[1e-30, 1e30]`` and locations in ``[-1e30, 1e30]`` keep every exact quantity inside double
+#: range; outside it a model raises ``ValueError`` naming the parameter and this range instead of
+#: overflowing.  ``d`` is bounded by memory, counts (``n``, ``M``) by exact integer doubles.
+MODEL_BOUND = 1e30
+_SUPPORTED = "the supported range of model parameters"
+MODEL_SCALE = Domain(1 / MODEL_BOUND, MODEL_BOUND, True, True, note=_SUPPORTED, math=POSITIVE)
+MODEL_SCALE_OR_ZERO = Domain(
+    0.0, MODEL_BOUND, True, True, note=_SUPPORTED, math=Domain(0.0, math.inf, True, False)
+)
+MODEL_REAL = Domain(-MODEL_BOUND, MODEL_BOUND, True, True, note=_SUPPORTED, math=REAL)
+MODEL_DIM = Domain(
+    1.0, 1e6, True, True, integer=True, note="the supported dimensions", math=POSITIVE_INTEGER
+)
+MODEL_COUNT = Domain(
+    1.0,
+    2.0**53,
+    True,
+    True,
+    integer=True,
+    note="the supported range: exact integer doubles",
+    math=POSITIVE_INTEGER,
+)
+
 
 @dataclass(frozen=True)
 class Param:
@@ -117,34 +164,182 @@ class Param:
     def symbol(self) -> sp.Symbol:
         return sp.Symbol(self.name, **{**self.domain.sympy_assumptions(), **self.extra_assumptions})
 
-    def validate(self, value, *, name: str | None = None):
-        """Return ``value`` as float (or float array); raise ValueError naming the parameter.
+    def validate(self, value, *, name: str | None = None, scalar: bool = True):
+        """Return ``value`` as float (a float array if ``scalar=False``); raise naming the parameter.
 
         Raises ``TypeError`` for non-numeric input and ``ValueError`` for values outside the
         domain (NaN included), with the parameter name, the value and the valid domain.
         """
         label = name or self.name
-        return check_in(label, value, self.domain)
+        return check_in(label, value, self.domain, scalar=scalar)
 
 
-def check_in(label: str, value, domain: Domain):
-    """Validate ``value`` against ``domain``; the error names ``label``, the value and the domain."""
-    if isinstance(value, (str, bytes)) or value is None or isinstance(value, complex):
-        raise TypeError(f"{label} must be a real number, got {value!r}")
+#: the largest magnitude a float can hold (values beyond it are refused, never rounded to inf)
+FLOAT_MAX = float(np.finfo(float).max)
+
+
+def short_repr(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a 400-digit integer stays readable)."""
+    r = repr(value)
+    return r if len(r) <= limit else f"{r[: limit - 20]}...{r[-12:]} ({len(r)} characters)"
+
+
+def _type_error(label: str, value, what: str) -> TypeError:
+    return TypeError(
+        f"{label} must be {what}, got {short_repr(value)} of type {type(value).__name__}"
+    )
+
+
+def real_scalar(label: str, value, what: str = "a real number") -> float:
+    """``value`` as a Python float, from any *real* number type; errors name ``label``.
+
+    Accepted: ``int`` (also one too large for ``float``'s exponent is refused with ``ValueError``,
+    never ``OverflowError``), ``float`` and numpy real scalars (any width), 0-d real arrays,
+    ``decimal.Decimal``, ``fractions.Fraction`` and sympy real numbers (``sp.Rational(3, 2)``,
+    ``sp.sqrt(2)``, ``sp.oo``).  Refused with ``TypeError``: ``bool`` (a flag is not a number),
+    complex types (even with a zero imaginary part), strings, ``None``, masked arrays, sympy
+    symbols, non-real sympy numbers and anything without a real value.  NaN and inf pass through
+    (the domain check decides)."""
+    if isinstance(value, np.ndarray):
+        if isinstance(value, np.ma.MaskedArray):
+            raise _type_error(label, value, f"{what} (masked arrays are refused)")
+        if value.ndim != 0:
+            raise _type_error(label, value, f"{what}, not an array of shape {value.shape}")
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)):
+        raise _type_error(label, value, f"{what} (bool is refused)")
+    if value is None or isinstance(value, (str, bytes, complex, np.complexfloating)):
+        raise _type_error(label, value, what)
+    if isinstance(value, sp.Basic):
+        if not (value.is_number and value.is_extended_real):
+            raise _type_error(label, value, f"{what} (a sympy real number, not symbolic/complex)")
+        finite = bool(value.is_finite)
+    elif isinstance(value, decimal.Decimal):
+        finite = value.is_finite()
+    elif isinstance(value, (float, np.floating)):
+        finite = bool(np.isfinite(value))  # np.longdouble can exceed a double's range
+    elif isinstance(value, (numbers.Rational, np.integer)):
+        finite = True  # int, Fraction: exact and finite, however large
+    elif hasattr(value, "__float__") and not isinstance(value, numbers.Complex):
+        finite = False  # an unknown real type (mpmath, ...): trust its float
+    else:
+        raise _type_error(label, value, what)
     try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{label} must be a real number, got {value!r}") from None
-    ok = domain.contains(arr)
-    if not np.all(ok):
-        bad = value if arr.ndim == 0 else arr[~np.asarray(ok)].ravel()[0]
-        what = (
-            f"be an integer in {domain.describe(kind=False)}"
-            if domain.integer
-            else (f"lie in {domain.describe()}")
+        with np.errstate(over="ignore"):
+            out = float(value)
+    except OverflowError:
+        out = math.inf
+    except (TypeError, ValueError, ArithmeticError):
+        raise _type_error(label, value, what) from None
+    if finite and math.isinf(out):
+        raise ValueError(
+            f"{label} = {short_repr(value)} is too large for a double (|x| <= {FLOAT_MAX:.4g})"
         )
-        raise ValueError(f"{label} must {what}, got {bad!r}")
+    return out
+
+
+def real_array(label: str, value, what: str = "a real number or array of real numbers"):
+    """``value`` as a float ndarray (0-d for a scalar) from real input of any type accepted by
+    :func:`real_scalar`, elementwise; bool, complex, string, datetime and masked arrays are refused
+    with ``TypeError``, ragged nesting with ``ValueError``; errors name ``label``."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise _type_error(label, value, f"{what} (masked arrays are refused)")
+    if isinstance(value, np.ndarray):
+        kind = value.dtype.kind
+        if kind in "fiu":
+            with np.errstate(over="ignore"):
+                arr = value.astype(float)  # a copy: the caller's array is never aliased
+            if (
+                kind == "f"
+                and value.dtype.itemsize > 8
+                and np.any(np.isinf(arr) & np.isfinite(value))
+            ):
+                raise ValueError(
+                    f"{label} has an entry too large for a double (|x| <= {FLOAT_MAX:.4g})"
+                )
+            return arr
+        if kind != "O":
+            raise _type_error(label, value, f"{what}, not an array of dtype {value.dtype}")
+        raw = value
+    elif isinstance(value, (list, tuple)):
+        try:
+            raw = np.empty(np.shape(np.asarray(value, dtype=object)), dtype=object)
+            raw[...] = np.asarray(value, dtype=object)
+        except ValueError:
+            raise ValueError(
+                f"{label} must be a regular (non-ragged) array of real numbers, got {short_repr(value)}"
+            ) from None
+    else:
+        return np.asarray(real_scalar(label, value, what))
+    out = np.empty(raw.shape, dtype=float)
+    for idx, x in np.ndenumerate(raw):
+        if isinstance(x, (list, tuple)):
+            raise ValueError(
+                f"{label} must be a regular (non-ragged) array of real numbers, got {short_repr(value)}"
+            )
+        out[idx] = real_scalar(label, x, what)
+    return out
+
+
+def check_in(label: str, value, domain: Domain, *, scalar: bool = False):
+    """Validate ``value`` against ``domain``; the error names ``label``, the value and the domain.
+
+    Returns a float for scalar input (0-d arrays included) and a float array otherwise;
+    ``scalar=True`` refuses arrays and sequences (``TypeError``).  Types are checked by
+    :func:`real_array` (bool, complex, strings, masked arrays refused; Decimal, Fraction, sympy
+    reals and huge ints accepted when they fit a double)."""
+    what = f"a real {'scalar' if scalar else 'number or array'} in {domain.describe()}"
+    arr = np.asarray(real_scalar(label, value, what)) if scalar else real_array(label, value, what)
+    for dom in (domain.math, domain) if domain.math is not None else (domain,):
+        ok = dom.contains(arr)
+        if not np.all(ok):
+            bad = value if arr.ndim == 0 else arr[~np.asarray(ok)].ravel()[0]
+            what = (
+                f"be an integer in {dom.describe(kind=False)}"
+                if dom.integer
+                else (f"lie in {dom.describe()}")
+            )
+            raise ValueError(f"{label} must {what}, got {short_repr(bad)}")
     return float(arr) if arr.ndim == 0 else arr
+
+
+def check_scalar(label: str, value, domain: Domain) -> float:
+    """:func:`check_in` for a parameter that must be one real number (never an array)."""
+    return check_in(label, value, domain, scalar=True)
+
+
+def check_int(label: str, value, domain: Domain) -> int:
+    """A scalar integer in ``domain`` (``2.0`` and ``np.int64(2)`` accepted, ``2.5`` refused), as an
+    ``int``.  Python ints are taken exactly (no rounding through a double)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        v = int(value)
+        for dom in (domain.math, domain) if domain.math is not None else (domain,):
+            lo_ok = v > dom.low or (dom.low_closed and v == dom.low)
+            hi_ok = v < dom.high or (dom.high_closed and v == dom.high)
+            if not (lo_ok and hi_ok):
+                raise ValueError(
+                    f"{label} must be an integer in {dom.describe(kind=False)}, "
+                    f"got {short_repr(value)}"
+                )
+        return v
+    return int(check_scalar(label, value, domain))
+
+
+def check_size(label: str, size, minimum: int = 1, maximum: int = 10**8) -> int:
+    """A Monte Carlo sample size: an integer in ``[minimum, maximum]`` (``minimum = 2`` where a
+    standard error with ``ddof = 1`` is returned; ``maximum`` bounds memory)."""
+    dom = Domain(float(minimum), float(maximum), True, True, integer=True)
+    return check_int(label, size, dom)
+
+
+def check_rng(label: str, rng) -> np.random.Generator:
+    """``rng`` must be a ``numpy.random.Generator`` (``TypeError`` naming ``label`` otherwise)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{label} must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
 
 
 def _p(name, latex, domain, meaning, **extra) -> Param:

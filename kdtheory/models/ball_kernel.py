@@ -47,10 +47,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..divergences import Divergence
-from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, check_in
+from ..symbols import (
+    MODEL_COUNT,
+    MODEL_DIM,
+    MODEL_REAL,
+    MODEL_SCALE,
+    check_int,
+    check_rng,
+    check_scalar,
+)
 from . import ball_arrays as _ball
 from .bump import bump_gap_floor, monte_carlo_gap
-from .gaussian_mean import _vec
+from .gaussian_mean import _mc_size, _vec
 
 __all__ = ["BallKernel", "BallKernelModel"]
 
@@ -83,14 +91,12 @@ class BallKernelModel:
     """
 
     def __init__(self, d: int, n: int, s: float, m=0.0, omega: float = 1.0):
-        self.d = int(check_in("d", d, POSITIVE_INTEGER))
-        self.n = int(check_in("n", n, POSITIVE_INTEGER))
-        self.s = check_in("s", s, POSITIVE)
+        self.d = check_int("d", d, MODEL_DIM)
+        self.n = check_int("n", n, MODEL_COUNT)
+        self.s = check_scalar("s", s, MODEL_SCALE)
         self.m = _vec("m", m, self.d)
-        self.omega = check_in("omega", omega, POSITIVE)
-        if math.isinf(self.s) or math.isinf(self.omega):
-            raise ValueError(f"s and omega must be finite, got s={self.s!r}, omega={self.omega!r}")
-        self.v = self.s**2 / self.n
+        self.omega = check_scalar("omega", omega, MODEL_SCALE)
+        self.v = self.s * self.s / self.n
 
     def __repr__(self) -> str:
         return (
@@ -101,10 +107,8 @@ class BallKernelModel:
     # -- kernels ------------------------------------------------------------------------------
     def kernel(self, a: float, b=0.0, radius: float = 1.0) -> BallKernel:
         """``W | D ~ Uniform(B(a Zbar + b, radius))`` (``b`` scalar or d-vector, ``radius > 0``)."""
-        radius = check_in("radius", radius, POSITIVE)
-        if math.isinf(radius):
-            raise ValueError("radius must be finite, got inf")
-        return BallKernel(a=check_in("a", a, REAL), b=_vec("b", b, self.d), radius=radius)
+        radius = check_scalar("radius", radius, MODEL_SCALE)
+        return BallKernel(a=check_scalar("a", a, MODEL_REAL), b=_vec("b", b, self.d), radius=radius)
 
     def _check_kernel(self, name: str, k) -> None:
         if not isinstance(k, BallKernel):
@@ -114,6 +118,7 @@ class BallKernelModel:
 
     def offset(self, k: BallKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b`` (THEORY §6)."""
+        self._check_kernel("kernel", k)
         return (k.a - 1) * self.m + k.b
 
     # -- exact quantities -----------------------------------------------------------------------
@@ -131,6 +136,8 @@ class BallKernelModel:
 
     def dgen(self, student: BallKernel, teacher: BallKernel) -> float:
         """``gen_S - gen_T``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def distillation_divergence(self, student: BallKernel, teacher: BallKernel) -> Divergence:
@@ -194,6 +201,8 @@ class BallKernelModel:
         """``(Z, W)``: ``size`` datasets ``Z`` (``size, n, d``) and one weight per dataset, uniform
         on its ball (direction uniform on the sphere, radius ``R V^(1/d)``, ``V ~ U(0, 1)``)."""
         self._check_kernel("kernel", kernel)
+        size = _mc_size(size, (self.n + 2) * self.d, minimum=1)
+        check_rng("rng", rng)
         z = self.m + self.s * rng.standard_normal((size, self.n, self.d))
         x = rng.standard_normal((size, self.d))
         u = x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -202,7 +211,8 @@ class BallKernelModel:
 
     def monte_carlo_gen(self, kernel: BallKernel, size: int, rng: np.random.Generator):
         """``(estimate, standard error)`` of ``gen`` from simulated (dataset, weight, fresh test
-        point) triples, the loss evaluated from its definition."""
+        point) triples, the loss evaluated from its definition (``size >= 2``)."""
+        size = _mc_size(size, (self.n + 3) * self.d)
         z, w = self.simulate(kernel, size, rng)
         z_new = self.m + self.s * rng.standard_normal((size, self.d))
         return monte_carlo_gap(z, w, z_new, self.omega)

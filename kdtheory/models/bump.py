@@ -21,9 +21,9 @@ import math
 import numpy as np
 from scipy import optimize
 
-from ..symbols import POSITIVE, check_in
+from ..symbols import MODEL_SCALE, check_scalar
 from . import bump_arrays as _barr
-from .gaussian_mean import GaussianKernel, GaussianMeanModel
+from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size
 from .gaussian_smoothing import GaussianMeanSmoothing
 
 __all__ = ["BumpLossModel", "bump_loss", "bump_gap_floor", "monte_carlo_gap"]
@@ -71,9 +71,7 @@ class BumpLossModel(GaussianMeanSmoothing):
             self._data.v,
         )
         #: the bump width (``omega`` in THEORY, ``beta`` in the constructor)
-        self.omega = check_in("beta", beta, POSITIVE)
-        if math.isinf(self.omega):
-            raise ValueError("beta must be finite, got inf")
+        self.omega = check_scalar("beta", beta, MODEL_SCALE)
 
     @property
     def beta(self) -> float:
@@ -112,6 +110,7 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def offset(self, k: GaussianKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b`` (THEORY §6)."""
+        self._check_kernel("kernel", k)
         return self._data.offset(k)
 
     def distillation_divergence(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
@@ -126,10 +125,12 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def train_variance(self, k: GaussianKernel) -> float:
         """``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2``: per-coordinate variance of ``W - Z_i``."""
+        self._check_kernel("kernel", k)
         return float(_barr._train_variance(k.a, k.tau, self.n, self.s))
 
     def test_variance(self, k: GaussianKernel) -> float:
         """``v_te = s^2 (1 + a^2/n) + tau^2``: per-coordinate variance of ``W - Z'`` (fresh Z')."""
+        self._check_kernel("kernel", k)
         return float(_barr._test_variance(k.a, k.tau, self.n, self.s))
 
     def gen(self, k: GaussianKernel) -> float:
@@ -139,6 +140,8 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
         """``gen_S - gen_T``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def gap_floor(self) -> float:
@@ -159,6 +162,8 @@ class BumpLossModel(GaussianMeanSmoothing):
     def theorem_values(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """Exact values of the symbols of the upper bounds: ``dgen``, ``gen_S``, ``gen_T``,
         ``K_n``, ``Esigma2`` and ``sigma_bar`` (both from the Hoeffding proxy)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return {
             "dgen": self.dgen(student, teacher),
             "gen_S": self.gen(student),
@@ -206,7 +211,8 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     def monte_carlo_gen(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
         """``(estimate, standard error)`` of ``gen`` from ``size`` simulated (dataset, weight,
-        fresh test point) triples, the loss evaluated from its definition."""
+        fresh test point) triples, the loss evaluated from its definition (``size >= 2``)."""
+        size = _mc_size(size, (self.n + 1) * self.d)
         z, w = self.simulate(kernel, size, rng)
         z_new = self.m + self.s * rng.standard_normal((size, self.d))
         return monte_carlo_gap(z, w, z_new, self.omega)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..symbols import POSITIVE, REAL, check_in
+from ..symbols import MODEL_REAL, POSITIVE, check_in, check_rng, check_scalar, check_size
 from ..theorems.lower import (
     THEOREM_L_GAMMA,
     THEOREM_U_GAMMA,
@@ -98,7 +98,7 @@ class GaussianMeanCGF:
     def joint_cgf(self, kernel, theta):
         """Uncentred ``log E exp(theta g(W, D))`` under the joint law ``P_D x P_{W|D}``
         (THEORY §6.5); ``+inf`` outside :meth:`cgf_domain`.  ``theta`` a real or an array."""
-        theta = check_in("theta", theta, REAL)
+        theta = check_in("theta", theta, MODEL_REAL)
         th = np.asarray(theta, dtype=float)
         inside = self._inside(kernel, th)
         safe = np.where(inside, th, 0.0)
@@ -109,7 +109,13 @@ class GaussianMeanCGF:
 
     def joint_cgf_derivative(self, kernel, theta: float) -> float:
         """``d/dtheta log E exp(theta g)``: sympy's derivative of :data:`CGF_EXPR`, compiled (inside
-        the domain only)."""
+        the domain only; ``ValueError`` naming ``theta`` outside it)."""
+        theta = check_scalar("theta", theta, MODEL_REAL)
+        if not bool(self._inside(kernel, np.asarray(theta))):
+            lo, hi = self.cgf_domain(kernel)
+            raise ValueError(
+                f"theta must lie in the CGF's domain ({lo!r}, {hi!r}) of this kernel, got {theta!r}"
+            )
         args = self._cgf_args(kernel, theta)
         return float(_DF_GAUSS(*args) + (_DF_CHI(*args) if self.n > 1 else 0.0))
 
@@ -134,7 +140,7 @@ class GaussianMeanCGF:
         """``Lambda(theta) = log E exp(theta (g - gen))`` (THEORY §3), i.e. :meth:`joint_cgf`
         minus ``theta gen``, evaluated without cancellation (see :meth:`_centred_terms`);
         ``+inf`` outside the domain."""
-        theta = check_in("theta", theta, REAL)
+        theta = check_in("theta", theta, MODEL_REAL)
         out = _carr._centred_cgf(theta, *self._cgf_params(kernel))
         return float(out) if out.ndim == 0 else out
 
@@ -156,8 +162,9 @@ class GaussianMeanCGF:
         """``(estimate, standard error)`` of ``log E exp(theta g)`` from simulated ``(D, W)``:
         the log of the sample mean of ``exp(theta g)``, its error by the delta method
         (``sd / (mean sqrt(size))``).  The error is finite only if ``2 theta`` is in the domain."""
-        theta = check_in("theta", theta, REAL)
-        size = int(check_in("size", size, POSITIVE))
+        theta = check_scalar("theta", theta, MODEL_REAL)
+        size = check_size("size", size, 2, max(2, 10**8 // (self.n * self.d)))
+        check_rng("rng", rng)
         z, w = self.simulate(kernel, size, rng)
         x = theta * self.gap(w, z)
         shift = float(np.max(x))
@@ -182,6 +189,7 @@ class GaussianMeanCGF:
         ``c_K = 0``, ``n = 1``), the root is within one ulp of the edge and that double is
         returned.  The result is the largest double at which ``f <= 0`` as computed (so the
         central condition holds at it exactly)."""
+        self._check_kernel("teacher", teacher)
         gen = self.gen(teacher)
         return float(_carr._eta_central(gen, *self._cgf_params(teacher)))
 
@@ -191,7 +199,8 @@ class GaussianMeanCGF:
         ``eta <= eta_c``; ``-inf`` beyond the CGF's domain.  Needs ``gen_T > 0``.  Computed as
         ``1 - (Lambda(-eta)/eta)/gen_T`` (no cancellation; for ``eta`` below ~1e-150,
         ``Lambda(-eta) ~ eta^2 Var/2`` underflows and ``c*`` rounds to 1)."""
-        eta = check_in("eta", eta, POSITIVE)
+        eta = check_scalar("eta", eta, POSITIVE)
+        self._check_kernel("teacher", teacher)
         gen = self.gen(teacher)
         if gen <= 0:
             raise ValueError(f"central_slack needs gen_T > 0, got gen_T = {gen!r}")

@@ -18,7 +18,21 @@ import numpy as np
 from scipy import integrate, special
 
 from ..divergences import IsotropicGaussian, kl, phi
-from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, UNIT_CLOSED, Domain, check_in
+from ..symbols import (
+    MODEL_COUNT,
+    MODEL_DIM,
+    MODEL_REAL,
+    MODEL_SCALE,
+    MODEL_SCALE_OR_ZERO,
+    UNIT_CLOSED,
+    Domain,
+    check_int,
+    check_rng,
+    check_scalar,
+    check_size,
+    real_array,
+    short_repr,
+)
 from . import gaussian_mean_arrays as _arr
 from .gaussian_cgf import GaussianMeanCGF
 from .gaussian_smoothing import GaussianMeanSmoothing
@@ -26,6 +40,12 @@ from .gaussian_smoothing import GaussianMeanSmoothing
 __all__ = ["GaussianKernel", "GaussianMeanModel"]
 
 NONNEG = Domain(0.0, math.inf, True, False)
+_FINITE = Domain(-math.inf, math.inf)
+_POSITIVE_FINITE = Domain(0.0, math.inf)
+#: relative accuracy of :meth:`GaussianMeanModel.expectation_over_data` (open interval)
+_EPSREL = Domain(0.0, 1.0, False, False)
+#: most numbers a Monte Carlo twin may draw (``size * n * d``; memory bound, ~800 MB)
+MC_BUDGET = 10**8
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +56,19 @@ class GaussianKernel:
     b: np.ndarray
     tau: float
 
+    def __post_init__(self):
+        # finiteness and types only: a derived kernel may leave the models' supported range
+        a = check_scalar("a", self.a, _FINITE)
+        b = real_array("b", self.b, "a 1-d vector of finite reals")
+        if b.ndim != 1 or b.size == 0 or not np.all(np.isfinite(b)):
+            raise ValueError(
+                f"b must be a non-empty 1-d vector of finite reals, got {short_repr(self.b)}"
+            )
+        tau = check_scalar("tau", self.tau, _POSITIVE_FINITE)
+        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "tau", tau)
+
     @property
     def d(self) -> int:
         return self.b.shape[0]
@@ -44,18 +77,47 @@ class GaussianKernel:
         return f"GaussianKernel(a={self.a!r}, b={self.b.tolist()!r}, tau={self.tau!r})"
 
 
-def _vec(name: str, value, d: int) -> np.ndarray:
-    """A scalar (broadcast to ``d``) or a length-``d`` vector of finite reals."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a real scalar or a length-{d} vector, got {value!r}")
-    arr = np.asarray(value, dtype=float)
+def _vec(name: str, value, d: int, domain: Domain = MODEL_REAL) -> np.ndarray:
+    """A scalar (broadcast to ``d``) or a length-``d`` vector of reals in ``domain`` (the supported
+    range by default); errors name ``name`` (types as in :func:`kdtheory.symbols.real_array`)."""
+    what = f"a real scalar or a length-{d} vector with entries in {domain.describe()}"
+    arr = real_array(name, value, what)
     if arr.ndim == 0:
         arr = np.full(d, float(arr))
     if arr.shape != (d,):
         raise ValueError(f"{name} must be a scalar or have shape ({d},), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr.tolist()!r}")
+    ok = domain.contains(arr)
+    if not np.all(ok):
+        raise ValueError(
+            f"{name} must have entries in {domain.describe()}, got {short_repr(arr.tolist())}"
+        )
     return arr
+
+
+def _derived_kernel(a, b, tau, blame: str) -> GaussianKernel:
+    """A kernel computed from validated inputs: only finiteness is checked (a derived value may
+    leave the supported range by a small factor), and a failure names the user's parameters."""
+    a, tau = float(a), float(tau)
+    b = np.asarray(b, dtype=float)
+    if not (math.isfinite(a) and np.all(np.isfinite(b)) and math.isfinite(tau) and tau > 0):
+        raise ValueError(
+            f"{blame} give a kernel outside double range (a = {a!r}, tau = {tau!r}); "
+            f"keep them in {MODEL_SCALE.describe()}"
+        )
+    return GaussianKernel(a=a, b=b, tau=tau)
+
+
+def _mc_size(size, per_draw: int, minimum: int = 2) -> int:
+    """Monte Carlo ``size``: an integer ``>= minimum`` (2 where a standard error is returned) with
+    ``size * per_draw <= MC_BUDGET`` random numbers."""
+    return check_size("size", size, minimum, max(minimum, MC_BUDGET // max(per_draw, 1)))
+
+
+def _flag(name: str, value) -> bool:
+    """A boolean option: ``True``/``False`` (numpy bools included) only."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {short_repr(value)}")
+    return bool(value)
 
 
 class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
@@ -68,35 +130,47 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
     """
 
     def __init__(self, d: int, n: int, s: float, m=0.0):
-        self.d = int(check_in("d", d, POSITIVE_INTEGER))
-        self.n = int(check_in("n", n, POSITIVE_INTEGER))
-        self.s = check_in("s", s, POSITIVE)
+        self.d = check_int("d", d, MODEL_DIM)
+        self.n = check_int("n", n, MODEL_COUNT)
+        self.s = check_scalar("s", s, MODEL_SCALE)
         self.m = _vec("m", m, self.d)
-        self.v = self.s**2 / self.n
+        self.v = self.s * self.s / self.n
 
     def __repr__(self) -> str:
         return f"GaussianMeanModel(d={self.d}, n={self.n}, s={self.s!r}, m={self.m.tolist()!r})"
 
     # -- kernels ------------------------------------------------------------------------------
     def kernel(self, a: float, b=0.0, tau: float = 1.0) -> GaussianKernel:
-        """The kernel ``W | D ~ N(a Zbar + b, tau^2 I)`` (``b`` scalar or d-vector, ``tau > 0``)."""
+        """The kernel ``W | D ~ N(a Zbar + b, tau^2 I)`` (``b`` scalar or d-vector, ``tau > 0``;
+        ``a``, ``b`` and ``tau`` in the supported range, :data:`kdtheory.symbols.MODEL_SCALE`)."""
         return GaussianKernel(
-            a=check_in("a", a, REAL), b=_vec("b", b, self.d), tau=check_in("tau", tau, POSITIVE)
+            a=check_scalar("a", a, MODEL_REAL),
+            b=_vec("b", b, self.d),
+            tau=check_scalar("tau", tau, MODEL_SCALE),
         )
 
     def gibbs(self, gamma: float, lam: float, m0=0.0) -> GaussianKernel:
         """Gibbs kernel ``P(w|D) ∝ N(w; m0, I/lam) exp(-gamma L_D(w))`` (THEORY §6, constructors):
         ``a = 2 gamma/(lam + 2 gamma)``, ``b = lam m0/(lam + 2 gamma)``, ``tau^2 = 1/(lam + 2 gamma)``.
         ``lam = 0`` is the flat prior."""
-        gamma = check_in("gamma", gamma, POSITIVE)
-        lam = check_in("lam", lam, NONNEG)
+        gamma = check_scalar("gamma", gamma, MODEL_SCALE)
+        lam = check_scalar("lam", lam, MODEL_SCALE_OR_ZERO)
         a, b, tau = _arr._gibbs(gamma, lam, _vec("m0", m0, self.d))
-        return self.kernel(a=a, b=b, tau=tau)
+        return _derived_kernel(a, b, tau, f"gamma = {gamma!r}, lam = {lam!r}")
 
     def tempered_bayes(self, temperature: float = 1.0, lam: float = 0.0, m0=0.0) -> GaussianKernel:
         """Tempered Bayes posterior: Gibbs with ``gamma = n / (2 s^2 T)`` (THEORY §6)."""
-        t = check_in("temperature", temperature, POSITIVE)
-        return self.gibbs(gamma=_arr._bayes_gamma(t, self.n, self.s), lam=lam, m0=m0)
+        t = check_scalar("temperature", temperature, MODEL_SCALE)
+        gamma = float(_arr._bayes_gamma(t, self.n, self.s))
+        if not MODEL_SCALE.contains(gamma):
+            lo = max(MODEL_SCALE.low, self.n / (2 * self.s * self.s * MODEL_SCALE.high))
+            hi = min(MODEL_SCALE.high, self.n / (2 * self.s * self.s * MODEL_SCALE.low))
+            raise ValueError(
+                f"temperature must lie in [{lo:g}, {hi:g}] for this model (s = {self.s!r}, "
+                f"n = {self.n}: gamma = n/(2 s^2 T) must lie in {MODEL_SCALE.describe()}), "
+                f"got {short_repr(temperature)}"
+            )
+        return self.gibbs(gamma=gamma, lam=lam, m0=m0)
 
     def kd_student(
         self,
@@ -112,22 +186,29 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         ``tau_S^2 = 1/(lam + 2 gamma)`` (``+ (k_S (1-alpha) tau_T)^2`` for a sampled soft label),
         ``k_S = 2 gamma/(lam + 2 gamma)``."""
         self._check_kernel("teacher", teacher)
-        alpha = check_in("alpha", alpha, UNIT_CLOSED)
-        gamma = check_in("gamma", gamma, POSITIVE)
-        lam = check_in("lam", lam, NONNEG)
+        alpha = check_scalar("alpha", alpha, UNIT_CLOSED)
+        gamma = check_scalar("gamma", gamma, MODEL_SCALE)
+        lam = check_scalar("lam", lam, MODEL_SCALE_OR_ZERO)
         m0 = _vec("m0", m0, self.d)
         a, b, tau = _arr._kd_student(
-            teacher.a, teacher.b, teacher.tau, alpha, gamma, lam, m0, bool(teacher_sample)
+            teacher.a,
+            teacher.b,
+            teacher.tau,
+            alpha,
+            gamma,
+            lam,
+            m0,
+            _flag("teacher_sample", teacher_sample),
         )
-        return self.kernel(a=a, b=b, tau=tau)
+        return _derived_kernel(a, b, tau, f"alpha = {alpha!r}, gamma = {gamma!r}, lam = {lam!r}")
 
     def tilt_student(self, teacher: GaussianKernel, kappa: float) -> GaussianKernel:
         """Tilt student ``mu_S = mu_T + kappa (Zbar - m)``, ``tau_S = tau_T`` (THEORY §6): the
         equality witness of Theorem U1 (``kappa > 0`` upper side, ``kappa < 0`` lower side)."""
         self._check_kernel("teacher", teacher)
-        kappa = check_in("kappa", kappa, REAL)
+        kappa = check_scalar("kappa", kappa, MODEL_REAL)
         a, b, tau = _arr._tilt_student(teacher.a, teacher.b, teacher.tau, kappa, self.m)
-        return self.kernel(a=a, b=b, tau=tau)
+        return _derived_kernel(a, b, tau, f"kappa = {kappa!r}")
 
     def _check_kernel(self, name: str, k) -> None:
         if not isinstance(k, GaussianKernel):
@@ -138,6 +219,7 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
     # -- exact quantities ---------------------------------------------------------------------
     def offset(self, k: GaussianKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b``, so ``W - m = a delta + c_K + tau xi`` (THEORY §6)."""
+        self._check_kernel("kernel", k)
         return _arr._offset(k.a, k.b, self.m)
 
     def gen(self, k: GaussianKernel) -> float:
@@ -172,6 +254,8 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
 
     def kl_given_data(self, student: GaussianKernel, teacher: GaussianKernel, zbar) -> float:
         """Per-dataset ``KL_D`` at sample mean ``zbar``, from the closed-form KL registry."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         zbar = _vec("zbar", zbar, self.d)
         return float(
             kl(
@@ -227,6 +311,9 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         """
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
+        if not callable(integrand):
+            raise TypeError(f"integrand must be callable, got {type(integrand).__name__}")
+        epsrel = check_scalar("epsrel", epsrel, _EPSREL)
         d, v = self.d, self.v
         t2 = teacher.tau**2
         da = student.a - teacher.a
@@ -281,6 +368,8 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         """Draw ``size`` datasets and one weight per dataset: returns ``(Z, W)`` with
         ``Z.shape == (size, n, d)`` and ``W.shape == (size, d)``."""
         self._check_kernel("kernel", kernel)
+        size = _mc_size(size, self.n * self.d, minimum=1)
+        check_rng("rng", rng)
         z = self.m + self.s * rng.standard_normal((size, self.n, self.d))
         zbar = z.mean(axis=1)
         w = kernel.a * zbar + kernel.b + kernel.tau * rng.standard_normal((size, self.d))
@@ -294,7 +383,9 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         return pop - emp
 
     def monte_carlo_gen(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
-        """``(estimate, standard error)`` of ``gen`` from simulated datasets and weights."""
+        """``(estimate, standard error)`` of ``gen`` from simulated datasets and weights
+        (``size >= 2``: the standard error needs two draws)."""
+        size = _mc_size(size, self.n * self.d)
         z, w = self.simulate(kernel, size, rng)
         g = self.gap(w, z)
         return float(g.mean()), float(g.std(ddof=1) / math.sqrt(size))
@@ -303,7 +394,9 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         self, student: GaussianKernel, teacher: GaussianKernel, size: int, rng: np.random.Generator
     ):
         """``(estimate, standard error)`` of ``K_n``: the average over simulated datasets of the
-        log-density ratio ``log p_S(W|D) - log p_T(W|D)`` at ``W ~ P_{W_S|D}``."""
+        log-density ratio ``log p_S(W|D) - log p_T(W|D)`` at ``W ~ P_{W_S|D}`` (``size >= 2``)."""
+        self._check_kernel("teacher", teacher)
+        size = _mc_size(size, self.n * self.d)
         z, w = self.simulate(student, size, rng)
         zbar = z.mean(axis=1)
         mu_s, mu_t = student.a * zbar + student.b, teacher.a * zbar + teacher.b

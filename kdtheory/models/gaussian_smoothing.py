@@ -14,12 +14,13 @@ model's exact values, so :class:`GaussianMeanSmoothing` works for any host that 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 from scipy import optimize
 
-from ..symbols import NONNEGATIVE, check_in
+from ..symbols import MODEL_SCALE, Domain, check_scalar, real_array
 from ..theorems.sharpness import THEOREM_S_SMOOTH
 from . import smoothing_arrays as _sarr
 from .smoothing_arrays import SERIES_THRESHOLD
@@ -28,6 +29,9 @@ __all__ = ["GaussianMeanSmoothing", "SERIES_THRESHOLD", "smoothing_radius_from_r
 
 #: grid ratio of :meth:`GaussianMeanSmoothing.tightness_radius_numeric` (eight points per octave)
 _GRID_RATIO = 2.0 ** (1 / 8)
+#: supported smoothing radii: far beyond the models' scales, since the tightness radius can be
+#: astronomically large (see :meth:`GaussianMeanSmoothing.tightness_radius_numeric`)
+RADIUS = Domain(0.0, 1e150, True, True, note="the supported smoothing radii")
 
 
 def smoothing_radius_from_ratio(t: float) -> float:
@@ -60,10 +64,8 @@ class GaussianMeanSmoothing:
         """``T^rho = P_{W_T|D} * N(0, rho^2 I)``: the kernel ``(a_T, b_T, sqrt(tau_T^2 + rho^2))``
         (THEORY §5)."""
         self._check_kernel("teacher", teacher)
-        rho = check_in("rho", rho, NONNEGATIVE)
-        if math.isinf(rho):
-            raise ValueError("rho must be finite, got inf")
-        return self.kernel(teacher.a, teacher.b, float(np.hypot(teacher.tau, rho)))
+        rho = check_scalar("rho", rho, RADIUS)
+        return dataclasses.replace(teacher, tau=float(np.hypot(teacher.tau, rho)))
 
     def sharpness_gap(self, teacher, rho: float) -> float:
         """The teacher's expected-sharpness gap ``Sh_rho(T) = gen(T^rho) - gen(T)`` (THEORY §5);
@@ -89,6 +91,8 @@ class GaussianMeanSmoothing:
         """``B(rho) = gen_T + Sh_rho + sqrt(2 E sigma_{rho,D}^2 K_n(rho))``, the right-hand side of
         Theorem S' (THEORY §5; Model A: ``gen_T + 2 sqrt(d v) sqrt(E||Delta||^2 + d h(tau_T^2 +
         rho^2))``, §6.6).  ``rho`` a float or an array of radii."""
+        if not isinstance(rho, (int, float)):
+            rho = real_array("rho", rho, f"a radius or an array of radii in {RADIUS.describe()}")
         if np.ndim(rho):
             return np.array([self.smoothing_bound(student, teacher, r) for r in np.ravel(rho)])
         vals = self.smoothing_values(student, teacher, rho)
@@ -120,7 +124,9 @@ class GaussianMeanSmoothing:
         ``xtol = 1e-14 rho``, ``rtol = 1e-15``.  Returns 0 when ``B`` is not below ``B(0)`` at the first grid point,
         ``inf`` when there is no crossing up to ``1e100 scale`` (B stays below ``B(0)``).  A dip and rise between two grid points is not
         resolved."""
-        scale = teacher.tau if scale is None else float(scale)
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
+        scale = teacher.tau if scale is None else check_scalar("scale", scale, MODEL_SCALE)
         b0 = self.smoothing_bound(student, teacher, 0.0)
 
         def f(r):
@@ -129,7 +135,7 @@ class GaussianMeanSmoothing:
         lo = 1e-4 * scale
         if not f(lo) < 0:
             return 0.0
-        while lo < 1e100 * scale:
+        while lo < min(1e100 * scale, RADIUS.high / 2):
             hi = lo * (_GRID_RATIO if lo < 1e6 * scale else 2.0)
             if f(hi) >= 0:
                 return float(optimize.brentq(f, lo, hi, xtol=1e-14 * lo, rtol=1e-15))

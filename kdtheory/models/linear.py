@@ -29,7 +29,19 @@ from ..matrix_normal import (
     psd_matrix,
     real_matrix,
 )
-from ..symbols import POSITIVE, REAL, UNIT_CLOSED, Domain, check_in
+from ..symbols import (
+    MODEL_BOUND,
+    MODEL_REAL,
+    MODEL_SCALE,
+    MODEL_SCALE_OR_ZERO,
+    UNIT_CLOSED,
+    Domain,
+    check_int,
+    check_rng,
+    check_scalar,
+    check_size,
+    short_repr,
+)
 from .rank import (
     label_space_decomposition,
     numerical_rank,
@@ -40,7 +52,13 @@ from .rank import (
 
 __all__ = ["MatrixNormalKernel", "LinearGaussianModel"]
 
-_NONNEG = Domain(0.0, math.inf, True, False)
+#: most numbers a Monte Carlo twin may draw (``size * k * max(d, n)``; memory bound)
+MC_BUDGET = 10**8
+
+
+def _matrix(name: str, value) -> np.ndarray:
+    """A finite real matrix with entries in the models' supported range (THEORY §7)."""
+    return real_matrix(name, value, bound=MODEL_BOUND)
 
 
 def _kron_difference_norm2(a_diff: np.ndarray, a_t: np.ndarray, p_s: np.ndarray, p_t: np.ndarray):
@@ -110,18 +128,18 @@ class LinearGaussianModel:
     """
 
     def __init__(self, X, W_star, nu: float):
-        self.X = real_matrix("X", X)
+        self.X = _matrix("X", X)
         if not np.any(self.X):
             raise ValueError("X must not be the zero matrix (valid domain: real d x n, nonzero)")
         self.d, self.n = self.X.shape
-        self.W_star = real_matrix("W_star", W_star)
+        self.W_star = _matrix("W_star", W_star)
         if self.W_star.shape[1] != self.d:
             raise ValueError(
                 f"W_star must have shape (k, {self.d}) to match X ({self.d} x {self.n}), "
                 f"got {self.W_star.shape}"
             )
         self.k = self.W_star.shape[0]
-        self.nu = check_in("nu", nu, POSITIVE)
+        self.nu = check_scalar("nu", nu, MODEL_SCALE)
         self.XXt = self.X @ self.X.T
 
     def __repr__(self) -> str:
@@ -129,7 +147,7 @@ class LinearGaussianModel:
 
     # -- validation ---------------------------------------------------------------------------
     def _labels(self, Y) -> np.ndarray:
-        y = real_matrix("Y", Y)
+        y = _matrix("Y", Y)
         if y.shape != (self.k, self.n):
             raise ValueError(f"Y must have shape ({self.k}, {self.n}), got {y.shape}")
         return y
@@ -147,14 +165,9 @@ class LinearGaussianModel:
         """``M0``: None (zero), a scalar (broadcast) or a k x d matrix."""
         if M0 is None:
             return np.zeros((self.k, self.d))
-        if isinstance(M0, (str, bytes)):
-            raise TypeError(
-                f"M0 must be a real scalar or a ({self.k}, {self.d}) matrix, got {M0!r}"
-            )
-        arr = np.asarray(M0, dtype=float)
-        if arr.ndim == 0:
-            arr = np.full((self.k, self.d), float(check_in("M0", arr, REAL)))
-        arr = real_matrix("M0", arr)
+        if not isinstance(M0, (list, tuple, np.ndarray)) or getattr(M0, "ndim", 1) == 0:
+            return np.full((self.k, self.d), check_scalar("M0", M0, MODEL_REAL))
+        arr = _matrix("M0", M0)
         if arr.shape != (self.k, self.d):
             raise ValueError(
                 f"M0 must be a scalar or have shape ({self.k}, {self.d}), got {arr.shape}"
@@ -163,7 +176,7 @@ class LinearGaussianModel:
 
     def _projector(self, name: str, basis, dim: int) -> np.ndarray:
         """Orthogonal projector onto the span of the columns of ``basis`` (dim x r, full rank)."""
-        u = real_matrix(name, basis)
+        u = _matrix(name, basis)
         if u.shape[0] != dim or u.shape[1] > dim:
             raise ValueError(
                 f"{name} must have shape ({dim}, r) with 0 <= r <= {dim}, got {u.shape}"
@@ -188,16 +201,23 @@ class LinearGaussianModel:
     def kernel(self, H, Sigma, P=None, B=None) -> MatrixNormalKernel:
         """The kernel ``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (THEORY §7); ``P`` defaults to ``I_k``,
         ``B`` to 0.  ``Sigma`` may be singular (a degenerate student, ``K_n = inf``)."""
-        P = np.eye(self.k) if P is None else real_matrix("P", P)
+        P = np.eye(self.k) if P is None else _matrix("P", P)
         if P.shape != (self.k, self.k):
             raise ValueError(f"P must have shape ({self.k}, {self.k}), got {P.shape}")
-        H = real_matrix("H", H)
+        H = _matrix("H", H)
         if H.shape != (self.n, self.d):
             raise ValueError(f"H must have shape ({self.n}, {self.d}), got {H.shape}")
-        B = np.zeros((self.k, self.d)) if B is None else real_matrix("B", B)
+        B = np.zeros((self.k, self.d)) if B is None else _matrix("B", B)
         if B.shape != (self.k, self.d):
             raise ValueError(f"B must have shape ({self.k}, {self.d}), got {B.shape}")
-        return MatrixNormalKernel(P=P, H=H, B=B, Sigma=psd_matrix("Sigma", Sigma, self.d))
+        sigma = psd_matrix("Sigma", Sigma, self.d, bound=MODEL_BOUND)
+        top = float(np.max(np.abs(sigma)))
+        if 0 < top < 1 / MODEL_BOUND:
+            raise ValueError(
+                f"Sigma must be 0 (a deterministic kernel) or have largest entry in "
+                f"{MODEL_SCALE.describe()}, got largest entry {top!r}"
+            )
+        return MatrixNormalKernel(P=P, H=H, B=B, Sigma=sigma)
 
     def _gibbs_parts(self, gamma: float, lam: float):
         """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma`` (THEORY §7),
@@ -209,7 +229,19 @@ class LinearGaussianModel:
                 "lam = 0 (flat prior) needs X X^T invertible (rank d <= n); valid domain of lam "
                 "for this design: (0, inf)"
             )
-        factor = linalg.cho_factor(prec, lower=True, check_finite=False)
+        if is_singular(prec):
+            raise ValueError(
+                f"lam = {lam!r} is too small for this design (gamma = {gamma!r}): the posterior "
+                "precision lam I + (2 gamma/n) X X^T is numerically singular (condition number "
+                "above 1e13); increase lam or use a better-conditioned X"
+            )
+        try:
+            factor = linalg.cho_factor(prec, lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            raise ValueError(
+                f"lam = {lam!r}, gamma = {gamma!r}: the posterior precision is not numerically "
+                "positive definite for this X; increase lam or use a better-conditioned X"
+            ) from None
         sigma = linalg.cho_solve(factor, np.eye(self.d), check_finite=False)
         sigma = (sigma + sigma.T) / 2
         g = (2 * gamma / self.n) * linalg.cho_solve(factor, self.X, check_finite=False).T
@@ -219,17 +251,27 @@ class LinearGaussianModel:
         """Gibbs kernel ``P(W|Y) ∝ exp(-(lam/2)||W - M0||_F^2 - gamma L_D(W))`` (THEORY §7):
         ``Sigma = (lam I + (2 gamma/n) X X^T)^-1``, ``H = (2 gamma/n) X^T Sigma``, ``P = I``,
         ``B = lam M0 Sigma``.  ``lam = 0`` (flat prior) needs ``X X^T`` invertible."""
-        gamma = check_in("gamma", gamma, POSITIVE)
-        lam = check_in("lam", lam, _NONNEG)
+        gamma = check_scalar("gamma", gamma, MODEL_SCALE)
+        lam = check_scalar("lam", lam, MODEL_SCALE_OR_ZERO)
         m0 = self._prior_mean(M0)
         sigma, g = self._gibbs_parts(gamma, lam)
-        return self.kernel(H=g, Sigma=sigma, B=lam * m0 @ sigma)
+        return self._derived_kernel(g, sigma, np.eye(self.k), lam * m0 @ sigma)
 
     def bayes_teacher(self, lam: float = 1.0, temperature: float = 1.0, M0=None):
         """Tempered Bayes posterior: Gibbs with ``gamma = n / (2 nu^2 T)`` (THEORY §7); at
         ``T = 1`` the exact posterior under the prior rows ``N(M0 row, I/lam)``."""
-        t = check_in("temperature", temperature, POSITIVE)
-        return self.gibbs(gamma=self.n / (2 * self.nu**2 * t), lam=lam, M0=M0)
+        t = check_scalar("temperature", temperature, MODEL_SCALE)
+        nu2 = self.nu * self.nu
+        gamma = self.n / (2 * nu2 * t)
+        if not MODEL_SCALE.contains(gamma):
+            lo = max(MODEL_SCALE.low, self.n / (2 * nu2 * MODEL_SCALE.high))
+            hi = min(MODEL_SCALE.high, self.n / (2 * nu2 * MODEL_SCALE.low))
+            raise ValueError(
+                f"temperature must lie in [{lo:g}, {hi:g}] for this model (nu = {self.nu!r}, "
+                f"n = {self.n}: gamma = n/(2 nu^2 T) must lie in {MODEL_SCALE.describe()}), "
+                f"got {short_repr(temperature)}"
+            )
+        return self.gibbs(gamma=gamma, lam=lam, M0=M0)
 
     def kd_student(
         self,
@@ -249,9 +291,13 @@ class LinearGaussianModel:
         ``teacher_sample=True``: the soft label is ``W_T X`` for one teacher draw, which adds
         ``(1-alpha)^2 G^T X^T Sigma_T X G`` (``G = (2 gamma/n) X^T Sigma_S``) to ``Sigma_S``."""
         self._check_kernel("teacher", teacher)
-        alpha = check_in("alpha", alpha, UNIT_CLOSED)
-        gamma = check_in("gamma", gamma, POSITIVE)
-        lam = check_in("lam", lam, _NONNEG)
+        alpha = check_scalar("alpha", alpha, UNIT_CLOSED)
+        gamma = check_scalar("gamma", gamma, MODEL_SCALE)
+        lam = check_scalar("lam", lam, MODEL_SCALE_OR_ZERO)
+        if not isinstance(teacher_sample, (bool, np.bool_)):
+            raise TypeError(
+                f"teacher_sample must be True or False, got {short_repr(teacher_sample)}"
+            )
         m0 = self._prior_mean(M0)
         sigma0, g = self._gibbs_parts(gamma, lam)
         p = self._scalar_identity(teacher.P)
@@ -271,7 +317,7 @@ class LinearGaussianModel:
         sigma = sigma0
         if teacher_sample:
             sigma = sigma0 + (1 - alpha) ** 2 * xg.T @ teacher.Sigma @ xg
-        return self.kernel(H=H, Sigma=sigma, P=P, B=soft_b + lam * m0 @ sigma0)
+        return self._derived_kernel(H, sigma, P, soft_b + lam * m0 @ sigma0)
 
     def tilt_student(self, teacher: MatrixNormalKernel, kappa: float) -> MatrixNormalKernel:
         """Tilt student ``M_S(Y) = M_T(Y) + (kappa/n) (Y - W* X) X^T Sigma_T``, ``Sigma_S = Sigma_T``
@@ -280,17 +326,18 @@ class LinearGaussianModel:
         side, ``kappa < 0`` the lower).  In Model A coordinates it is the tilt with
         ``kappa_A = kappa tau_T^2``.  Needs ``P_T = p I``."""
         self._check_kernel("teacher", teacher)
-        kappa = check_in("kappa", kappa, REAL)
+        kappa = check_scalar("kappa", kappa, MODEL_REAL)
         p = self._scalar_identity(teacher.P)
         if p is None:
             raise ValueError(
                 f"tilt_student needs a teacher with P_T = p I, got {teacher.P.tolist()!r}"
             )
         d_h = (kappa / self.n) * self.X.T @ teacher.Sigma
-        return self.kernel(
-            H=p * teacher.H + d_h,
-            Sigma=teacher.Sigma,
-            B=teacher.B - self.W_star @ self.X @ d_h,
+        return self._derived_kernel(
+            p * teacher.H + d_h,
+            teacher.Sigma,
+            np.eye(self.k),
+            teacher.B - self.W_star @ self.X @ d_h,
         )
 
     def output_projection_student(self, teacher: MatrixNormalKernel, U, Sigma=None):
@@ -318,6 +365,23 @@ class LinearGaussianModel:
         sigma = teacher.Sigma if Sigma is None else Sigma
         return self.kernel(H=teacher.H @ pi, Sigma=sigma, P=teacher.P, B=teacher.B @ pi)
 
+    def _mc_size(self, size, minimum: int = 2) -> int:
+        """Monte Carlo ``size``: an integer ``>= minimum`` (2 where a standard error is returned),
+        at most ``MC_BUDGET`` random numbers in all."""
+        per_draw = self.k * (max(self.d, self.n) + self.d)
+        return check_size("size", size, minimum, max(minimum, MC_BUDGET // per_draw))
+
+    def _derived_kernel(self, H, Sigma, P, B) -> MatrixNormalKernel:
+        """A kernel computed from validated inputs: finiteness and PSD only (no range check, so an
+        error never blames a derived ``H`` or ``Sigma`` for the user's extreme inputs)."""
+        for name, arr in (("H", H), ("Sigma", Sigma), ("P", P), ("B", B)):
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(
+                    f"the inputs give a kernel whose {name} leaves double range; keep the "
+                    f"parameters in {MODEL_SCALE.describe()}"
+                )
+        return MatrixNormalKernel(P=P, H=H, B=B, Sigma=psd_matrix("Sigma", Sigma, self.d))
+
     def _require_regular(self, name: str, kern: MatrixNormalKernel) -> None:
         if is_singular(kern.Sigma):
             raise ValueError(f"{name}.Sigma must be positive definite here, got a singular matrix")
@@ -325,6 +389,7 @@ class LinearGaussianModel:
     # -- exact quantities ---------------------------------------------------------------------
     def mean_over_data(self, kern: MatrixNormalKernel) -> np.ndarray:
         """``E_Y M(Y) = P W* X H + B`` (THEORY §7)."""
+        self._check_kernel("kernel", kern)
         return kern.P @ self.W_star @ self.X @ kern.H + kern.B
 
     def gen(self, kern: MatrixNormalKernel) -> float:
@@ -334,6 +399,8 @@ class LinearGaussianModel:
 
     def dgen(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> float:
         """``gen_S - gen_T``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def divergence_parts(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
@@ -458,6 +525,8 @@ class LinearGaussianModel:
     def theorem_values(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``, ``K_n``,
         ``Esigma2``, ``sigma_bar = inf``), the keys of ``GaussianMeanModel.theorem_values``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return {
             "dgen": self.dgen(student, teacher),
             "gen_S": self.gen(student),
@@ -482,6 +551,8 @@ class LinearGaussianModel:
     def simulate_soft_labels(self, teacher, Y, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size`` soft labels ``W_T X + nu xi`` (a teacher draw per label), shape (size, k, n)."""
         self._check_kernel("teacher", teacher)
+        size = self._mc_size(size, minimum=1)
+        check_rng("rng", rng)
         w = teacher.given(self._labels(Y)).sample(size, rng)
         return w @ self.X + self.nu * rng.standard_normal((size, self.k, self.n))
 
@@ -551,7 +622,7 @@ class LinearGaussianModel:
         """The fixed-subspace rank-r student attaining ``rank_profile(teacher)["K_n"][r]``: the
         projection onto the top-r eigenvectors of ``E[A_w A_w^T]`` (output) or ``E[A_w^T A_w]``
         (whitened input), ``Sigma_S = Sigma_T`` (THEORY §7)."""
-        r = int(check_in("r", r, Domain(0, min(self.k, self.d), True, True, integer=True)))
+        r = check_int("r", r, Domain(0, min(self.k, self.d), True, True, integer=True))
         profile = self.rank_profile(teacher)
         _, s_out, s_in = self._second_moments(teacher)
         if profile["projection"][r] == "output":
@@ -563,6 +634,8 @@ class LinearGaussianModel:
     # -- simulation (the Monte Carlo twin) ----------------------------------------------------
     def simulate_labels(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size`` label matrices ``Y = W* X + E``, shape (size, k, n)."""
+        size = self._mc_size(size, minimum=1)
+        check_rng("rng", rng)
         return self.W_star @ self.X + self.nu * rng.standard_normal((size, self.k, self.n))
 
     def simulate(self, kern: MatrixNormalKernel, size: int, rng: np.random.Generator):
@@ -583,7 +656,9 @@ class LinearGaussianModel:
         return pop - emp
 
     def monte_carlo_gen(self, kern: MatrixNormalKernel, size: int, rng: np.random.Generator):
-        """``(estimate, standard error)`` of ``gen`` from simulated labels and weights."""
+        """``(estimate, standard error)`` of ``gen`` from simulated labels and weights
+        (``size >= 2``)."""
+        size = self._mc_size(size)
         y, w = self.simulate(kern, size, rng)
         g = self.gap(w, y)
         return float(g.mean()), float(g.std(ddof=1) / math.sqrt(size))
@@ -595,6 +670,7 @@ class LinearGaussianModel:
         self._check_kernel("teacher", teacher)
         self._require_regular("student", student)
         self._require_regular("teacher", teacher)
+        size = self._mc_size(size)
         y, w = self.simulate(student, size, rng)
 
         def logpdf(kern):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from scipy.special import rel_entr
 
 from ..divergences import Divergence
-from ..symbols import POSITIVE_INTEGER, UNIT_CLOSED, check_in
+from ..symbols import MODEL_COUNT, UNIT_CLOSED, check_int, check_scalar
 from . import memoriser_arrays as _marr
 
 __all__ = ["MemoriserKernel", "MemoriserModel", "binary_kl"]
@@ -38,12 +38,15 @@ class MemoriserKernel:
 
     p: float
 
+    def __post_init__(self):
+        object.__setattr__(self, "p", check_scalar("p", self.p, UNIT_CLOSED))
+
 
 def binary_kl(p: float, q: float) -> Divergence:
     """``kl(p || q) = p log(p/q) + (1-p) log((1-p)/(1-q))`` (THEORY §8 N2); ``inf`` (with a
     reason) when ``q in {0, 1}`` puts zero mass where ``p`` does not."""
-    p = check_in("p", p, UNIT_CLOSED)
-    q = check_in("q", q, UNIT_CLOSED)
+    p = check_scalar("p", p, UNIT_CLOSED)
+    q = check_scalar("q", q, UNIT_CLOSED)
     val = float(_marr._binary_kl(p, q))
     if math.isinf(val):
         return Divergence(math.inf, f"Bernoulli({p!r}) is not << Bernoulli({q!r})")
@@ -59,15 +62,15 @@ class MemoriserModel:
     """
 
     def __init__(self, M: int, n: int):
-        self.M = int(check_in("M", M, POSITIVE_INTEGER))
-        self.n = int(check_in("n", n, POSITIVE_INTEGER))
+        self.M = check_int("M", M, MODEL_COUNT)
+        self.n = check_int("n", n, MODEL_COUNT)
 
     def __repr__(self) -> str:
         return f"MemoriserModel(M={self.M}, n={self.n})"
 
     def kernel(self, p: float) -> MemoriserKernel:
         """The kernel outputting ``set(D)`` with probability ``p in [0, 1]``."""
-        return MemoriserKernel(check_in("p", p, UNIT_CLOSED))
+        return MemoriserKernel(check_scalar("p", p, UNIT_CLOSED))
 
     def _check_kernel(self, name: str, k) -> None:
         if not isinstance(k, MemoriserKernel):
@@ -85,6 +88,8 @@ class MemoriserModel:
 
     def dgen(self, student: MemoriserKernel, teacher: MemoriserKernel) -> float:
         """``gen_S - gen_T = (p_S - p_T)(1 - 1/M)^n``."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return self.gen(student) - self.gen(teacher)
 
     def distillation_divergence(self, student: MemoriserKernel, teacher: MemoriserKernel):
@@ -101,6 +106,8 @@ class MemoriserModel:
     def theorem_values(self, student: MemoriserKernel, teacher: MemoriserKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``,
         ``K_n``, ``sigma_bar``, ``n``)."""
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         return {
             "dgen": self.dgen(student, teacher),
             "gen_S": self.gen(student),
@@ -121,7 +128,10 @@ class MemoriserModel:
         ``KL_D = sum_w P_S(w|D) log(P_S(w|D) / P_T(w|D))`` (THEORY §1)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        if self.M**self.n > BRUTE_FORCE_LIMIT:
+        # compare n log M, not M**n (an exact power of huge M, n would not finish)
+        if self.n * math.log(self.M) > math.log(BRUTE_FORCE_LIMIT) + 1e-9 or (
+            self.M**self.n > BRUTE_FORCE_LIMIT
+        ):
             raise ValueError(
                 f"brute force needs M^n <= {BRUTE_FORCE_LIMIT}, got M={self.M}, n={self.n}"
             )

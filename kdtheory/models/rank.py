@@ -24,7 +24,7 @@ from scipy import linalg
 
 from ..divergences import phi
 from ..matrix_normal import is_singular
-from ..symbols import NONNEGATIVE, check_in
+from ..symbols import NONNEGATIVE, check_scalar
 
 __all__ = [
     "sqrt_psd",
@@ -168,7 +168,7 @@ def smallest_rank(profile: dict, budget: float, cost: str = "K_n") -> int:
     :meth:`~kdtheory.models.linear.LinearGaussianModel.rank_profile`) whose ``cost``
     (``"K_n"`` or ``"rank_bottleneck"``) is ``<= budget``.  Both costs vanish at full rank, so a
     rank always exists for ``budget >= 0``."""
-    budget = check_in("budget", budget, NONNEGATIVE)
+    budget = check_scalar("budget", budget, NONNEGATIVE)
     if cost not in ("K_n", "rank_bottleneck"):
         raise ValueError(f"cost must be 'K_n' or 'rank_bottleneck', got {cost!r}")
     values = np.asarray(profile[cost], dtype=float)

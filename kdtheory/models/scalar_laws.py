@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..symbols import POSITIVE, REAL, UNIT_CLOSED, check_in
+from ..symbols import MODEL_REAL, MODEL_SCALE, UNIT_CLOSED, check_in
 
 __all__ = ["LAWS", "sg_values"]
 
@@ -73,17 +73,30 @@ def _uniform(t, lo, width):
 
 _KERNELS = {"gaussian": _gaussian, "bernoulli": _bernoulli, "uniform": _uniform}
 
-_DOMAINS = {"mean": REAL, "sd": POSITIVE, "lo": REAL, "width": POSITIVE, "p": UNIT_CLOSED}
+#: supported ranges (THEORY §2): ``t^2 sd^2`` and ``t (lo + width)`` stay inside double range
+_DOMAINS = {
+    "mean": MODEL_REAL,
+    "sd": MODEL_SCALE,
+    "lo": MODEL_REAL,
+    "width": MODEL_SCALE,
+    "p": UNIT_CLOSED,
+}
 
 
 def sg_values(kind: str, t, **params) -> dict:
     """The values of Lemma SG's symbols (``cgf``, ``mean``, ``sigma``, ``t``) for the law ``kind``
     (a key of :data:`LAWS`) at ``t``, elementwise over broadcastable parameter arrays."""
-    if kind not in LAWS:
+    if not isinstance(kind, str) or kind not in LAWS:
         raise ValueError(f"kind must be one of {sorted(LAWS)}, got {kind!r}")
     if set(params) != set(LAWS[kind]):
         raise TypeError(f"law {kind!r} takes parameters {LAWS[kind]}, got {tuple(params)}")
-    t = np.asarray(check_in("t", t, REAL), dtype=float)
+    t = np.asarray(check_in("t", t, MODEL_REAL), dtype=float)
     args = [np.asarray(check_in(k, params[k], _DOMAINS[k]), dtype=float) for k in LAWS[kind]]
-    arrays = np.broadcast_arrays(t, *args)
+    try:
+        arrays = np.broadcast_arrays(t, *args)
+    except ValueError:
+        shapes = {k: np.shape(v) for k, v in zip(("t", *LAWS[kind]), (t, *args), strict=True)}
+        raise ValueError(
+            f"t and the parameters must broadcast together, got shapes {shapes}"
+        ) from None
     return {k: np.asarray(v, dtype=float) for k, v in _KERNELS[kind](*arrays).items()}

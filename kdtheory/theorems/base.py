@@ -13,6 +13,7 @@ far above it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -21,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..assumptions import Assumption
-from ..symbols import PARAMS, check_in, to_latex
+from ..symbols import PARAMS, check_in, real_array, short_repr, to_latex
 from ..tex import tex_escape
 
 __all__ = ["Status", "Theorem", "Evaluation", "RTOL", "ATOL", "E_D", "EXPECTATION_KEY"]
@@ -139,14 +140,18 @@ class Theorem:
     def evaluate(self, **values) -> Evaluation:
         """Evaluate both sides at ``values`` (floats or broadcastable arrays).
 
-        Each value is validated against its parameter's domain (``ValueError`` naming it);
-        names the statement does not use are ignored.
+        Each value is validated against its parameter's domain (``ValueError`` naming it;
+        ``TypeError`` for bool, complex, string or masked input) and the arrays must broadcast
+        together (``ValueError`` naming them); names the statement does not use are ignored.
+        Where an intermediate of the double-precision evaluation overflows although the result
+        may be representable (``sqrt(2 Esigma2 K_n)`` at ``1e200``), that element is re-evaluated
+        from the same sympy statement in 50-digit mpmath, so ``inf`` is returned only when the
+        value itself exceeds double range.
         """
         lhs_f, rhs_f, ref_f = self._compiled
+        values = self._validated(values)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            lhs = np.asarray(lhs_f(values), dtype=float)
-            rhs = np.asarray(rhs_f(values), dtype=float)
-            ref = np.asarray(ref_f(values), dtype=float)
+            lhs, rhs, ref = (self._side(f, values) for f in (lhs_f, rhs_f, ref_f))
             if np.any(np.isnan(lhs)) or np.any(np.isnan(rhs)):
                 raise ValueError(f"{self.id}: evaluation produced NaN at {values!r}")
             tol = RTOL * np.maximum(np.abs(lhs), np.abs(rhs)) + ATOL
@@ -161,6 +166,32 @@ class Theorem:
             ratio = np.where((den == 0) & (num == 0), 1.0, ratio)
             ratio = np.where(np.isinf(rhs) & np.isfinite(lhs), 0.0, ratio)
         return Evaluation(lhs=lhs, rhs=rhs, slack=slack, ratio=ratio, holds=holds)
+
+    def _validated(self, values: dict) -> dict:
+        """The values the statement uses, validated once, with a broadcast check naming them."""
+        out = dict(values)
+        for k in self.symbols:
+            if k in values:
+                v = values[k]
+                out[k] = check_in(k, v, PARAMS[k].domain) if k in PARAMS else _real(k, v)
+        shapes = {k: np.shape(out[k]) for k in self.symbols if k in out}
+        try:
+            np.broadcast_shapes(*shapes.values())
+        except ValueError:
+            raise ValueError(
+                f"{self.id}: values must broadcast together, got shapes {shapes}"
+            ) from None
+        return out
+
+    def _side(self, compiled: _Compiled, values: dict) -> np.ndarray:
+        """One side in double precision; elements whose evaluation overflowed are redone in
+        mpmath (:meth:`_Compiled.mp`)."""
+        with np.errstate(over="raise"):
+            try:
+                return np.asarray(compiled(values), dtype=float)
+            except (FloatingPointError, OverflowError):
+                pass
+        return compiled.mp(values)
 
     def rhs_value(self, **values):
         """The bound's value (the right-hand side) at ``values``."""
@@ -242,6 +273,29 @@ class _Compiled:
         syms = sorted(expr.free_symbols, key=lambda s: s.name)
         self.names = [s.name for s in syms]
         self.fn = sp.lambdify(syms, expr, modules="numpy")
+        self.expr = expr
+        self.syms = syms
+
+    @cached_property
+    def fn_mp(self):
+        return sp.lambdify(self.syms, self.expr, modules="mpmath")
+
+    def mp(self, values: dict) -> np.ndarray:
+        """The expression elementwise in 50-digit mpmath (values already validated), rounded to
+        double: ``inf`` only if the exact value is beyond double range."""
+        import mpmath
+
+        args = np.broadcast_arrays(*[np.asarray(values[k], dtype=float) for k in self.names])
+        shape = args[0].shape if args else ()
+        out = np.empty(shape, dtype=float)
+        with mpmath.workdps(50):
+            for idx in np.ndindex(shape):
+                val = self.fn_mp(*[mpmath.mpf(float(a[idx])) for a in args])
+                if isinstance(val, mpmath.mpc):  # a real statement: complex only via NaN inputs
+                    out[idx] = float(val.real) if val.imag == 0 else math.nan
+                else:
+                    out[idx] = float(val)
+        return out
 
     def __call__(self, values: dict):
         missing = [k for k in self.names if k not in values]
@@ -255,9 +309,9 @@ class _Compiled:
 
 
 def _real(name, v):
-    arr = np.asarray(v, dtype=float)
+    arr = real_array(name, v)
     if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must not be NaN")
+        raise ValueError(f"{name} must not be NaN, got {short_repr(v)}")
     return arr if arr.ndim else float(arr)
 
 
