@@ -325,6 +325,10 @@ def test_ball_gen_is_never_nan(d, radius, offset):
 
 
 def test_ball_offset_beyond_the_supported_domain_raises():
+    """The model refuses an offset beyond its supported range by name; the array code (no
+    validation) refuses an overflowing ``||c_K||^2`` with its own message, never NaN."""
     model = BallKernelModel(d=2, n=4, s=1.0, m=0.0, omega=1.0)
+    with pytest.raises(ValueError, match=r"^b .*supported range"):
+        model.kernel(a=1.0, b=1e200, radius=1.0)
     with pytest.raises(ValueError, match=r"c_K.*overflows.*1e154"):
-        model.gen(model.kernel(a=1.0, b=1e200, radius=1.0))
+        BA._gen(1.0, np.full(2, 1e200), 1.0, np.zeros(2), 4, 1.0, 1.0)

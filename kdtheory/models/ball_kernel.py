@@ -48,10 +48,13 @@ import numpy as np
 
 from ..divergences import Divergence
 from ..symbols import (
+    MODEL_BOUND,
     MODEL_COUNT,
     MODEL_DIM,
     MODEL_REAL,
     MODEL_SCALE,
+    POSITIVE,
+    Domain,
     check_int,
     check_rng,
     check_scalar,
@@ -61,6 +64,13 @@ from .bump import bump_gap_floor, monte_carlo_gap
 from .gaussian_mean import _mc_size, _vec
 
 __all__ = ["BallKernel", "BallKernelModel"]
+
+
+#: the radius of a ball kernel: any positive float up to the model bound (the closed forms
+#: use ``radius^2 / q`` and the log-space ball average, exact down to the smallest float)
+BALL_RADIUS = Domain(
+    0.0, MODEL_BOUND, False, True, note="the supported range of radii", math=POSITIVE
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +117,7 @@ class BallKernelModel:
     # -- kernels ------------------------------------------------------------------------------
     def kernel(self, a: float, b=0.0, radius: float = 1.0) -> BallKernel:
         """``W | D ~ Uniform(B(a Zbar + b, radius))`` (``b`` scalar or d-vector, ``radius > 0``)."""
-        radius = check_scalar("radius", radius, MODEL_SCALE)
+        radius = check_scalar("radius", radius, BALL_RADIUS)
         return BallKernel(a=check_scalar("a", a, MODEL_REAL), b=_vec("b", b, self.d), radius=radius)
 
     def _check_kernel(self, name: str, k) -> None:
