@@ -58,7 +58,7 @@ class AuditRequestError(ValueError):
 #: cases are drawn and evaluated in blocks of this size: case ``i`` of a claim at seed ``s``
 #: comes from the random stream of block ``i // BLOCK`` (:func:`block_streams`), so the
 #: results do not depend on how blocks are grouped, and memory is bounded by one block
-BLOCK = 10_000
+BLOCK = 100_000
 #: the spawn key of a claim's equality-witness stream (apart from every block's)
 _WITNESS_KEY = 2**32 - 1
 #: a run whose estimated time exceeds this is refused (:func:`estimated_seconds`): one day
