@@ -47,6 +47,7 @@ __all__ = [
     "closed_form",
     "optimal_kd_weight",
     "stationary_points",
+    "expression",
 ]
 
 _NONNEG = Domain(0.0, math.inf, True, False)
@@ -170,12 +171,19 @@ def _proved(derived: sp.Expr, form: sp.Expr) -> sp.Expr:
     return form
 
 
-def _coeffs(mean: sp.Expr, zbar: sp.Symbol):
-    """Slope and intercept of a mean that is affine in the sample mean ``zbar``."""
+def _coeffs(mean: sp.Expr, zbar: sp.Symbol, *collect: sp.Symbol):
+    """Slope and intercept of a mean that is affine in the sample mean ``zbar``; each is
+    written as a sum over the symbols ``collect`` (e.g. the teacher's slope) with factored
+    coefficients, so that ``1 - alpha`` stays one factor (no cancellation near alpha = 1)."""
     p = sp.Poly(sp.expand(mean), zbar)
     if p.degree() > 1:
         raise ArithmeticError(f"mean {mean} is not affine in {zbar}")
-    return sp.simplify(p.coeff_monomial(zbar)), sp.simplify(p.coeff_monomial(1))
+
+    def tidy(e):
+        num, den = sp.fraction(sp.together(sp.simplify(e)))
+        return sp.collect(sp.expand(num), collect, sp.factor) / sp.factor(den) if collect else e
+
+    return tidy(p.coeff_monomial(zbar)), tidy(p.coeff_monomial(1))
 
 
 def _gibbs_params(log_density: sp.Expr, w: sp.Symbol):
@@ -348,7 +356,7 @@ def formulas() -> dict[str, Formula]:
         )
 
     kd_mean, kd_var = _gibbs_params(kd_log_density(teacher_mean), w)
-    kd_a, kd_b = _coeffs(kd_mean, zbar)
+    kd_a, kd_b = _coeffs(kd_mean, zbar, a_t, b_t, m0_s)
     add(
         "kd_a_S", kd_a, ("a_T", "alpha", "gamma_S", "lam_S"), "slope of the KD student", "THEORY §6"
     )
@@ -372,7 +380,7 @@ def formulas() -> dict[str, Formula]:
     smean_d = gaussian_expectation(smean, [_xi])
     if sp.simplify(smean_d - kd_mean) != 0:
         raise ArithmeticError("sampled soft labels change the student's mean")
-    tot_var = sp.simplify(svar + gaussian_expectation(sp.expand((smean - smean_d) ** 2), [_xi]))
+    tot_var = svar + sp.factor(gaussian_expectation(sp.expand((smean - smean_d) ** 2), [_xi]))
     add(
         "kd_tau_S_sampled",
         sp.sqrt(tot_var),
@@ -381,7 +389,7 @@ def formulas() -> dict[str, Formula]:
         "THEORY §6",
     )
     tilt_mean = teacher_mean + kappa * (zbar - m)
-    t_a, t_b = _coeffs(tilt_mean, zbar)
+    t_a, t_b = _coeffs(tilt_mean, zbar, a_t, b_t, m)
     add("tilt_a_S", t_a, ("a_T", "kappa"), "slope of the tilt student", "THEORY §6")
     add("tilt_b_S", t_b, ("b_T", "kappa", "m"), "intercept of the tilt student", "THEORY §6", True)
     add("tilt_tau_S", tau_t, ("tau_T",), "sd of the tilt student (= tau_T)", "THEORY §6")
@@ -441,15 +449,59 @@ def closed_form(name: str) -> Formula:
 # -- design ---------------------------------------------------------------------------------------
 def stationary_points(expr: sp.Expr, wrt: sp.Symbol):
     """``(derivative, points, how)``: the stationary points of ``expr`` in ``wrt`` from
-    ``sympy.solve`` when the derivative is a rational function of ``wrt`` (``how =
-    'symbolic'``), else ``points = None`` and ``how`` says why."""
+    ``sympy.solve`` when the derivative is a rational function of ``wrt`` -- or, for a
+    nonnegative ``expr``, that of ``expr**2`` (same stationary points where ``expr > 0``, e.g. a
+    square-root bound) -- with ``how = 'symbolic'``; otherwise ``points = None`` and ``how``
+    says why."""
     deriv = sp.simplify(sp.diff(expr, wrt))
     if deriv == 0:
         return deriv, None, f"constant in {wrt}"
-    if not deriv.is_rational_function(wrt):
+    target = deriv
+    if not target.is_rational_function(wrt) and expr.is_nonnegative:
+        target = sp.simplify(sp.diff(sp.expand(expr**2), wrt))
+    if not target.is_rational_function(wrt):
         return deriv, None, f"not a rational function of {wrt}: no closed-form solve attempted"
-    num = sp.numer(sp.together(deriv))
+    num = sp.numer(sp.together(target))
     return deriv, [sp.simplify(r) for r in sp.solve(num, wrt)], "symbolic"
+
+
+def expression(quantity: str) -> tuple[sp.Expr, str]:
+    """``(expr, meaning)`` of a Model A formula name, or of a registered theorem id whose
+    symbols Model A supplies in closed form (``dgen``, ``gen_S``, ``gen_T``, ``K_n``,
+    ``Esigma2``): its bound side (rhs) with those symbols replaced by their formulas
+    (e.g. ``U1`` gives ``sqrt(2 Esigma2 K_n)`` in the model's parameters).  ``KeyError`` names
+    the known quantities; ``ValueError`` if the theorem needs a symbol Model A does not supply."""
+    table = formulas()
+    if quantity in table:
+        f = table[quantity]
+        return f.expr, f"{f.meaning} ({f.ref})"
+    from ..symbols import symbol
+    from ..theorems import theorems
+
+    by_id = {t.id: t for t in theorems()}
+    if quantity not in by_id:
+        raise KeyError(
+            f"unknown quantity {quantity!r}; known: {', '.join(table)} or a theorem id "
+            f"({', '.join(sorted(by_id))})"
+        )
+    t = by_id[quantity]
+    a = _s("a")
+    supplied = {
+        "K_n": table["K_n"].expr,
+        "Esigma2": table["Esigma2"].expr,
+        "dgen": table["dgen"].expr,
+        "gen_S": table["gen"].expr.subs(a, _s("a_S")),
+        "gen_T": table["gen"].expr.subs(a, _s("a_T")),
+    }
+    missing = sorted(set(t.symbols) - set(supplied))
+    if missing:
+        raise ValueError(
+            f"theorem {quantity} needs {', '.join(missing)}, which Model A's formulas do not "
+            f"supply in closed form (they supply {', '.join(supplied)})"
+        )
+    rhs = t.rhs.subs({symbol(k): v for k, v in supplied.items() if k in t.symbols})
+    side = "upper" if t.is_upper else "lower"
+    return rhs, f"{side} side of theorem {t.id} ({t.name}) in Model A ({t.ref}, THEORY §6)"
 
 
 @dataclass(frozen=True)
