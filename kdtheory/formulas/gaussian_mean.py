@@ -137,15 +137,26 @@ class Formula:
 _eta, _xi, _zeta, _eps = sp.symbols("eta xi zeta epsilon", real=True)  # independent N(0, 1)
 
 
-def _kl_gauss(mu1, t1, mu2, t2) -> sp.Expr:
+@functools.cache
+def _kl_gauss_generic():
     """``KL(N(mu1, t1^2) || N(mu2, t2^2))`` from its definition ``E_p[log p - log q]``, with
-    ``x = mu1 + t1 xi`` and the log-densities ``-(x - mu)^2/(2 t^2) - log t - log(2 pi)/2``."""
+    ``x = mu1 + t1 xi`` and the log-densities ``-(x - mu)^2/(2 t^2) - log t - log(2 pi)/2``;
+    in generic symbols ``(mu1, t1, mu2, t2)``, derived once."""
+    mu1, mu2 = sp.symbols("mu1 mu2", real=True)
+    t1, t2 = sp.symbols("t1 t2", positive=True)
 
     def logpdf(x, mu, t):
         return -((x - mu) ** 2) / (2 * t**2) - sp.log(t) - sp.log(2 * sp.pi) / 2
 
     x = mu1 + t1 * _xi
-    return gaussian_expectation(sp.expand(logpdf(x, mu1, t1) - logpdf(x, mu2, t2)), [_xi])
+    kl = gaussian_expectation(sp.expand(logpdf(x, mu1, t1) - logpdf(x, mu2, t2)), [_xi])
+    return kl, (mu1, t1, mu2, t2)
+
+
+def _kl_gauss(mu1, t1, mu2, t2) -> sp.Expr:
+    """The Gaussian KL of :func:`_kl_gauss_generic` at the given means and standard deviations."""
+    kl, syms = _kl_gauss_generic()
+    return kl.subs(dict(zip(syms, (mu1, t1, mu2, t2), strict=True)), simultaneous=True)
 
 
 def _as_phi(expr: sp.Expr, x: sp.Expr) -> sp.Expr:
