@@ -91,14 +91,22 @@ def scalar_loop(objs):
 
 def sympy_expressions(d=3):
     """K_n, Esigma2, dgen and the U1 sides as sympy expressions of the model/kernel symbols,
-    built by the same private kernels as the numeric code (one source)."""
-    n, s, a_s, tau_s, a_t, tau_t = sp.symbols("n s a_S tau_S a_T tau_T", positive=True)
+    from the formulas the numeric code is compiled from (:mod:`kdtheory.formulas.gaussian_mean`,
+    one source; ``||c_Delta||^2`` summed over ``d`` coordinates of the per-coordinate formula)."""
+    from kdtheory.formulas.compile import definition
+    from kdtheory.formulas.gaussian_mean import SYMBOLS, formula
+
+    S = {k: p.symbol for k, p in SYMBOLS.items()}
+    n, s, a_s, tau_s, a_t, tau_t = (S[k] for k in ("n", "s", "a_S", "tau_S", "a_T", "tau_T"))
     m = np.array(sp.symbols(f"m0:{d}", real=True), dtype=object)
     b_s = np.array(sp.symbols(f"bS0:{d}", real=True), dtype=object)
     b_t = np.array(sp.symbols(f"bT0:{d}", real=True), dtype=object)
-    vals = A._theorem_values(
-        m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=lambda x: x - 1 - sp.log(x)
+    c_delta = formula("c_Delta").expr
+    c2 = sum(
+        c_delta.subs({S["m"]: m[j], S["b_S"]: b_s[j], S["b_T"]: b_t[j]}) ** 2 for j in range(d)
     )
+    common = {S["d"]: d, S["c_Delta2"]: c2}
+    vals = {k: definition(formula(k).expr).subs(common) for k in ("K_n", "Esigma2", "dgen")}
     sub = {U1_sym: vals[name] for name, U1_sym in _u1_symbols().items()}
     lhs, rhs = U1.lhs.subs(sub), U1.rhs.subs(sub)
     syms = {"n": n, "s": s, "a_S": a_s, "tau_S": tau_s, "a_T": a_t, "tau_T": tau_t}
@@ -247,7 +255,6 @@ def _closed_form_error(model, student, teacher, k_n):
             arb(teacher.a),
             vec(teacher.b),
             arb(teacher.tau),
-            phi=lambda x: x - 1 - x.log(),
         )
         exact = parts["offset"] + parts["estimation"] + parts["spread"]
         err = abs(exact - arb(k_n))

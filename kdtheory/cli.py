@@ -1,4 +1,4 @@
-"""Command line: ``kdtheory audit | list | latex``.
+"""Command line: ``kdtheory audit | list | latex | derive``.
 
 Results go to stdout; progress goes to stderr only (and only once a run has lasted
 :data:`PROGRESS_DELAY` seconds; ``--quiet`` silences it).  Every output file is written
@@ -197,6 +197,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="also compile FILE.pdf next to it with pdflatex (needs -o; says so when pdflatex "
         "is missing; an existing FILE.pdf is replaced only by a complete new one)",
     )
+    dv = sub.add_parser(
+        "derive",
+        help="print a model quantity's closed form, its derivative and stationary points",
+        description=(
+            "Print the closed form of QUANTITY in the model (derived from the definitions by "
+            "the exact Gaussian-moment engine, kdtheory.formulas), its symbols and their "
+            "meanings, and with --wrt its derivative in PARAM and the stationary points "
+            "(from sympy.solve where the derivative is a rational function of PARAM; "
+            "otherwise the output says none were sought). QUANTITY is a formula name (gen, "
+            "K_n, offset, estimation, spread, Esigma2, mutual_information, "
+            "lautum_information, symmetrized_information, the kernel maps gibbs_*, kd_*, "
+            "tilt_*, and K_n_kd: K_n of a KD student of a Gibbs teacher) or a theorem id whose "
+            "symbols the model supplies (e.g. U1: its bound side in the model's parameters). "
+            "Example: kdtheory derive K_n_kd --model gaussian-mean --wrt alpha"
+        ),
+        epilog=EPILOG,
+    )
+    dv.add_argument("quantity", metavar="QUANTITY", help="formula name or theorem id")
+    dv.add_argument(
+        "--model",
+        choices=["gaussian-mean"],
+        default="gaussian-mean",
+        help="the model (Model A, THEORY §6; the only one with formulas so far)",
+    )
+    dv.add_argument("--wrt", metavar="PARAM", help="differentiate in PARAM and solve d/dPARAM = 0")
+    dv.add_argument("--latex", action="store_true", help="print the expressions as LaTeX")
     return p
 
 
@@ -276,6 +302,8 @@ def _main(argv, out: _Stdout) -> int:
         return EXIT["ok"]
     if args.command == "latex":
         return _latex(args, parser, out)
+    if args.command == "derive":
+        return _derive(args, parser, out)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT["bad_arguments"]
 
@@ -322,6 +350,46 @@ def _latex(args, parser, out: _Stdout) -> int:
         )
         return EXIT["no_pdf"]
     out(f"wrote {tex} and {pdf} ({result.pages} pages)")
+    return EXIT["ok"]
+
+
+def _derive(args, parser, out: _Stdout) -> int:
+    import sympy as sp
+
+    from .formulas import gaussian_mean as fm
+
+    try:
+        expr, meaning = fm.expression(args.quantity)
+    except KeyError as exc:
+        parser.error(_one_line(exc).strip("'\""))
+    except ValueError as exc:
+        parser.error(_one_line(exc))
+    syms = {str(x) for x in expr.free_symbols}
+    if args.wrt is not None and args.wrt not in syms:
+        parser.error(
+            f"--wrt {args.wrt}: not a symbol of {args.quantity}; its symbols: "
+            f"{', '.join(sorted(syms))}"
+        )
+    names = {p.symbol: p.latex for p in fm.SYMBOLS.values()}
+
+    def show(e) -> str:
+        return sp.latex(e, symbol_names=names) if args.latex else sp.sstr(e)
+
+    out(f"{args.quantity} ({args.model}): {meaning}")
+    out(f"  {args.quantity} = {show(expr)}")
+    out("symbols:")
+    for k in sorted(syms):
+        p = fm.SYMBOLS[k]
+        out(f"  {k:<9} {p.meaning}; {p.domain.describe()}")
+    if args.wrt is not None:
+        wrt = fm.SYMBOLS[args.wrt].symbol
+        deriv, points, how = fm.stationary_points(expr, wrt)
+        out(f"d/d{args.wrt} = {show(deriv)}")
+        if points is None:
+            out(f"stationary points in {args.wrt}: none sought ({how})")
+        else:
+            shown = ", ".join(show(x) for x in points) if points else "none"
+            out(f"stationary points in {args.wrt} (sympy.solve, symbolic): {shown}")
     return EXIT["ok"]
 
 

@@ -19,7 +19,18 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-__all__ = ["Proof", "Step", "PROVED", "EVIDENCE", "FAILED", "gaussian_expectation", "run_script"]
+from .formulas.engine import gaussian_expectation, gaussian_moment
+
+__all__ = [
+    "Proof",
+    "Step",
+    "PROVED",
+    "EVIDENCE",
+    "FAILED",
+    "gaussian_expectation",
+    "gaussian_moment",
+    "run_script",
+]
 
 PROVED, EVIDENCE, FAILED = "PROVED", "EVIDENCE", "FAILED"
 
@@ -88,23 +99,3 @@ class Proof:
 def run_script(run: Callable[[], Proof]) -> None:
     """``if __name__ == "__main__": run_script(run)`` in a proofs/ script."""
     sys.exit(run().main())
-
-
-def gaussian_moment(k: int) -> sp.Integer:
-    """``E xi^k`` for a standard normal ``xi``: 0 for odd k, ``(k-1)!!`` for even k."""
-    return sp.Integer(0) if k % 2 else sp.factorial2(k - 1) if k else sp.Integer(1)
-
-
-def gaussian_expectation(expr, normals) -> sp.Expr:
-    """Exact ``E expr`` for ``expr`` a polynomial in independent standard normal symbols
-    ``normals`` (other symbols are constants): expand, then replace each monomial by the product
-    of its moments.  Used by the proofs to derive closed forms from definitions."""
-    normals = list(normals)
-    poly = sp.Poly(sp.expand(expr), *normals)
-    out = sp.Integer(0)
-    for powers, coeff in poly.terms():
-        m = sp.Integer(1)
-        for k in powers:
-            m *= gaussian_moment(k)
-        out += coeff * m
-    return sp.simplify(out)

@@ -42,6 +42,7 @@ def _imports(path: Path) -> set[str]:
     [
         ("theorems", ("kdtheory.models", "kdtheory.audit")),
         ("models", ("kdtheory.audit",)),
+        ("formulas", ("kdtheory.models", "kdtheory.audit")),
         ("assumptions.py", ("kdtheory.theorems", "kdtheory.models", "kdtheory.audit")),
     ],
 )

@@ -98,7 +98,7 @@ def _gaussian_mean_balls(params: dict, prec: int) -> dict:
     from .gaussian_cases import record_triple
 
     triple = record_triple(params, num=require_flint().arb)
-    return arr._theorem_values(*triple, phi=lambda x: x - 1 - x.log())
+    return arr._theorem_values(*triple)
 
 
 #: U0's E_D is a polar quadrature at epsrel 1e-11 (THEORY §6.4); 1e-10 is its stated accuracy

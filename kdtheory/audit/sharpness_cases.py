@@ -246,19 +246,18 @@ def draw_radii(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 # -- vectorised batches (array closed forms, THEORY §5, §6.6, §6 A-bump) -------------------------
-def smoothing_symbol_values(m, n, s, student, teacher, rho, gen, proxy, phi=None) -> dict:
+def smoothing_symbol_values(m, n, s, student, teacher, rho, gen, proxy) -> dict:
     """Theorem S' symbols at radius ``rho`` for arrays of kernels ``(a, b, tau)``: the smoothed
     teacher ``T^rho = (a_T, b_T, hypot(tau_T, rho))`` (THEORY §5), ``gen(kernel)`` and
     ``proxy(kernel)`` (the conditional proxy under a kernel) of the host model.  Generic over
-    floats and arb balls (``phi``: the ``phi`` of the number type, default the float one)."""
+    floats and arb balls (the compiled formulas dispatch on the number type)."""
     a_t, b_t, tau_t = teacher
     if isinstance(tau_t, (float, np.floating, np.ndarray)):
         t_rho = (a_t, b_t, np.hypot(tau_t, rho))
     else:  # a ball: hypot's overflow guard is not needed
         t_rho = (a_t, b_t, (tau_t * tau_t + rho * rho).sqrt())
     gen_t = gen(teacher)
-    kw = {} if phi is None else {"phi": phi}
-    parts = _arr._divergence_parts(m, n, s, *student, *t_rho, **kw)
+    parts = _arr._divergence_parts(m, n, s, *student, *t_rho)
     return {
         "gen_S": gen(student),
         "gen_T": gen_t,

@@ -28,18 +28,13 @@ __all__ = [
 ]
 
 
-def _phi(x):
-    """``phi(x) = x - 1 - log x`` on a ball (THEORY §1)."""
-    return x - 1 - x.log()
-
-
 # -- Model A (THEORY §6): the array code itself, on balls ----------------------------------------
 def gaussian_mean_exact(params: dict, num) -> dict:
     """Theorem U's symbols (``dgen``, ``gen_S``, ``gen_T``, ``K_n``, ``Esigma2``) of a Model A
     record (:func:`~kdtheory.audit.gaussian_cases.record_triple`)."""
     from .gaussian_cases import record_triple
 
-    return _arr._theorem_values(*record_triple(params, num=num), phi=_phi)
+    return _arr._theorem_values(*record_triple(params, num=num))
 
 
 def _smoothing_values(m, n, s, student, teacher, rho) -> dict:
@@ -55,7 +50,6 @@ def _smoothing_values(m, n, s, student, teacher, rho) -> dict:
         rho,
         gen=lambda k: _arr._gen(k[0], n, s, d),
         proxy=lambda k: _arr._conditional_proxy(k[2], n, s, d),
-        phi=_phi,
     )
 
 

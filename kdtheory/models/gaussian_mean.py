@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special
 
-from ..divergences import IsotropicGaussian, kl, phi
+from ..divergences import IsotropicGaussian, kl
 from ..symbols import (
     MODEL_COUNT,
     MODEL_DIM,
@@ -275,18 +275,32 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         self._check_kernel("kernel", k)
         return float(_arr._information_ratio(k.a, k.tau, self.n, self.s))
 
+    def _information(self, kind: str, k: GaussianKernel) -> float:
+        self._check_kernel("kernel", k)
+        return float(_arr._information(kind, k.a, k.tau, self.n, self.s, self.d))
+
     def mutual_information(self, k: GaussianKernel) -> float:
         """``I(W; D) = (d/2) log(1 + q)`` (THEORY §6.3)."""
-        return 0.5 * self.d * math.log1p(self.information_ratio(k))
+        return self._information("mutual", k)
 
     def lautum_information(self, k: GaussianKernel) -> float:
         """Lautum information ``d q - (d/2) log(1 + q)`` (THEORY §6.3)."""
-        q = self.information_ratio(k)
-        return self.d * q - 0.5 * self.d * math.log1p(q)
+        return self._information("lautum", k)
 
     def symmetrized_information(self, k: GaussianKernel) -> float:
         """``I_SKL = I + lautum = d q`` (THEORY §6.3); a Gibbs kernel has ``gen = I_SKL/gamma``."""
-        return self.d * self.information_ratio(k)
+        return self._information("symmetrized", k)
+
+    def closed_form(self, name: str):
+        """The closed form of the Model A quantity ``name`` (e.g. ``"K_n"``, ``"gen"``,
+        ``"kd_a_S"``) as a :class:`~kdtheory.formulas.gaussian_mean.Formula`: its sympy
+        expression (``.expr``), its symbols with LaTeX, domain and meaning (``.symbols``) and
+        its THEORY reference (``.ref``).  The same for every instance: the expression is in
+        symbols (``d``, ``n``, ``s``, kernel parameters), not in this model's numbers.  The
+        numbers of the methods above come from these expressions."""
+        from ..formulas.gaussian_mean import closed_form
+
+        return closed_form(name)
 
     def theorem_values(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``K_n``, ``Esigma2``,
@@ -319,7 +333,7 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         da = student.a - teacher.a
         c_delta = self.offset(student) - self.offset(teacher)
         cn = float(np.linalg.norm(c_delta))
-        spread = 0.5 * d * phi(student.tau**2 / t2)
+        spread = float(_arr._f("spread")(d, student.tau, teacher.tau))
 
         def f(r, cos_psi):
             sq = cn**2 + 2 * da * math.sqrt(v) * cn * r * cos_psi + da**2 * v * r**2

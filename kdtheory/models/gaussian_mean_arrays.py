@@ -7,11 +7,15 @@ batch shape and ``b`` of shape ``(..., d)``.  Scalars broadcast, so one function
 case or a million.  :class:`~kdtheory.models.gaussian_mean.GaussianMeanModel` calls the private
 ``_``-prefixed kernels below, so the scalar methods and the vectorised audit share one formula.
 
+The closed forms themselves are not typed here: each private kernel evaluates a formula of
+:mod:`kdtheory.formulas.gaussian_mean`, derived there from the definitions by the exact
+Gaussian-moment engine and compiled once (:func:`kdtheory.formulas.compile.compile_expr`).
 The public functions validate their input (``ValueError`` naming the parameter, the value and
 the domain; ``TypeError`` for non-numbers) and return float arrays.  The private kernels do no
-validation and use only arithmetic, ``numpy.log``/``log1p``/``sqrt`` and a ``phi`` function
-passed in: on ``dtype=object`` arrays of arb balls they evaluate the same formulas in ball
-arithmetic (used by :mod:`kdtheory.audit.certify`).
+validation and are generic over the number type: float arrays go through the compiled numpy
+functions (stable ``phi``/``log1p``), ``dtype=object`` arrays of arb balls (and arb scalars)
+elementwise through the compiled arb functions (used by :mod:`kdtheory.audit.certify` and
+:mod:`kdtheory.audit.witness_balls`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import math
 
 import numpy as np
 
-from ..divergences import phi as _phi_float
 from ..symbols import (
     POSITIVE,
     POSITIVE_INTEGER,
@@ -51,9 +54,14 @@ _NONNEG_FINITE = Domain(0.0, math.inf, True, False)
 
 
 # -- private kernels (no validation; generic over float and arb object arrays) ------------------
-def _sq(x):
-    """``x * x``: a square by multiplication (an arb ``x ** 2`` of a ball around 0 is NaN)."""
-    return x * x
+# Each evaluates a formula of kdtheory.formulas.gaussian_mean (derived there from the
+# definitions, compiled once on first use): float arrays go through the numpy compile, dtype=object
+# arrays / arb scalars elementwise through the arb compile.
+def _f(name: str):
+    """The compiled Model A formula ``name`` (:func:`kdtheory.formulas.gaussian_mean.compiled`)."""
+    from ..formulas.gaussian_mean import compiled
+
+    return compiled(name)
 
 
 def _col(x):
@@ -62,85 +70,99 @@ def _col(x):
 
 
 def _gen(a, n, s, d):
-    """``gen = 2 a d s^2 / n`` (THEORY §6.1)."""
-    return 2 * a * d * _sq(s) / n
+    """``gen = 2 a d s^2 / n`` (THEORY §6.1; formula ``gen``)."""
+    return _f("gen")(a, n, s, d)
 
 
 def _offset(a, b, m):
-    """``c_K = (a - 1) m + b`` (THEORY §6)."""
-    return _col(a - 1) * m + b
+    """``c_K = (a - 1) m + b`` (THEORY §6; per-coordinate formula ``c_K``)."""
+    return _f("c_K")(_col(a), b, m)
 
 
-def _divergence_parts(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=_phi_float):
-    """``K_n`` parts (THEORY §6.2): offset ``||c_Delta||^2/(2 tau_T^2)``, estimation
-    ``da^2 d v/(2 tau_T^2)`` and spread ``(d/2) phi(tau_S^2/tau_T^2)``, with ``v = s^2/n``,
-    ``da = a_S - a_T`` and ``c_Delta = da m + (b_S - b_T)``."""
+def _divergence_parts(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t):
+    """``K_n`` parts (THEORY §6.2; formulas ``offset``, ``estimation``, ``spread``): offset in
+    ``||c_Delta||^2`` with ``c_Delta = (a_S - a_T) m + (b_S - b_T)`` per coordinate, estimation
+    in ``a_S - a_T`` and ``v = s^2/n``, spread in ``tau_S^2/tau_T^2`` (stable ``phi``)."""
     d = np.shape(m)[-1]
-    da = a_s - a_t
-    c_delta = _col(da) * m + (b_s - b_t)
-    t2 = _sq(tau_t)
+    c_delta = _f("c_Delta")(_col(a_s), b_s, _col(a_t), b_t, m)
     return {
-        "offset": np.sum(c_delta * c_delta, axis=-1) / (2 * t2),
-        "estimation": _sq(da) * d * (_sq(s) / n) / (2 * t2),
-        "spread": 0.5 * d * phi(_sq(tau_s) / t2),
+        "offset": _f("offset")(np.sum(c_delta * c_delta, axis=-1), tau_t),
+        "estimation": _f("estimation")(a_s, a_t, d, n, s, tau_t),
+        "spread": _f("spread")(d, tau_s, tau_t),
     }
 
 
 def _conditional_proxy(tau_t, n, s, d):
-    """``E_D sigma_D^2 = 4 tau_T^2 d s^2 / n`` (THEORY §6.4)."""
-    return 4 * _sq(tau_t) * d * _sq(s) / n
+    """``E_D sigma_D^2 = 4 tau_T^2 d s^2 / n`` (THEORY §6.4; formula ``Esigma2``)."""
+    return _f("Esigma2")(tau_t, n, s, d)
 
 
 def _information_ratio(a, tau, n, s):
-    """``q = a^2 v / tau^2`` with ``v = s^2/n`` (THEORY §6.3)."""
-    return _sq(a) * (_sq(s) / n) / _sq(tau)
+    """``q = a^2 v / tau^2`` with ``v = s^2/n`` (THEORY §6.3; formula ``information_ratio``)."""
+    return _f("information_ratio")(a, tau, n, s)
 
 
-def _theorem_values(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=_phi_float):
-    """Exact values of the upper-bound symbols (THEORY §3, §6): ``dgen = 2 (a_S - a_T) d s^2/n``,
-    ``gen_S``, ``gen_T``, ``K_n`` and ``Esigma2``."""
+def _information(kind, a, tau, n, s, d):
+    """``kind`` in ``mutual``, ``lautum``, ``symmetrized`` (THEORY §6.3; formula
+    ``KIND_information``)."""
+    return _f(f"{kind}_information")(a, tau, n, s, d)
+
+
+def _theorem_values(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t):
+    """Exact values of the upper-bound symbols (THEORY §3, §6): ``dgen``, ``gen_S``, ``gen_T``,
+    ``K_n`` and ``Esigma2``."""
     d = np.shape(m)[-1]
-    gen_s, gen_t = _gen(a_s, n, s, d), _gen(a_t, n, s, d)
-    parts = _divergence_parts(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t, phi=phi)
+    parts = _divergence_parts(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t)
     return {
         # 2 (a_S - a_T) d s^2 / n: no cancellation for a student close to its teacher
-        "dgen": _gen(a_s - a_t, n, s, d),
-        "gen_S": gen_s,
-        "gen_T": gen_t,
+        "dgen": _f("dgen")(a_s, a_t, n, s, d),
+        "gen_S": _gen(a_s, n, s, d),
+        "gen_T": _gen(a_t, n, s, d),
         "K_n": parts["offset"] + parts["estimation"] + parts["spread"],
         "Esigma2": _conditional_proxy(tau_t, n, s, d),
     }
 
 
 def _gibbs(gamma, lam, m0):
-    """Gibbs kernel (THEORY §6, constructors): ``a = 2 gamma/(lam + 2 gamma)``,
-    ``b = lam m0/(lam + 2 gamma)``, ``tau^2 = 1/(lam + 2 gamma)``; returns ``(a, b, tau)``."""
-    den = lam + 2 * gamma
-    return 2 * gamma / den, _col(lam / den) * m0, np.sqrt(1 / den)
+    """Gibbs kernel (THEORY §6, constructors; formulas ``gibbs_a``, ``gibbs_b``, ``gibbs_tau``):
+    ``a = 2 gamma/(lam + 2 gamma)``, ``b = lam m0/(lam + 2 gamma)``, ``tau^2 = 1/(lam + 2 gamma)``;
+    returns ``(a, b, tau)``."""
+    return (
+        _f("gibbs_a")(gamma, lam),
+        _f("gibbs_b")(_col(gamma), _col(lam), m0),
+        _f("gibbs_tau")(gamma, lam),
+    )
 
 
 def _bayes_gamma(temperature, n, s):
-    """Tempered Bayes inverse temperature ``gamma = n / (2 s^2 T)`` (THEORY §6)."""
-    return n / (2 * _sq(s) * temperature)
+    """Tempered Bayes inverse temperature ``gamma = n / (2 s^2 T)`` (THEORY §6; a definition)."""
+    return n / (2 * s * s * temperature)
 
 
 def _kd_student(a_t, b_t, tau_t, alpha, gamma, lam, m0, teacher_sample):
-    """KD student (THEORY §6): with ``k = 2 gamma/(lam + 2 gamma)``,
+    """KD student (THEORY §6; formulas ``kd_a_S``, ``kd_b_S``, ``kd_tau_S`` and
+    ``kd_tau_S_sampled`` where ``teacher_sample``): with ``k = 2 gamma/(lam + 2 gamma)``,
     ``a_S = k (alpha + (1-alpha) a_T)``, ``b_S = k (1-alpha) b_T + lam m0/(lam + 2 gamma)``,
-    ``tau_S^2 = 1/(lam + 2 gamma)`` (``+ (k (1-alpha) tau_T)^2`` where ``teacher_sample``)."""
-    den = lam + 2 * gamma
-    k = 2 * gamma / den
-    w = k * (1 - alpha)
+    ``tau_S^2 = 1/(lam + 2 gamma)`` (``+ (k (1-alpha) tau_T)^2`` for a sampled soft label)."""
+    a_s = _f("kd_a_S")(a_t, alpha, gamma, lam)
+    b_s = _f("kd_b_S")(b_t, _col(alpha), _col(gamma), _col(lam), m0)
     if np.ndim(teacher_sample):
-        tau2 = 1 / den + np.where(teacher_sample, _sq(w * tau_t), 0.0)
+        tau_s = np.where(
+            teacher_sample,
+            _f("kd_tau_S_sampled")(tau_t, alpha, gamma, lam),
+            _f("kd_tau_S")(gamma, lam),
+        )
+    elif teacher_sample:
+        tau_s = _f("kd_tau_S_sampled")(tau_t, alpha, gamma, lam)
     else:
-        tau2 = 1 / den + _sq(w * tau_t) if teacher_sample else 1 / den
-    return k * (alpha + (1 - alpha) * a_t), _col(w) * b_t + _col(lam / den) * m0, np.sqrt(tau2)
+        tau_s = _f("kd_tau_S")(gamma, lam)
+    return a_s, b_s, tau_s
 
 
 def _tilt_student(a_t, b_t, tau_t, kappa, m):
-    """Tilt student ``mu_S = mu_T + kappa (Zbar - m)``, ``tau_S = tau_T`` (THEORY §6)."""
-    return a_t + kappa, b_t - _col(kappa) * m, tau_t
+    """Tilt student ``mu_S = mu_T + kappa (Zbar - m)``, ``tau_S = tau_T`` (THEORY §6; formulas
+    ``tilt_a_S``, ``tilt_b_S``)."""
+    return _f("tilt_a_S")(a_t, kappa), _f("tilt_b_S")(b_t, _col(kappa), m), tau_t
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -241,20 +263,30 @@ def information_ratio(a, tau, n, s):
     )
 
 
+def _public_information(kind, a, tau, n, s, d):
+    return _information(
+        kind,
+        _num("a", a),
+        _num("tau", tau, POSITIVE),
+        _num("n", n, POSITIVE_INTEGER),
+        _num("s", s, POSITIVE),
+        _dim(d),
+    )
+
+
 def mutual_information(a, tau, n, s, d):
     """``I(W; D) = (d/2) log(1 + q)`` (THEORY §6.3), elementwise."""
-    return 0.5 * _dim(d) * np.log1p(information_ratio(a, tau, n, s))
+    return _public_information("mutual", a, tau, n, s, d)
 
 
 def lautum_information(a, tau, n, s, d):
     """Lautum information ``d q - (d/2) log(1 + q)`` (THEORY §6.3), elementwise."""
-    q, d = information_ratio(a, tau, n, s), _dim(d)
-    return d * q - 0.5 * d * np.log1p(q)
+    return _public_information("lautum", a, tau, n, s, d)
 
 
 def symmetrized_information(a, tau, n, s, d):
     """``I_SKL = d q`` (THEORY §6.3), elementwise."""
-    return _dim(d) * information_ratio(a, tau, n, s)
+    return _public_information("symmetrized", a, tau, n, s, d)
 
 
 def theorem_values(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t) -> dict:

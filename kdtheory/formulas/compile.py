@@ -1,0 +1,253 @@
+"""One compile step: a sympy expression becomes a numpy, an mpmath and an arb function
+(STYLE.md, "Model formulas as data"; issue 11).
+
+:func:`compile_expr` turns ``expr`` (in the symbols ``args``) into a :class:`Compiled` with
+
+* ``numpy`` -- ``sympy.lambdify(..., "numpy", cse=True)``: vectorised over broadcastable float
+  arrays; the functions of :data:`OVERRIDES` are evaluated by their registered numerically
+  stable implementations (``phi`` by :func:`kdtheory.divergences.phi`, ``log1p`` by
+  ``numpy.log1p``);
+* ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
+  *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
+  at 50 digits (``tests/test_formulas.py``);
+* ``arb`` -- a python-flint ball function (printed by :class:`ArbPrinter`: integer powers by
+  repeated multiplication, rationals as exact quotients, as in :func:`kdtheory.certified.to_arb`),
+  so that the ball encloses the exact value of the expression at the input balls.
+
+Calling a :class:`Compiled` dispatches on its arguments: ``dtype=object`` arrays or arb scalars
+(the audit's ball-arithmetic path, :mod:`kdtheory.audit.certify`) go elementwise through the arb
+function, everything else through the numpy one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from sympy.codegen.cfunctions import log1p
+from sympy.printing.lambdarepr import LambdaPrinter
+
+__all__ = [
+    "phi",
+    "log1p",
+    "Override",
+    "OVERRIDES",
+    "register_override",
+    "definition",
+    "Compiled",
+    "compile_expr",
+    "ArbPrinter",
+]
+
+
+class phi(sp.Function):  # noqa: N801 - the name of THEORY §1
+    """``phi(x) = x - 1 - log x`` (THEORY §1): ``>= 0`` for ``x > 0``, zero iff ``x = 1``.  A sympy
+    function (not its expansion) so that the compiled code can use the cancellation-free form."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is sp.S.One:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return 1 - 1 / self.args[0]
+
+    def _eval_evalf(self, prec):
+        # by its definition (sympy would otherwise look up mpmath.phi, the golden ratio)
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return x - 1 - sp.log(x)
+
+    def _eval_is_nonnegative(self):
+        return True if self.args[0].is_positive else None
+
+    def _latex(self, printer, exp=None):
+        tex = rf"\phi\left({printer._print(self.args[0])}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
+@dataclass(frozen=True)
+class Override:
+    """A registered numerically stable evaluation of the sympy function ``function``:
+    ``numpy`` implements it on float arrays, ``arb`` on balls, and ``definition`` gives the
+    expression it must equal (the mpmath reference is compiled from the definition)."""
+
+    function: type
+    numpy: Callable
+    arb: Callable
+    definition: Callable[..., sp.Expr]
+    why: str
+
+
+#: Stable forms by sympy function name; each is tested against its definition at 50 digits.
+OVERRIDES: dict[str, Override] = {}
+
+
+def register_override(override: Override) -> None:
+    """Add ``override`` to :data:`OVERRIDES`; a second registration of a name is refused."""
+    name = override.function.__name__
+    if name in OVERRIDES:
+        raise ValueError(f"a stable form for {name!r} is already registered")
+    OVERRIDES[name] = override
+
+
+def _phi_numpy(x):
+    from ..divergences import phi as stable_phi
+
+    return stable_phi(x)
+
+
+register_override(
+    Override(
+        phi,
+        numpy=_phi_numpy,
+        arb=lambda x: x - 1 - x.log(),
+        definition=lambda x: x - 1 - sp.log(x),
+        why="x - 1 - log x cancels for x near 1: kdtheory.divergences.phi (series / log1p)",
+    )
+)
+register_override(
+    Override(
+        log1p,
+        numpy=np.log1p,
+        arb=lambda x: x.log1p(),
+        definition=lambda x: sp.log(1 + x),
+        why="log(1 + x) loses the digits of small x",
+    )
+)
+
+
+def definition(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every registered override replaced by its definition (plain sympy)."""
+    for ov in OVERRIDES.values():
+        expr = expr.replace(ov.function, ov.definition)
+    return expr
+
+
+# -- arb ------------------------------------------------------------------------------------------
+class ArbPrinter(LambdaPrinter):
+    """Prints an expression as python-flint arb code: ``x**k`` (integer k) by repeated
+    multiplication (arb's ``**`` of a ball around 0 is NaN), square roots by ``sqrt``/``rsqrt``,
+    rationals and floats as exact arb quotients."""
+
+    def _print_Pow(self, expr, rational=False):
+        base, ex = expr.args
+        b = self._print(base)
+        if ex == sp.S.Half:
+            return f"_sqrt({b})"
+        if ex == -sp.S.Half:
+            return f"_rsqrt({b})"
+        if ex.is_Integer:
+            return f"_ipow({b}, {int(ex)})"
+        return f"_pow({b}, {self._print(ex)})"
+
+    def _print_Rational(self, expr):
+        return f"_rat({expr.p}, {expr.q})"
+
+    def _print_Function(self, expr):
+        return f"{expr.func.__name__}({', '.join(self._print(a) for a in expr.args)})"
+
+    _print_log = _print_exp = _print_Function
+
+    def _print_Half(self, expr):
+        return "_rat(1, 2)"
+
+    def _print_Integer(self, expr):
+        return f"_int({expr.p})"
+
+    def _print_Float(self, expr):
+        q = sp.Rational(expr)
+        return f"_rat({q.p}, {q.q})"
+
+    def _print_Pi(self, expr):
+        return "_pi()"
+
+    def _print_Exp1(self, expr):
+        return "_e()"
+
+
+def _arb_namespace() -> dict:
+    from ..certified import _int_pow, require_flint
+
+    arb = require_flint().arb
+
+    def conv(x):
+        return x if isinstance(x, arb) else arb(x)
+
+    ns = {
+        "_sqrt": lambda x: conv(x).sqrt(),
+        "_rsqrt": lambda x: conv(x).rsqrt(),
+        "_ipow": lambda x, k: _int_pow(conv(x), k),
+        "_pow": lambda x, y: conv(x) ** conv(y),
+        "_rat": lambda p, q: arb(p) / arb(q),
+        "_int": arb,
+        "_pi": arb.pi,
+        "_e": lambda: arb(1).exp(),
+        "log": lambda x: conv(x).log(),
+        "exp": lambda x: conv(x).exp(),
+        "Abs": abs,
+        "abs": abs,
+    }
+    for name, ov in OVERRIDES.items():
+        ns[name] = (lambda f: lambda *xs: f(*map(conv, xs)))(ov.arb)
+    return ns
+
+
+def _is_ball(x) -> bool:
+    if isinstance(x, np.ndarray):
+        return x.dtype == object
+    return type(x).__module__.split(".")[0] == "flint"
+
+
+@dataclass(frozen=True, eq=False)
+class Compiled:
+    """``expr`` compiled three ways (see the module doc); call it like ``numpy``/``arb``."""
+
+    expr: sp.Expr
+    args: tuple
+    numpy: Callable
+    mpmath: Callable
+    _arb_raw: Callable
+
+    def arb(self, *xs):
+        """The arb function: every argument converted to an (exact) arb ball first."""
+        from flint import arb
+
+        return self._arb_raw(*(x if isinstance(x, arb) else arb(x) for x in xs))
+
+    def __call__(self, *xs):
+        if any(_is_ball(x) for x in xs):
+            return np.frompyfunc(self.arb, len(xs), 1)(*xs)
+        return self.numpy(*xs)
+
+
+def compile_expr(expr: sp.Expr, args: Sequence[sp.Symbol]) -> Compiled:
+    """Compile ``expr`` in the symbols ``args`` (the functions' positional arguments, in this
+    order) to numpy, mpmath and arb (see the module doc).  Free symbols of ``expr`` not in
+    ``args`` raise ``ValueError``."""
+    args = tuple(args)
+    extra = expr.free_symbols - set(args)
+    if extra:
+        raise ValueError(
+            f"expression has symbols not among the arguments: {sorted(map(str, extra))}"
+        )
+    np_mod = {name: ov.numpy for name, ov in OVERRIDES.items()}
+    f_np = sp.lambdify(args, expr, modules=[np_mod, "numpy"], cse=True)
+    f_mp = sp.lambdify(args, definition(expr), modules="mpmath")
+    try:
+        ns = _arb_namespace()
+    except ImportError:  # python-flint missing: the arb function says so when called
+        from ..certified import require_flint
+
+        def f_arb(*_):
+            require_flint()
+
+    else:
+        f_arb = sp.lambdify(args, expr, modules=[ns], printer=ArbPrinter, cse=True)
+    return Compiled(expr, args, f_np, f_mp, f_arb)
