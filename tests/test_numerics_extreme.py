@@ -23,6 +23,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from gaussian_scaling import rescaled
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -190,23 +191,13 @@ def test_gaussian_kl_is_scale_invariant(c):
         (MatrixNormal(np.outer([1, 2], m_p), well), MatrixNormal(np.outer([1, -1], m_q), 3 * well)),
     ]
     for i, (p, q) in enumerate(cases):
-        scaled = [_rescaled(g, c, root) for g in (p, q)]
+        scaled = [rescaled(g, c, root) for g in (p, q)]
         got = kl(*scaled)
         assert_kl_close(got, _ref_of(*scaled))
         if math.log2(c) % 2 == 0:
             assert got == kl(p, q)
         elif i != 1:  # rounding c * ill moves its KL by ~1e-16 cond / 1e-7: compared above only
             assert got == pytest.approx(kl(p, q), rel=1e-12)
-
-
-def _rescaled(g, c, root):
-    if isinstance(g, IsotropicGaussian):
-        return IsotropicGaussian(root * g.mean, c * g.var)
-    if isinstance(g, DiagonalGaussian):
-        return DiagonalGaussian(root * g.mean, c * g.var)
-    if isinstance(g, FullGaussian):
-        return FullGaussian(root * g.mean, c * g.cov)
-    return MatrixNormal(root * g.M, c * g.Sigma)
 
 
 def _moments(g):
