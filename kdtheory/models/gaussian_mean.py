@@ -4,9 +4,10 @@ Data ``Z_i ~ N(m, s^2 I_d)``, ``i = 1..n``; loss ``l(w, z) = ||w - z||^2``; kern
 ``W | D ~ N(a Zbar + b, tau^2 I_d)``.  With ``v = s^2/n`` and ``delta = Zbar - m ~ N(0, v I)``
 the gap is ``g(w, D) = 2 <w - m, delta> - ||delta||^2 + d s^2 - S_D`` (affine in w).
 
-The closed forms below are derived symbolically from these definitions in
-``proofs/gaussian_mean_closed_forms.py`` and checked against :meth:`GaussianMeanModel.simulate`
-in the tests.
+The closed forms are derived symbolically from these definitions in
+:mod:`kdtheory.formulas.gaussian_mean` (compiled to the array code this class calls),
+proved equal to THEORY's stated forms in ``proofs/gaussian_mean_closed_forms.py`` and checked
+against :meth:`GaussianMeanModel.simulate` in the tests.
 """
 
 from __future__ import annotations
