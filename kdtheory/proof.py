@@ -55,6 +55,21 @@ class Proof:
         ok = diff == 0
         return self._add(claim, PROVED if ok else FAILED, "" if ok else f"residual {diff}")
 
+    def instance(
+        self, claim: str, lhs, rhs, *, where: str, simplify: Callable = sp.simplify
+    ) -> bool:
+        """An exact identity checked in a fixed-size instance (e.g. matrices of free symbols at
+        ``k = d = n = 2``): EVIDENCE for the general statement, never PROVED, since other sizes
+        are not covered; FAILED if the identity does not hold there."""
+        diff = simplify(sp.sympify(lhs) - sp.sympify(rhs))
+        if diff == 0:
+            return self._add(
+                f"{claim} [exact at {where}]",
+                EVIDENCE,
+                f"exact symbolic identity at {where}; evidence, not a proof, for other sizes",
+            )
+        return self._add(claim, FAILED, f"residual {diff} (at {where})")
+
     def fact(self, claim: str, holds: bool, detail: str = "") -> bool:
         """PROVED iff ``holds`` is a *symbolic* truth established by the caller (e.g. sympy's
         assumption system returning ``True``); ``None`` or ``False`` fail."""

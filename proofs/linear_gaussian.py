@@ -2,7 +2,9 @@
 
 Exact symbolic steps in a small fixed-dimension instance (k = d = n = 2, every matrix entry a free
 symbol, the noise E a matrix of independent N(0, nu^2) symbols whose expectation is taken exactly
-with Gaussian moments):
+with Gaussian moments).  An identity checked at one size is not a proof for every size, so these
+steps are recorded as EVIDENCE (``[exact at k = d = n = 2]``); only the scalar steps of the label
+space are PROVED in general.  The steps:
 
 * the gap from the losses, ``gen = (2 nu^2/n) tr(P) tr(HX)``;
 * ``K_n`` = offset + estimation (+ the Gaussian spread term) from ``E_Y KL_Y``;
@@ -60,6 +62,16 @@ def gauss_expect(expr, variables) -> sp.Expr:
     return total
 
 
+def instance(pr: Proof, where: str):
+    """``step(claim, lhs, rhs, simplify=...)``: an exact identity in the fixed-size instance
+    ``where``, recorded as EVIDENCE for the general statement (:meth:`Proof.instance`)."""
+
+    def step(claim, lhs, rhs, simplify=sp.simplify):
+        return pr.instance(claim, lhs, rhs, where=where, simplify=simplify)
+
+    return step
+
+
 def entrywise(simplify=sp.simplify):
     """A ``simplify`` for :meth:`Proof.identity` on matrices: 0 iff every entry simplifies to 0
     (else the matrix of residual entries, which makes the step FAILED)."""
@@ -83,6 +95,7 @@ def inner(a: sp.Matrix, b: sp.Matrix) -> sp.Expr:
 
 def run() -> Proof:
     pr = Proof("Linear-Gaussian case study: closed forms", "THEORY §7")
+    exact = instance(pr, "k = d = n = 2, free symbolic entries")
     X = mat("x", D, N, real=True)
     Ws = mat("w", K, D, real=True)
     E = mat("e", K, N, real=True)
@@ -94,18 +107,18 @@ def run() -> Proof:
     L_mu = fro2((W - Ws) * X) / N + K * nu**2
     L_D = fro2(Y - W * X) / N
     g = K * nu**2 - fro2(E) / N + sp.Rational(2, N) * inner((W - Ws) * X, E)
-    pr.identity(
-        "g(W, Y) = L_mu(W) - L_D(W) = k nu^2 - ||E||^2/n + (2/n)<(W - W*)X, E>", L_mu - L_D, g
-    )
-    pr.fact(
-        "g is affine in W (so E_W g = g(M(Y), Y) for any kernel with mean M(Y))",
+    exact("g(W, Y) = L_mu(W) - L_D(W) = k nu^2 - ||E||^2/n + (2/n)<(W - W*)X, E>", L_mu - L_D, g)
+    pr.evidence(
+        "g is affine in W (so E_W g = g(M(Y), Y) for any kernel with mean M(Y)) "
+        "[exact at k = d = n = 2]",
         sp.Poly(sp.expand(g), *W).total_degree() == 1,
+        "degree 1 in the free entries of W at k = d = n = 2; evidence for other sizes",
     )
 
     P, H, B = mat("p", K, K, real=True), mat("h", N, D, real=True), mat("b", K, D, real=True)
     M = P * Y * H + B
     gen = gauss_expect(g.subs(dict(zip(W, M, strict=True))), e_vars)
-    pr.identity(
+    exact(
         "gen = E_Y g(M(Y), Y) = (2 nu^2/n) tr(P) tr(H X)",
         gen,
         2 * nu**2 / N * P.trace() * (H * X).trace(),
@@ -118,7 +131,7 @@ def run() -> Proof:
     Delta = Ps * Y * Hs + Bs - Pt * Y * Ht - Bt
     Dbar = Ps * Ws * X * Hs + Bs - Pt * Ws * X * Ht - Bt
     Z = Ps * E * Hs - Pt * E * Ht
-    pr.identity(
+    exact(
         "Delta = Dbar + Z with Dbar = P_S W* X H_S + B_S - P_T W* X H_T - B_T, Z = P_S E H_S - P_T E H_T",
         Delta,
         Dbar + Z,
@@ -135,7 +148,7 @@ def run() -> Proof:
             + (Q * Ht.T * Ht).trace() * (Pt * Pt.T).trace()
         )
     )
-    pr.identity(
+    exact(
         "E_Y (1/2) tr(Sigma_T^-1 Delta^T Delta) = (1/2) tr(Sigma_T^-1 Dbar^T Dbar) [offset] + "
         "estimation (THEORY §7 K_n)",
         mean_term,
@@ -148,13 +161,13 @@ def run() -> Proof:
     coeffs = [sp.Matrix([[sp.diff(g, W[i, j]) for j in range(D)]]) for i in range(K)]
     var_given_y = sum((c * S * c.T)[0, 0] for c in coeffs)  # rows independent N(., Sigma_T)
     sigma_y2 = sp.Rational(4, N**2) * (S * X * E.T * E * X.T).trace()
-    pr.identity(
+    exact(
         "Var(g(W_T, Y) | Y) = (4/n^2) tr(Sigma_T X E^T E X^T)",
         var_given_y,
         sigma_y2,
         simplify=sp.expand,
     )
-    pr.identity(
+    exact(
         "E_Y sigma_Y^2 = (4 nu^2 k / n^2) tr(Sigma_T X X^T)",
         gauss_expect(sigma_y2, e_vars),
         4 * nu**2 * K / N**2 * (S * X * X.T).trace(),
@@ -172,14 +185,14 @@ def run() -> Proof:
     grad = sp.Matrix(K, D, lambda i, j: sp.diff(logdens, W[i, j])).subs(
         dict(zip(W, Mg, strict=True))
     )
-    pr.identity(
+    exact(
         "Gibbs: the log-density is stationary at M = Y (2 gamma/n) X^T Sigma + lam M0 Sigma",
         grad,
         sp.zeros(K, D),
         simplify=entrywise(),
     )
     for i in range(K):
-        pr.identity(
+        exact(
             f"Gibbs: the Hessian in row {i} is -(lam I + (2 gamma/n) X X^T) = -Sigma^-1, rows "
             "decouple (so rows are independent N(M_i, Sigma))",
             sp.hessian(logdens, list(W[i, :])),
@@ -187,15 +200,13 @@ def run() -> Proof:
             simplify=entrywise(sp.expand),
         )
     cross = sp.Matrix(D, D, lambda a, b: sp.diff(logdens, W[0, a], W[1, b]))
-    pr.identity(
-        "Gibbs: no cross-row curvature", cross, sp.zeros(D, D), simplify=entrywise(sp.expand)
-    )
+    exact("Gibbs: no cross-row curvature", cross, sp.zeros(D, D), simplify=entrywise(sp.expand))
 
     E2 = mat("f", K, N, real=True)  # an independent copy E'
     Hk = mat("h", N, D, real=True)
     dM = P * (E - E2) * Hk
     iskl = gauss_expect((Q * dM.T * dM).trace() / 2, e_vars + list(E2))
-    pr.identity(
+    exact(
         "I_SKL = E_joint log p(W|Y) - E_indep log p(W|Y') = nu^2 tr(P P^T) tr(Sigma^-1 H^T H)",
         iskl,
         nu**2 * (P * P.T).trace() * (Q * Hk.T * Hk).trace(),
@@ -203,8 +214,8 @@ def run() -> Proof:
     )
     gen_g = 2 * nu**2 / N * K * (Hg * X).trace()
     iskl_g = nu**2 * K * (prec * Hg.T * Hg).trace()
-    pr.identity("Gibbs teacher: gen = I_SKL / gamma", gen_g, iskl_g / gamma)
-    pr.identity(
+    exact("Gibbs teacher: gen = I_SKL / gamma", gen_g, iskl_g / gamma)
+    exact(
         "Gibbs teacher: E sigma^2 = gen / gamma",
         4 * nu**2 * K / N**2 * (Sig * X * X.T).trace(),
         gen_g / gamma,
@@ -219,12 +230,12 @@ def run() -> Proof:
     Hs2, Bs2 = Htl + dH, Btl - Ws * X * dH
     dgen = 2 * nu**2 / N * K * ((Hs2 - Htl) * X).trace()
     Dbar2 = Ws * X * Hs2 + Bs2 - Ws * X * Htl - Btl
-    pr.identity("tilt: Dbar = 0 (no offset)", fro2(Dbar2), 0, simplify=sp.expand)
+    exact("tilt: Dbar = 0 (no offset)", fro2(Dbar2), 0, simplify=sp.expand)
     est2 = nu**2 / 2 * K * (Qg * (Hs2 - Htl).T * (Hs2 - Htl)).trace()  # P_S = P_T = I
     esig = 4 * nu**2 * K / N**2 * (Sg * X * X.T).trace()
-    pr.identity("tilt: dgen^2 = 2 Esigma2 K_n (U1 with equality)", dgen**2, 2 * esig * est2)
+    exact("tilt: dgen^2 = 2 Esigma2 K_n (U1 with equality)", dgen**2, 2 * esig * est2)
     c = nu**2 * K / N**2 * (Sg * X * X.T).trace()
-    pr.identity(
+    exact(
         "tilt: dgen = 2 kappa c, c = nu^2 k tr(Sigma_T X X^T)/n^2 (>= 0 for PSD Sigma_T)",
         dgen,
         2 * kappa * c,
@@ -233,26 +244,27 @@ def run() -> Proof:
 
     # -- Model A = Model C (X = 1_n^T, n = 3, k = d_A = 2) ------------------------------------------
     n3, dA = 3, 2
+    exact_ac = instance(pr, f"X = 1_n^T with n = {n3}, d_A = {dA}")
     a_s, a_t, tau_s, tau_t, s_ = sp.symbols("a_S a_T tau_S tau_T s", positive=True)
     m = mat("m", dA, 1, real=True)
     bs, bt = mat("bS", dA, 1, real=True), mat("bT", dA, 1, real=True)
     X1, one = sp.ones(1, n3), sp.ones(n3, 1)
     Hs3, Ht3 = a_s / n3 * one, a_t / n3 * one
     genC = 2 * s_**2 / n3 * dA * (Ht3 * X1).trace()
-    pr.identity("A = C: gen = 2 a d s^2 / n", genC, 2 * a_t * dA * s_**2 / n3)
+    exact_ac("A = C: gen = 2 a d s^2 / n", genC, 2 * a_t * dA * s_**2 / n3)
     qt = sp.Matrix([[1 / tau_t**2]])
     offC = (
         qt * (m * X1 * Hs3 + bs - m * X1 * Ht3 - bt).T * (m * X1 * Hs3 + bs - m * X1 * Ht3 - bt)
     ).trace() / 2
     c_delta = (a_s - a_t) * m + bs - bt
-    pr.identity("A = C: offset = ||c_Delta||^2 / (2 tau_T^2)", offC, fro2(c_delta) / (2 * tau_t**2))
+    exact_ac("A = C: offset = ||c_Delta||^2 / (2 tau_T^2)", offC, fro2(c_delta) / (2 * tau_t**2))
     estC = s_**2 / 2 * dA * (qt * (Hs3 - Ht3).T * (Hs3 - Ht3)).trace()
-    pr.identity(
+    exact_ac(
         "A = C: estimation = da^2 d v / (2 tau_T^2)",
         estC,
         (a_s - a_t) ** 2 * dA * s_**2 / n3 / (2 * tau_t**2),
     )
-    pr.identity(
+    exact_ac(
         "A = C: Esigma2 = 4 tau_T^2 d s^2 / n",
         4 * s_**2 * dA / n3**2 * (sp.Matrix([[tau_t**2]]) * X1 * X1.T).trace(),
         4 * tau_t**2 * dA * s_**2 / n3,
@@ -282,7 +294,7 @@ def run() -> Proof:
     Bcol = U[:, 0] * sp.Matrix([[c1, c2]])
     Brow = sp.Matrix([[c1], [c2]]) * V[:, 0].T
     for label, Bm in (("column", Bcol), ("row", Brow)):
-        pr.identity(
+        instance(pr, "2 x 2, r = 1")(
             f"||B - A||^2 = ||B - [A]_1||^2 + varsigma_2^2 when B is in the top-1 {label} space",
             fro2(Bm - A),
             fro2(Bm - A1) + s2**2,
@@ -312,20 +324,20 @@ def run() -> Proof:
     # -- the second moments behind the rank profile -----------------------------------------------
     Mbar = mat("mbar", K, D, real=True)  # E_Y M(Y) = P W* X H + B, opaque
     Mrand = Mbar + P * E * H
-    pr.identity(
+    exact(
         "M(Y) = P Y H + B = Mbar + P E H with Mbar = P W* X H + B",
         M,
         (P * Ws * X * H + B) + P * E * H,
         simplify=entrywise(sp.expand),
     )
     C = sym_mat("c", D)  # C = Sigma_T^{-1}: A_w A_w^T = M C M^T
-    pr.identity(
+    exact(
         "E[A_w A_w^T] = E[M Sigma^-1 M^T] = Abar Abar^T + nu^2 tr(H Sigma^-1 H^T) P P^T",
         (Mrand * C * Mrand.T).applyfunc(lambda z: gauss_expect(z, e_vars)),
         Mbar * C * Mbar.T + nu**2 * (H * C * H.T).trace() * P * P.T,
         simplify=entrywise(sp.expand),
     )
-    pr.identity(
+    exact(
         "E[M^T M] = Mbar^T Mbar + nu^2 tr(P^T P) H^T H (so E[A_w^T A_w] = Sigma^-1/2 E[M^T M] Sigma^-1/2)",
         (Mrand.T * Mrand).applyfunc(lambda z: gauss_expect(z, e_vars)),
         Mbar.T * Mbar + nu**2 * fro2(P) * H.T * H,

@@ -30,3 +30,15 @@ def test_a_wrong_identity_fails():
     assert not pr.identity("x^2 = x", x**2, x)
     assert pr.steps[0].verdict == FAILED and not pr.ok
     assert pr.evidence("numeric", True) and pr.steps[1].verdict == EVIDENCE
+
+
+def test_an_identity_checked_at_one_size_is_evidence_not_proof():
+    import sympy as sp
+
+    x = sp.Symbol("x")
+    pr = Proof("instance", "none")
+    assert pr.instance("(x+1)^2 = x^2 + 2x + 1", (x + 1) ** 2, x**2 + 2 * x + 1, where="d = 2",
+                       simplify=sp.expand)  # fmt: skip
+    assert pr.steps[0].verdict == EVIDENCE and "[exact at d = 2]" in pr.steps[0].claim
+    assert not pr.instance("x^2 = x", x**2, x, where="d = 2")
+    assert pr.steps[1].verdict == FAILED
