@@ -6,7 +6,7 @@
 * ``numpy`` -- ``sympy.lambdify(..., "numpy", cse=True)``: vectorised over broadcastable float
   arrays; the functions of :data:`OVERRIDES` are evaluated by their registered numerically
   stable implementations (``phi`` by :func:`kdtheory.divergences.phi`, ``log1p`` by
-  ``numpy.log1p``);
+  ``numpy.log1p``, the Bernoulli KL ``binary_kl`` as a sum of two nonnegative terms);
 * ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
   *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
   at 50 digits (``tests/test_formulas.py``);
@@ -32,6 +32,7 @@ from sympy.printing.lambdarepr import LambdaPrinter
 __all__ = [
     "phi",
     "log1p",
+    "binary_kl",
     "Override",
     "OVERRIDES",
     "register_override",
@@ -119,6 +120,81 @@ register_override(
         arb=lambda x: x.log1p(),
         definition=lambda x: sp.log(1 + x),
         why="log(1 + x) loses the digits of small x",
+    )
+)
+
+
+class binary_kl(sp.Function):  # noqa: N801 - the kl of THEORY §8 N2
+    """``kl(p || q) = p log(p/q) + (1 - p) log((1 - p)/(1 - q))``, the KL divergence between
+    Bernoulli laws (THEORY §8 N2); a sympy function so that the compiled code can use the
+    cancellation-free form with the ``0 log 0 = 0`` convention."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        p, q = self.args
+        if argindex == 1:
+            return sp.log(p / q) - sp.log((1 - p) / (1 - q))
+        return (1 - p) / (1 - q) - p / q
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, p, q, **kwargs):
+        return p * sp.log(p / q) + (1 - p) * sp.log((1 - p) / (1 - q))
+
+    def _latex(self, printer, exp=None):
+        p, q = (printer._print(a) for a in self.args)
+        tex = rf"\operatorname{{kl}}\left({p} \,\middle\|\, {q}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
+def _kl_term(x, y, diff):
+    """``e(x, y) = x log(x/y) - (x - y) >= 0`` with ``diff = x - y`` given exactly: for
+    ``|diff| < y/2`` as ``y psi(1 + u)``, ``u = diff/y``, ``psi(1 + u) = u log1p(u) - phi(1 + u)``
+    (:func:`kdtheory.divergences._phi1p`; where the direct form cancels to ``y u^2/2`` this loses
+    one bit at most); elsewhere directly, ``log(x/y)`` from the ratio (or from ``log x - log y``
+    where the ratio overflows or underflows); ``y`` at ``x = 0`` (``0 log 0 = 0``), ``inf`` at
+    ``y = 0 < x``."""
+    from ..divergences import _phi1p
+
+    x, y, diff = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, y, diff)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        small = np.abs(diff) < y / 2
+        u = np.where(small, diff / np.where(small, y, 1.0), 0.0)
+        near = y * (u * np.log1p(u) - _phi1p(u))
+        ratio = x / y
+        ok = np.isfinite(ratio) & (ratio > 1e-300)
+        log_ratio = np.where(ok, np.log(np.where(ok, ratio, 1.0)), np.log(x) - np.log(y))
+        far = np.where(x > 0, x * log_ratio, 0.0) - diff
+    out = np.where(small, near, far)
+    return np.where(y > 0, out, np.where(x > 0, np.inf, 0.0))
+
+
+def _binary_kl_numpy(p, q):
+    """``kl(p || q) = e(p, q) + e(1 - p, 1 - q)`` with ``e(x, y) = x log(x/y) - (x - y) >= 0``
+    (:func:`_kl_term`; the ``-(x - y)`` parts sum to 0): two nonnegative terms, each from the
+    exact difference ``p - q`` (never from the rounded ``1 - p``, ``1 - q``), so no cancellation
+    between or within them; ``0 log 0 = 0``; ``inf`` where ``q in {0, 1}`` puts zero mass where
+    ``p`` does not."""
+    p, q = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(q, dtype=float))
+    return _kl_term(p, q, p - q) + _kl_term(1 - p, 1 - q, q - p)
+
+
+def _binary_kl_arb(p, q):
+    def term(x, y):  # x log(x/y), 0 at x = 0 exactly
+        return x * 0 if x == 0 else x * (x / y).log()
+
+    return term(p, q) + term(1 - p, 1 - q)
+
+
+register_override(
+    Override(
+        binary_kl,
+        numpy=_binary_kl_numpy,
+        arb=_binary_kl_arb,
+        definition=lambda p, q: p * sp.log(p / q) + (1 - p) * sp.log((1 - p) / (1 - q)),
+        why="rel_entr(p, q) + rel_entr(1 - p, 1 - q) cancels to ~ (p - q)^2 near p = q; 0 log 0 = 0",
     )
 )
 

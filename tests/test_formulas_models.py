@@ -1,0 +1,251 @@
+"""Formulas as data for the simpler models (issue 11): the memoriser, the scalar laws of Lemma SG,
+the bump loss and the Gaussian pairs of Lemma DV.  Every registered formula's compiled numpy
+function equals its expression at 50 digits; each derivation equals its THEORY closed form
+symbolically; the array code computes from the compiled functions; each quantity is written
+once."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import math
+import re
+import zlib
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from kdtheory.formulas import OVERRIDES, compile_expr
+from kdtheory.formulas import memoriser as FM
+from kdtheory.formulas.compile import definition
+
+ROOT = Path(__file__).resolve().parent.parent
+RTOL = 1e-12  # compiled double vs 50-digit mpmath of the expression (issue 11)
+
+#: the formula modules of this slice, by ``kdtheory derive --model`` name
+MODULES = {"memoriser": "kdtheory.formulas.memoriser"}
+
+
+def _module(model):
+    return importlib.import_module(MODULES[model])
+
+
+def _draw(rng, param, size):
+    """Values in ``param``'s domain: integers 1..40, [0, 1] uniform, log-uniform positives in
+    [0.05, 20], uniform reals in [-3, 3]."""
+    dom = param.domain
+    if dom.integer:
+        return rng.integers(1, 41, size)
+    if dom.low == 0 and dom.high == 1:
+        return rng.uniform(0.0, 1.0, size)
+    if dom.low == 0:
+        return np.exp(rng.uniform(math.log(0.05), math.log(20.0), size))
+    return rng.uniform(-3.0, 3.0, size)
+
+
+#: draws that a formula needs beyond its symbols' domains: (model, name) -> cols -> cols
+CONSTRAINTS: dict = {}
+
+
+def _cases():
+    return [(m, name) for m in MODULES for name in _module(m).formulas()]
+
+
+@pytest.mark.parametrize("model,name", _cases())
+def test_compiled_numpy_equals_expression_at_50_digits(model, name):
+    """Meta-test over every registered formula of this slice: the vectorised numpy function
+    (stable overrides included) equals the expression -- overrides replaced by their
+    definitions -- evaluated with mpmath at 50 digits, to 1e-12 relative, at 200 random points
+    of the symbols' domains (integers passed to mpmath exactly)."""
+    F = _module(model)
+    f, c = F.formula(name), F.compiled(name)
+    size = 200
+    rng = np.random.default_rng(zlib.crc32(f"{model}/{name}".encode()))
+    cols = [_draw(rng, F.SYMBOLS[k], size) for k in f.args]
+    if (model, name) in CONSTRAINTS:
+        cols = CONSTRAINTS[model, name](dict(zip(f.args, cols, strict=True)), rng)
+        cols = [cols[k] for k in f.args]
+    with np.errstate(divide="ignore"):  # log1p(-1/M) = -inf at M = 1 (exactly 0 after exp)
+        got = np.broadcast_to(c.numpy(*cols), (size,))
+    worst = 0.0
+    for i in range(size):
+        with mpmath.workdps(50):
+            want = c.mpmath(*[mpmath.mpf(int(x[i]) if x.dtype.kind == "i" else x[i]) for x in cols])
+            err = abs(got[i] - want) / max(abs(want), mpmath.mpf(1e-300))
+        worst = max(worst, float(err))
+    assert worst <= RTOL, f"{model}.{name}: max relative difference {worst:.2e}"
+
+
+@pytest.mark.parametrize("model", list(MODULES))
+def test_formulas_have_symbols_meanings_and_provenance(model):
+    F = _module(model)
+    for f in F.formulas().values():
+        assert {str(s) for s in f.expr.free_symbols} <= set(f.args)
+        assert f.ref.startswith("THEORY §") and f.meaning
+        assert f.how.startswith(("derived", "closed form from THEORY")), f.how
+        for k, p in f.symbols.items():
+            assert p.name == k and p.meaning and p.latex
+        assert F.closed_form(f.name) is f
+    with pytest.raises(KeyError, match=f"unknown {model} quantity"):
+        F.formula("nope")
+
+
+# -- the stable overrides of this slice -----------------------------------------------------------
+#: the overrides this file tests at 50 digits (phi and log1p: tests/test_formulas.py)
+SLICE_OVERRIDES = {"binary_kl"}
+
+
+def test_every_override_is_tested():
+    assert set(OVERRIDES) == {"phi", "log1p"} | SLICE_OVERRIDES
+
+
+def test_binary_kl_override_equals_its_definition():
+    """``binary_kl``'s numpy form (rel_entr) equals ``p log(p/q) + (1-p) log((1-p)/(1-q))`` at
+    50 digits, also near p = q (where the definition cancels to ~ (p - q)^2) and at tiny p."""
+    p, q = sp.symbols("p q", positive=True)
+    c = compile_expr(OVERRIDES["binary_kl"].function(p, q), [p, q])
+    rng = np.random.default_rng(3)
+    ps = np.concatenate([rng.uniform(0, 1, 200), 10.0 ** rng.uniform(-15, -1, 100)])
+    qs = np.concatenate([rng.uniform(0, 1, 200), rng.uniform(0, 1, 100)])
+    near = rng.uniform(0.01, 0.99, 100)
+    ps = np.concatenate([ps, near])
+    qs = np.concatenate([qs, near * (1 + 10.0 ** rng.uniform(-9, -2, 100))])
+    got = c.numpy(ps, qs)
+    for i in range(ps.size):
+        with mpmath.workdps(50):
+            want = c.mpmath(mpmath.mpf(ps[i]), mpmath.mpf(qs[i]))
+            assert abs(got[i] - want) <= RTOL * abs(want), (ps[i], qs[i], got[i], want)
+    # the conventions the definition leaves out: 0 log 0 = 0 and inf off the support
+    assert c.numpy(0.0, 0.5) == pytest.approx(math.log(2)) and c.numpy(1.0, 1.0) == 0.0
+    assert c.numpy(0.5, 1.0) == math.inf
+
+
+# -- 1. the memoriser (THEORY §8 N2) ----------------------------------------------------------------
+def test_memoriser_derivations_equal_theory_closed_forms():
+    """THEORY §8 N2: gen = p (1 - 1/M)^n, K_n = kl(p_S || p_T)."""
+    S = {k: p.symbol for k, p in FM.SYMBOLS.items()}
+    M, n, p = S["M"], S["n"], S["p"]
+    gen = definition(FM.formula("gen").expr)  # p exp(n log(1 - 1/M)): compare logarithms
+    assert sp.simplify(sp.expand_log(sp.log(gen) - sp.log(p * (1 - 1 / M) ** n), force=True)) == 0
+    assert (
+        gen.subs({M: 7, n: 3, p: sp.Rational(1, 3)}) == sp.Rational(1, 3) * sp.Rational(6, 7) ** 3
+    )
+    ps, pt = S["p_S"], S["p_T"]
+    k_n = definition(FM.formula("K_n").expr)
+    want = ps * sp.log(ps / pt) + (1 - ps) * sp.log((1 - ps) / (1 - pt))
+    assert sp.simplify(k_n - want) == 0
+    assert FM.formula("uniform_proxy").expr == sp.Rational(1, 2)
+
+
+@pytest.mark.parametrize("M,n", [(1, 1), (2, 3), (3, 4), (5, 2)])
+def test_memoriser_formulas_match_brute_force(M, n):
+    """The compiled formulas against the model's enumeration of all M^n datasets from the
+    definitions; the range of g lies in [0, 1], the range the uniform proxy 1/2 is taken on."""
+    from kdtheory.models.memoriser import MemoriserModel
+
+    model = MemoriserModel(M=M, n=n)
+    s, t = model.kernel(0.7), model.kernel(0.2)
+    bf = model.brute_force(s, t)
+    with np.errstate(divide="ignore"):
+        assert FM.compiled("gen")(0.7, float(M), n) == pytest.approx(bf["gen_S"], abs=1e-14)
+    assert FM.compiled("K_n")(0.7, 0.2) == pytest.approx(bf["K_n"], rel=1e-13)
+    lo, hi = bf["g_range"]
+    assert 0.0 <= lo and hi <= 1.0 and FM.compiled("uniform_proxy")() == (1 - 0) / 2
+
+
+def test_memoriser_arrays_compute_from_the_compiled_formulas():
+    from kdtheory.models import memoriser_arrays as A
+
+    src = (ROOT / "kdtheory/models/memoriser_arrays.py").read_text()
+    for name in ("miss_probability", "gen", "K_n", "uniform_proxy"):
+        assert f'_f("{name}")' in src
+    vals = A.theorem_values([1, 10**6, 7], 10, [0.6, 0.6, 0.0], [0.5, 0.5, 1.0])
+    assert vals["gen_S"][0] == 0.0  # M = 1: every z is in D
+    assert vals["gen_S"][1] == pytest.approx(0.6 * (1 - 1e-6) ** 10, rel=1e-15)
+    assert vals["K_n"][2] == math.inf and vals["sigma_bar"].tolist() == [0.5] * 3
+
+
+# -- single source -----------------------------------------------------------------------------------
+def _code_lines(path: Path):
+    """The lines of ``path`` outside docstrings and comments."""
+    src = path.read_text()
+    doc_lines = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant):
+            if isinstance(node.value.value, str):
+                doc_lines.update(range(node.lineno, node.end_lineno + 1))
+    for i, line in enumerate(src.splitlines(), 1):
+        if i not in doc_lines:
+            yield i, line.split("#", 1)[0]
+
+
+#: telltale pieces of each quantity as it was typed by hand before the formula modules, each
+#: with a line of that old code it must match
+TELLTALES = {
+    "memoriser (1 - 1/M)^n": (
+        r"log1p\(\s*-\s*1\s*/\s*M|\(\s*1\s*-\s*1\s*/\s*M\s*\)\s*\*\*",
+        "return np.where(M > 1, np.exp(n * np.log1p(-1 / M)), 0.0)",
+    ),
+    "memoriser binary kl": (
+        r"rel_entr\(\s*1\s*-\s*p",
+        "return np.maximum(rel_entr(p, q) + rel_entr(1 - p, 1 - q), 0.0)",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", list(TELLTALES))
+def test_each_quantity_is_written_once(what):
+    """Inventory: no module of kdtheory/ outside kdtheory/formulas/ types the quantity; the
+    model code gets it from the compiled formulas."""
+    pattern, old_line = TELLTALES[what]
+    assert re.search(pattern, old_line), "the telltale must match the code it replaced"
+    hits = [
+        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+        for p in sorted((ROOT / "kdtheory").rglob("*.py"))
+        if "formulas" not in p.parts
+        for i, line in _code_lines(p)
+        if re.search(pattern, line)
+    ]
+    assert hits == []
+
+
+# -- kdtheory derive ---------------------------------------------------------------------------------
+def _derive(*argv):
+    import io
+    from contextlib import redirect_stdout
+
+    from kdtheory.cli import main
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = main(["derive", *argv])
+    return rc, buf.getvalue()
+
+
+@pytest.mark.parametrize("model", list(MODULES))
+def test_derive_prints_each_models_formulas(model):
+    """``kdtheory derive NAME --model MODEL`` prints the closed form of every formula of the
+    model (it parses back to the expression) and its symbols' meanings."""
+    F = _module(model)
+    from kdtheory.formulas.compile import OVERRIDES as ovs
+
+    local = {k: p.symbol for k, p in F.SYMBOLS.items()}
+    local.update({k: ov.function for k, ov in ovs.items()})
+    for name, f in F.formulas().items():
+        rc, text = _derive(name, "--model", model)
+        assert rc == 0 and text.startswith(f"{name} ({model}): {f.meaning}")
+        shown = sp.sympify(text.splitlines()[1].split("=", 1)[1], locals=local)
+        assert sp.simplify(shown - f.expr) == 0, name
+        for k in f.args:
+            assert f"  {k} " in text and F.SYMBOLS[k].meaning in text
+
+
+def test_derive_memoriser_gen_in_p():
+    rc, text = _derive("gen", "--model", "memoriser", "--wrt", "p")
+    assert rc == 0 and text.splitlines()[-2] == "d/dp = exp(n*log1p(-1/M))"
+    assert text.splitlines()[-1].endswith("(sympy.solve, symbolic): none")
+    rc, text = _derive("K_n", "--model", "memoriser", "--wrt", "p_S")
+    assert "d/dp_S = log(p_S/p_T) - log((p_S - 1)/(p_T - 1))" in text
