@@ -42,6 +42,7 @@ closed early (e.g. piped into head; output files are still written)."""
 DERIVE_MODELS = {
     "gaussian-mean": ("gaussian_mean", "Model A, THEORY §6"),
     "memoriser": ("memoriser", "THEORY §8 N2"),
+    "scalar-laws": ("scalar_laws", "the laws of Lemma SG, THEORY §2"),
 }
 
 #: progress lines appear once a run has lasted this many seconds (shorter runs stay silent)

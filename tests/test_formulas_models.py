@@ -20,13 +20,17 @@ import sympy as sp
 
 from kdtheory.formulas import OVERRIDES, compile_expr
 from kdtheory.formulas import memoriser as FM
+from kdtheory.formulas import scalar_laws as FL
 from kdtheory.formulas.compile import definition
 
 ROOT = Path(__file__).resolve().parent.parent
 RTOL = 1e-12  # compiled double vs 50-digit mpmath of the expression (issue 11)
 
 #: the formula modules of this slice, by ``kdtheory derive --model`` name
-MODULES = {"memoriser": "kdtheory.formulas.memoriser"}
+MODULES = {
+    "memoriser": "kdtheory.formulas.memoriser",
+    "scalar-laws": "kdtheory.formulas.scalar_laws",
+}
 
 
 def _module(model):
@@ -95,7 +99,7 @@ def test_formulas_have_symbols_meanings_and_provenance(model):
 
 # -- the stable overrides of this slice -----------------------------------------------------------
 #: the overrides this file tests at 50 digits (phi and log1p: tests/test_formulas.py)
-SLICE_OVERRIDES = {"binary_kl"}
+SLICE_OVERRIDES = {"binary_kl", "bernoulli_log_mgf", "uniform_log_mgf"}
 
 
 def test_every_override_is_tested():
@@ -121,6 +125,95 @@ def test_binary_kl_override_equals_its_definition():
     # the conventions the definition leaves out: 0 log 0 = 0 and inf off the support
     assert c.numpy(0.0, 0.5) == pytest.approx(math.log(2)) and c.numpy(1.0, 1.0) == 0.0
     assert c.numpy(0.5, 1.0) == math.inf
+
+
+def _check_at_50_digits(c, *cols):
+    got = c.numpy(*cols)
+    for i in range(np.size(got)):
+        with mpmath.workdps(50):
+            want = c.mpmath(*[mpmath.mpf(x[i]) for x in cols])
+            assert abs(got[i] - want) <= RTOL * abs(want), ([x[i] for x in cols], got[i], want)
+
+
+def test_bernoulli_log_mgf_override_equals_its_definition():
+    """``log(1 - p + p e^u)`` at 50 digits in every regime of the stable form: ``|u| < 1``
+    (log1p/expm1, down to u ~ 1e-15), ``|u| >= 1`` (logaddexp, up to |u| = 600), p tiny and
+    p near 1; exact at p in {0, 1}."""
+    u, p = sp.symbols("u p", real=True)
+    c = compile_expr(OVERRIDES["bernoulli_log_mgf"].function(u, p), [u, p])
+    rng = np.random.default_rng(5)
+    k = 400
+    sign = rng.choice([-1.0, 1.0], k)
+    us = sign * np.concatenate([10.0 ** rng.uniform(-15, 0, k // 2), rng.uniform(1, 600, k // 2)])
+    ps = np.concatenate([rng.uniform(0, 1, k // 2), 10.0 ** rng.uniform(-12, -1, k // 4),
+                         1 - 10.0 ** rng.uniform(-12, -1, k // 4)])  # fmt: skip
+    _check_at_50_digits(c, us, rng.permutation(ps))
+    assert c.numpy(3.0, 0.0) == 0.0 and c.numpy(3.0, 1.0) == 3.0 and c.numpy(0.0, 0.3) == 0.0
+
+
+def test_uniform_log_mgf_override_equals_its_definition():
+    """``log((e^u - 1)/u)`` at 50 digits: the series (|u| < 1e-2, down to 1e-12), ``expm1``
+    (up to |u| = 700), both signs; 0 at u = 0 (the t = 0 branch of the derivation)."""
+    u = sp.Symbol("u", real=True)
+    c = compile_expr(OVERRIDES["uniform_log_mgf"].function(u), [u])
+    rng = np.random.default_rng(6)
+    sign = rng.choice([-1.0, 1.0], 400)
+    us = sign * np.concatenate(
+        [10.0 ** rng.uniform(-12, -2, 200), 10.0 ** rng.uniform(-2, 2.8, 200)]
+    )
+    _check_at_50_digits(c, us)
+    assert c.numpy(0.0) == 0.0 and OVERRIDES["uniform_log_mgf"].function(sp.S.Zero) == 0
+
+
+# -- 2. the scalar laws of Lemma SG (THEORY §2) -----------------------------------------------------
+def test_scalar_law_derivations_equal_theory_closed_forms():
+    """The derived CGFs and means equal THEORY §2's closed forms symbolically."""
+    S = {k: p.symbol for k, p in FL.SYMBOLS.items()}
+    t, mean, sd, lo, w, p = (S[k] for k in ("t", "mean", "sd", "lo", "width", "p"))
+    e = {k: definition(f.expr) for k, f in FL.formulas().items()}
+    assert sp.simplify(e["gaussian_cgf"] - (t * mean + t**2 * sd**2 / 2)) == 0
+    assert e["gaussian_mean"] == mean and e["gaussian_sigma"] == sd
+    b = t * lo + sp.log(1 - p + p * sp.exp(t * w))
+    assert sp.simplify(sp.expand_log(e["bernoulli_cgf"] - b, force=True)) == 0
+    assert sp.expand(e["bernoulli_mean"] - (lo + w * p)) == 0
+    u = sp.log((sp.exp(t * (lo + w)) - sp.exp(t * lo)) / (t * w))
+    diff = sp.expand_log(sp.expand(e["uniform_cgf"] - u), force=True)
+    assert sp.simplify(sp.expand_log(sp.factor(sp.expand(diff)), force=True)) == 0
+    assert sp.simplify(e["uniform_mean"] - (lo + w / 2)) == 0
+    assert e["bernoulli_sigma"] == e["uniform_sigma"] == w / 2
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "bernoulli", "uniform"])
+def test_scalar_law_proxies_satisfy_lemma_sg(kind):
+    """Lemma SG for the proxies (Hoeffding's for Bernoulli and uniform, taken from THEORY):
+    ``cgf <= t mean + t^2 sigma^2/2`` on random laws and arguments, with equality for the
+    Gaussian."""
+    from kdtheory.models.scalar_laws import LAWS, sg_values
+
+    rng = np.random.default_rng(11)
+    params = {"mean": rng.uniform(-3, 3, 500), "sd": np.exp(rng.uniform(-3, 3, 500)),
+              "lo": rng.uniform(-3, 3, 500), "width": np.exp(rng.uniform(-3, 3, 500)),
+              "p": rng.uniform(0, 1, 500)}  # fmt: skip
+    v = sg_values(kind, rng.uniform(-5, 5, 500), **{k: params[k] for k in LAWS[kind]})
+    bound = v["t"] * v["mean"] + v["t"] ** 2 * v["sigma"] ** 2 / 2
+    assert np.all(v["cgf"] <= bound + 1e-12 * (1 + np.abs(bound)))
+    if kind == "gaussian":
+        np.testing.assert_allclose(v["cgf"], bound, rtol=1e-14, atol=1e-14)
+
+
+def test_scalar_laws_compute_from_the_compiled_formulas_also_on_balls():
+    """The model code calls the compiled formulas; the Gaussian one also on arb balls (the
+    audit's exact equality witnesses call ``scalar_laws._gaussian`` on arb values)."""
+    flint = pytest.importorskip("flint")
+    from kdtheory.models import scalar_laws as L
+
+    src = (ROOT / "kdtheory/models/scalar_laws.py").read_text()
+    for name in FL.formulas():
+        assert f'_f("{name}")' in src
+    out = L._gaussian(flint.arb(3) / 7, flint.arb(-2), flint.arb(5) / 4)
+    want = flint.arb(3) / 7 * -2 + (flint.arb(3) / 7) ** 2 * (flint.arb(5) / 4) ** 2 / 2
+    assert isinstance(out["cgf"], flint.arb) and out["cgf"].overlaps(want)
+    assert float(out["cgf"].rad()) < 1e-15 and out["sigma"] == flint.arb(5) / 4
 
 
 # -- 1. the memoriser (THEORY §8 N2) ----------------------------------------------------------------
@@ -188,6 +281,18 @@ TELLTALES = {
     "memoriser (1 - 1/M)^n": (
         r"log1p\(\s*-\s*1\s*/\s*M|\(\s*1\s*-\s*1\s*/\s*M\s*\)\s*\*\*",
         "return np.where(M > 1, np.exp(n * np.log1p(-1 / M)), 0.0)",
+    ),
+    "scalar laws: expm1/logaddexp forms of the Bernoulli CGF": (
+        r"log1p\(\s*ps?\s*\*\s*np\.expm1|logaddexp\(\s*np\.log1p\(\s*-",
+        "near, np.log1p(ps * np.expm1(tw)), np.logaddexp(np.log1p(-ps), np.log(ps) + tw)",
+    ),
+    "scalar laws: the uniform CGF's series": (
+        r"1\s*/\s*180",
+        "series = -u / 2 + x2 * (1 / 6 + x2 * (-1 / 180 + x2 / 2835))",
+    ),
+    "scalar laws: the Gaussian CGF": (
+        r"t\s*\*\s*t\s*\*\s*sd\s*\*\s*sd",
+        'return {"cgf": t * mean + t * t * sd * sd / 2, "mean": mean, "sigma": sd, "t": t}',
     ),
     "memoriser binary kl": (
         r"rel_entr\(\s*1\s*-\s*p",

@@ -6,7 +6,8 @@
 * ``numpy`` -- ``sympy.lambdify(..., "numpy", cse=True)``: vectorised over broadcastable float
   arrays; the functions of :data:`OVERRIDES` are evaluated by their registered numerically
   stable implementations (``phi`` by :func:`kdtheory.divergences.phi`, ``log1p`` by
-  ``numpy.log1p``, the Bernoulli KL ``binary_kl`` as a sum of two nonnegative terms);
+  ``numpy.log1p``, the Bernoulli KL ``binary_kl`` as a sum of two nonnegative terms, the
+  Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/``logaddexp`` and a series);
 * ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
   *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
   at 50 digits (``tests/test_formulas.py``);
@@ -33,6 +34,8 @@ __all__ = [
     "phi",
     "log1p",
     "binary_kl",
+    "bernoulli_log_mgf",
+    "uniform_log_mgf",
     "Override",
     "OVERRIDES",
     "register_override",
@@ -195,6 +198,106 @@ register_override(
         arb=_binary_kl_arb,
         definition=lambda p, q: p * sp.log(p / q) + (1 - p) * sp.log((1 - p) / (1 - q)),
         why="rel_entr(p, q) + rel_entr(1 - p, 1 - q) cancels to ~ (p - q)^2 near p = q; 0 log 0 = 0",
+    )
+)
+
+
+class bernoulli_log_mgf(sp.Function):  # noqa: N801 - Lemma SG's Bernoulli CGF (THEORY §2)
+    """``log(1 - p + p e^u) = log E e^{u B}`` for ``B ~ Bernoulli(p)`` (THEORY §2, Lemma SG); a
+    sympy function so that the compiled code can use the cancellation-free ``log1p``/``expm1``
+    and ``logaddexp`` forms."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        u, p = self.args
+        if argindex == 1:
+            return p * sp.exp(u) / (1 - p + p * sp.exp(u))
+        return (sp.exp(u) - 1) / (1 - p + p * sp.exp(u))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, u, p, **kwargs):
+        return sp.log(1 - p + p * sp.exp(u))
+
+
+def _bernoulli_log_mgf_numpy(u, p):
+    """``log(1 - p + p e^u)``: ``log1p(p expm1(u))`` for ``|u| < 1`` (exact 0 at ``u = 0``;
+    ``1 + p expm1(u) >= 1/e`` there), else ``logaddexp(log1p(-p), log p + u)`` (no cancellation
+    in either); ``0`` at ``p = 0`` and ``u`` at ``p = 1``."""
+    u, p = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(p, dtype=float))
+    interior = (p > 0) & (p < 1)
+    ps = np.where(interior, p, 0.5)
+    near = np.abs(u) < 1
+    mixed = np.where(near, np.log1p(ps * np.expm1(u)), np.logaddexp(np.log1p(-ps), np.log(ps) + u))
+    return np.where(interior, mixed, np.where(p == 1, u, 0.0))
+
+
+register_override(
+    Override(
+        bernoulli_log_mgf,
+        numpy=_bernoulli_log_mgf_numpy,
+        arb=lambda u, p: (1 + p * u.expm1()).log(),
+        definition=lambda u, p: sp.log(1 - p + p * sp.exp(u)),
+        why="1 - p + p e^u cancels for small u (log1p/expm1) and overflows for large u (logaddexp)",
+    )
+)
+
+
+class uniform_log_mgf(sp.Function):  # noqa: N801 - Lemma SG's uniform CGF (THEORY §2)
+    """``log((e^u - 1)/u) = log E e^{u U}`` for ``U ~ Unif[0, 1]`` (``0`` at ``u = 0``; THEORY §2,
+    Lemma SG); a sympy function so that the compiled code can use the series near 0 and the
+    ``expm1`` form elsewhere."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, u):
+        if u is sp.S.Zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return sp.exp(u) / (sp.exp(u) - 1) - 1 / u
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, u, **kwargs):
+        return sp.log((sp.exp(u) - 1) / u)
+
+
+#: below this ``|u|`` the uniform log-MGF's ``log((1 - e^{-|u|})/|u|)`` is taken from its series
+UNIFORM_SERIES_U = 1e-2
+
+
+def _uniform_log_mgf_numpy(u):
+    """``log((e^u - 1)/u) = max(u, 0) + T(|u|)`` with ``T(v) = log((1 - e^{-v})/v) =
+    -v/2 + log(sinh(v/2)/(v/2))``: by ``expm1`` for ``v >= 1e-2``, else by the series
+    ``-x + x^2/6 - x^4/180 + x^6/2835`` in ``x = v/2`` (truncation < 1e-20 relative); 0 at 0."""
+    u = np.asarray(u, dtype=float)
+    v = np.abs(u)
+    small = v < UNIFORM_SERIES_U
+    safe = np.where(small, 1.0, v)
+    x2 = (v / 2) ** 2
+    series = -v / 2 + x2 * (1 / 6 + x2 * (-1 / 180 + x2 / 2835))
+    tail = np.where(small, series, np.log(-np.expm1(-safe) / safe))
+    return np.where(u > 0, u + tail, np.where(u < 0, tail, 0.0))
+
+
+def _uniform_log_mgf_arb(u):
+    return u * 0 if u == 0 else (u.expm1() / u).log()
+
+
+register_override(
+    Override(
+        uniform_log_mgf,
+        numpy=_uniform_log_mgf_numpy,
+        arb=_uniform_log_mgf_arb,
+        definition=lambda u: sp.log((sp.exp(u) - 1) / u),
+        why="(e^u - 1)/u is 0/0 at u = 0, cancels near 0 and overflows for large u",
     )
 )
 
