@@ -43,6 +43,7 @@ DERIVE_MODELS = {
     "gaussian-mean": ("gaussian_mean", "Model A, THEORY §6"),
     "memoriser": ("memoriser", "THEORY §8 N2"),
     "scalar-laws": ("scalar_laws", "the laws of Lemma SG, THEORY §2"),
+    "bump": ("bump", "Model A-bump, THEORY §6 A-bump"),
 }
 
 #: progress lines appear once a run has lasted this many seconds (shorter runs stay silent)

@@ -17,8 +17,10 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+import sympy.codegen.cfunctions
 
 from kdtheory.formulas import OVERRIDES, compile_expr
+from kdtheory.formulas import bump as FB
 from kdtheory.formulas import memoriser as FM
 from kdtheory.formulas import scalar_laws as FL
 from kdtheory.formulas.compile import definition
@@ -30,6 +32,7 @@ RTOL = 1e-12  # compiled double vs 50-digit mpmath of the expression (issue 11)
 MODULES = {
     "memoriser": "kdtheory.formulas.memoriser",
     "scalar-laws": "kdtheory.formulas.scalar_laws",
+    "bump": "kdtheory.formulas.bump",
 }
 
 
@@ -99,7 +102,7 @@ def test_formulas_have_symbols_meanings_and_provenance(model):
 
 # -- the stable overrides of this slice -----------------------------------------------------------
 #: the overrides this file tests at 50 digits (phi and log1p: tests/test_formulas.py)
-SLICE_OVERRIDES = {"binary_kl", "bernoulli_log_mgf", "uniform_log_mgf"}
+SLICE_OVERRIDES = {"expm1", "binary_kl", "bernoulli_log_mgf", "uniform_log_mgf"}
 
 
 def test_every_override_is_tested():
@@ -133,6 +136,15 @@ def _check_at_50_digits(c, *cols):
         with mpmath.workdps(50):
             want = c.mpmath(*[mpmath.mpf(x[i]) for x in cols])
             assert abs(got[i] - want) <= RTOL * abs(want), ([x[i] for x in cols], got[i], want)
+
+
+def test_expm1_override_equals_its_definition():
+    """``expm1`` (numpy) equals ``exp(x) - 1`` at 50 digits, down to |x| ~ 1e-15 and up to 700."""
+    x = sp.Symbol("x", real=True)
+    c = compile_expr(OVERRIDES["expm1"].function(x), [x])
+    rng = np.random.default_rng(4)
+    sign = rng.choice([-1.0, 1.0], 300)
+    _check_at_50_digits(c, sign * 10.0 ** rng.uniform(-15, 2.8, 300))
 
 
 def test_bernoulli_log_mgf_override_equals_its_definition():
@@ -261,6 +273,91 @@ def test_memoriser_arrays_compute_from_the_compiled_formulas():
     assert vals["K_n"][2] == math.inf and vals["sigma_bar"].tolist() == [0.5] * 3
 
 
+# -- 4. the bump loss (THEORY §6 A-bump) ------------------------------------------------------------
+def test_bump_derivations_equal_theory_closed_forms():
+    """THEORY §6 A-bump: Phi, v_tr, v_te, gen = Phi(v_tr) - Phi(v_te), C, (1 + C)^2/4."""
+    S = {k: p.symbol for k, p in FB.SYMBOLS.items()}
+    d, n, s, om, ck2, x, a, tau = (S[k] for k in ("d", "n", "s", "omega", "ck2", "x", "a", "tau"))
+    e = {k: f.expr for k, f in FB.formulas().items()}
+
+    def theory_phi(xv):
+        return (om**2 / (om**2 + xv)) ** (d / 2) * sp.exp(-ck2 / (2 * (om**2 + xv)))
+
+    assert sp.simplify(e["Phi"] - theory_phi(x)) == 0
+    v_tr = s**2 * (1 - 2 * a / n + a**2 / n) + tau**2
+    v_te = s**2 * (1 + a**2 / n) + tau**2
+    assert sp.simplify(e["v_tr"] - v_tr) == 0 and sp.simplify(e["v_te"] - v_te) == 0
+    # gen = Phi(v_tr) - Phi(v_te) in its stable form Phi(v_te) expm1(log Phi(v_tr) - log Phi(v_te))
+    (em1,) = e["gen"].atoms(sp.codegen.cfunctions.expm1)
+    assert sp.simplify(e["gen"] / em1 - theory_phi(v_te)) == 0
+    log_ratio = sp.log(theory_phi(v_tr)) - sp.log(theory_phi(v_te))
+    diff = sp.expand_log(definition(em1.args[0]) - log_ratio, force=True)
+    assert sp.simplify(sp.expand_log(sp.simplify(diff), force=True)) == 0
+    c = (om**2 / (om**2 + s**2)) ** (d / 2)
+    assert sp.simplify(e["gap_floor"] - c) == 0
+    assert sp.simplify(e["hoeffding_proxy"] - (1 + c) ** 2 / 4) == 0
+
+
+def test_bump_phi_per_coordinate_against_quadrature():
+    """An independent check of the integral behind Phi: 1-d adaptive quadrature at 30 digits."""
+    c = FB.compiled("Phi")
+
+    def integrand(ck, om, xv):  # exp(-y^2/(2 omega^2)) times the N(ck, xv) density
+        return lambda y: mpmath.exp(-(y**2) / (2 * om**2)) * mpmath.npdf(y, ck, mpmath.sqrt(xv))
+
+    with mpmath.workdps(30):
+        for ck, om, xv in [(0.3, 0.7, 1.1), (2.0, 1.5, 0.2), (0.0, 0.4, 3.0)]:
+            want = mpmath.quad(integrand(ck, om, xv), [-mpmath.inf, ck, mpmath.inf])
+            assert float(c.numpy(ck**2, om, xv, 1)) == pytest.approx(float(want), rel=1e-13)
+
+
+def test_bump_arrays_compute_from_the_compiled_formulas():
+    from kdtheory.models.bump import BumpLossModel
+
+    src = (ROOT / "kdtheory/models/bump_arrays.py").read_text()
+    for name in FB.formulas():
+        assert f'_f("{name}")' in src
+    model = BumpLossModel(d=2, n=10, s=1.0, m=0.0, beta=1.0)
+    assert model.gen(model.tempered_bayes(temperature=1.0)) == pytest.approx(
+        0.045454545455, abs=1e-12
+    )  # the doctest's value
+
+
+def _ball_average_30_digits(values):
+    """The ball average expression evaluated at 30 digits: its infinite Poisson sum by
+    ``mpmath.nsum`` of the summand, the rest by lambdify."""
+    e = FB.ball_average().subs(values)
+    (poisson,) = e.atoms(sp.Sum)
+    total = sp.Symbol("total")
+    term = sp.lambdify(poisson.variables[0], poisson.function, "mpmath")
+    with mpmath.workdps(30):
+        return sp.lambdify(total, e.subs(poisson, total), "mpmath")(
+            mpmath.nsum(term, [0, mpmath.inf])
+        )
+
+
+@pytest.mark.parametrize(
+    "ck2,radius,omega,x,d",
+    [
+        (1.5, 0.7, 0.9, 1.2, 3),
+        (0.0, 2.0, 1.0, 0.5, 1),
+        (9.0, 0.3, 0.6, 2.0, 5),
+        (0.2, 4.0, 2.0, 0.0, 2),
+    ],
+)
+def test_ball_average_numerics_equal_the_closed_form(ck2, radius, omega, x, d):
+    """The ball kernel's numerics (ball_arrays, left numeric) against the closed form of
+    :func:`kdtheory.formulas.bump.ball_average` at 30 digits."""
+    from kdtheory.models.ball_arrays import _ball_average
+
+    S = {k: p.symbol for k, p in FB.SYMBOLS.items()}
+    q = sp.Rational
+    vals = {S["ck2"]: q(ck2), S["radius"]: q(radius), S["omega"]: q(omega), S["x"]: q(x), S["d"]: d}
+    want = _ball_average_30_digits(vals)
+    got = _ball_average(*(np.array(v, dtype=float) for v in (ck2, radius, omega, x, d)))
+    assert float(got) == pytest.approx(float(want), rel=1e-12)
+
+
 # -- single source -----------------------------------------------------------------------------------
 def _code_lines(path: Path):
     """The lines of ``path`` outside docstrings and comments."""
@@ -293,6 +390,18 @@ TELLTALES = {
     "scalar laws: the Gaussian CGF": (
         r"t\s*\*\s*t\s*\*\s*sd\s*\*\s*sd",
         'return {"cgf": t * mean + t * t * sd * sd / 2, "mean": mean, "sigma": sd, "t": t}',
+    ),
+    "bump: v_tr": (
+        r"1\s*-\s*2\s*\*\s*a\s*/\s*n",
+        "return s**2 * (1 - 2 * a / n + a**2 / n) + tau**2",
+    ),
+    "bump: Phi": (
+        r"\(\s*omega\s*\*\*\s*2\s*/\s*q\s*\)\s*\*\*\s*\(\s*d\s*/\s*2",
+        "return (omega**2 / q) ** (d / 2) * np.exp(-ck2 / (2 * q))",
+    ),
+    "bump: Hoeffding proxy (1 + C)^2/4": (
+        r"\(\s*1\s*\+\s*_?gap_floor\(.*\)\s*\)\s*\*\*\s*2",
+        "return (1 + _gap_floor(d, s, omega)) ** 2 / 4",
     ),
     "memoriser binary kl": (
         r"rel_entr\(\s*1\s*-\s*p",

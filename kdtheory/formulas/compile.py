@@ -6,7 +6,7 @@
 * ``numpy`` -- ``sympy.lambdify(..., "numpy", cse=True)``: vectorised over broadcastable float
   arrays; the functions of :data:`OVERRIDES` are evaluated by their registered numerically
   stable implementations (``phi`` by :func:`kdtheory.divergences.phi`, ``log1p`` by
-  ``numpy.log1p``, the Bernoulli KL ``binary_kl`` as a sum of two nonnegative terms, the
+  ``numpy.log1p``, ``expm1`` by ``numpy.expm1``, the Bernoulli KL ``binary_kl`` as a sum of two nonnegative terms, the
   Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/``logaddexp`` and a series);
 * ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
   *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from sympy.codegen.cfunctions import log1p
+from sympy.codegen.cfunctions import expm1, log1p
 from sympy.printing.lambdarepr import LambdaPrinter
 
 __all__ = [
     "phi",
     "log1p",
+    "expm1",
     "binary_kl",
     "bernoulli_log_mgf",
     "uniform_log_mgf",
@@ -123,6 +124,16 @@ register_override(
         arb=lambda x: x.log1p(),
         definition=lambda x: sp.log(1 + x),
         why="log(1 + x) loses the digits of small x",
+    )
+)
+
+register_override(
+    Override(
+        expm1,
+        numpy=np.expm1,
+        arb=lambda x: x.expm1(),
+        definition=lambda x: sp.exp(x) - 1,
+        why="exp(x) - 1 loses the digits of small x",
     )
 )
 
