@@ -44,6 +44,7 @@ DERIVE_MODELS = {
     "memoriser": ("memoriser", "THEORY §8 N2"),
     "scalar-laws": ("scalar_laws", "the laws of Lemma SG, THEORY §2"),
     "bump": ("bump", "Model A-bump, THEORY §6 A-bump"),
+    "gaussian-pair": ("gaussian_pair", "the 1-d Gaussian pairs of Lemma DV, THEORY §2"),
 }
 
 #: progress lines appear once a run has lasted this many seconds (shorter runs stay silent)

@@ -21,6 +21,7 @@ import sympy.codegen.cfunctions
 
 from kdtheory.formulas import OVERRIDES, compile_expr
 from kdtheory.formulas import bump as FB
+from kdtheory.formulas import gaussian_pair as FP
 from kdtheory.formulas import memoriser as FM
 from kdtheory.formulas import scalar_laws as FL
 from kdtheory.formulas.compile import definition
@@ -33,6 +34,7 @@ MODULES = {
     "memoriser": "kdtheory.formulas.memoriser",
     "scalar-laws": "kdtheory.formulas.scalar_laws",
     "bump": "kdtheory.formulas.bump",
+    "gaussian-pair": "kdtheory.formulas.gaussian_pair",
 }
 
 
@@ -53,8 +55,14 @@ def _draw(rng, param, size):
     return rng.uniform(-3.0, 3.0, size)
 
 
+def _finite_mgf(cols, rng):
+    """``B < 1/var_P`` (``log E_P exp f`` finite): ``B = 1/var_P - h``, ``h`` log-uniform."""
+    h = np.exp(rng.uniform(math.log(0.05), math.log(20.0), cols["B"].shape))
+    return {**cols, "B": 1 / cols["var_P"] - h}
+
+
 #: draws that a formula needs beyond its symbols' domains: (model, name) -> cols -> cols
-CONSTRAINTS: dict = {}
+CONSTRAINTS: dict = {("gaussian-pair", "logE_P_expf"): _finite_mgf}
 
 
 def _cases():
@@ -356,6 +364,116 @@ def test_ball_average_numerics_equal_the_closed_form(ck2, radius, omega, x, d):
     want = _ball_average_30_digits(vals)
     got = _ball_average(*(np.array(v, dtype=float) for v in (ck2, radius, omega, x, d)))
     assert float(got) == pytest.approx(float(want), rel=1e-12)
+
+
+# -- 3. the Gaussian pairs of Lemma DV (THEORY §2) -------------------------------------------------
+def test_gaussian_pair_derivations_equal_theory_closed_forms():
+    """THEORY §2's 1-d forms, and Lemma DV's equality at f = log dQ/dP + const, symbolically:
+    ``E_Q f* - log E_P exp f* = KL(Q || P)``."""
+    S = {k: p.symbol for k, p in FP.SYMBOLS.items()}
+    a, B, mq, vq, mp, vp = (S[k] for k in ("a", "B", "mu_Q", "var_Q", "mu_P", "var_P"))
+    e = {k: definition(f.expr) for k, f in FP.formulas().items()}
+    assert sp.expand(e["E_Q_f"] - (a * mq + B * (vq + mq**2) / 2)) == 0
+    kl = (vq / vp - 1 - sp.log(vq / vp) + (mq - mp) ** 2 / vp) / 2
+    assert sp.simplify(sp.expand_log(e["KL"] - kl, force=True)) == 0
+    b = a + B * mp
+    mgf = a * mp + B * mp**2 / 2 + b**2 / (2 * (1 / vp - B)) - sp.log(1 - vp * B) / 2
+    assert sp.simplify(e["logE_P_expf"] - mgf) == 0
+    assert sp.simplify(e["dv_B"] - (1 / vp - 1 / vq)) == 0
+    assert sp.simplify(e["dv_a"] - (mq / vq - mp / vp)) == 0
+    star = {a: e["dv_a"], B: e["dv_B"]}
+    gap = e["E_Q_f"].subs(star) - e["logE_P_expf"].subs(star) - e["KL"]
+    assert sp.simplify(sp.expand_log(gap, force=True)) == 0
+
+
+def _spd(rng, d, k):
+    """``k`` random symmetric positive definite ``d x d`` matrices, eigenvalues in [0.2, 3]."""
+    q, _ = np.linalg.qr(rng.normal(size=(k, d, d)))
+    return np.einsum("kij,kj,klj->kil", q, rng.uniform(0.2, 3.0, (k, d)), q)
+
+
+def _pair_cases(rng, d, k):
+    mean_p, mean_q = rng.normal(size=(k, d)), rng.normal(size=(k, d))
+    cov_p, cov_q = _spd(rng, d, k), _spd(rng, d, k)
+    a = rng.normal(size=(k, d))
+    # B = cov_p^-1 - H with H positive definite: cov_p^-1 - B = H, the mgf is finite
+    B = np.linalg.inv(cov_p) - _spd(rng, d, k)
+    return mean_p, cov_p, mean_q, cov_q, a, B
+
+
+def test_gaussian_pair_stacked_code_at_d1_equals_the_formulas():
+    """The stacked LAPACK code at d = 1 against the compiled 1-d formulas (1e-12 relative)."""
+    from kdtheory.models import gaussian_pair_arrays as G
+
+    rng = np.random.default_rng(21)
+    mp_, cp, mq, cq, a, B = _pair_cases(rng, 1, 300)
+    v = {"mu_P": mp_[:, 0], "var_P": cp[:, 0, 0], "mu_Q": mq[:, 0], "var_Q": cq[:, 0, 0]}
+    v.update(a=a[:, 0], B=B[:, 0, 0])
+
+    def formula(name):
+        return FP.compiled(name)(*(v[k] for k in FP.formula(name).args))
+
+    rel = {"rtol": 1e-12, "atol": 1e-13}
+    np.testing.assert_allclose(G._expectation_quadratic(a, B, mq, cq), formula("E_Q_f"), **rel)
+    np.testing.assert_allclose(G._kl_gaussian(mq, cq, mp_, cp), formula("KL"), **rel)
+    np.testing.assert_allclose(G._log_mgf_quadratic(a, B, mp_, cp), formula("logE_P_expf"), **rel)
+    a_star, b_star = G._log_density_ratio_quadratic(mp_, cp, mq, cq)
+    np.testing.assert_allclose(a_star[:, 0], formula("dv_a"), **rel)
+    np.testing.assert_allclose(b_star[:, 0, 0], formula("dv_B"), **rel)
+
+
+def _mp_pair(mean_p, cov_p, mean_q, cov_q, a, B):
+    """The textbook matrix formulas at 50 digits (mpmath): E_Q f, KL(Q || P) by traces and a
+    log-determinant, log E_P exp f by completing the square, and the DV-equality (a*, B*)."""
+    M = mpmath.matrix
+    mp_, sp_, mq, sq, av, bm = M(mean_p), M(cov_p), M(mean_q), M(cov_q), M(a), M(B)
+    d = len(mean_p)
+
+    def tr(x):
+        return sum(x[i, i] for i in range(d))
+
+    def dot(x, y):
+        return (x.T * y)[0, 0]
+
+    e_q_f = dot(av, mq) + tr(bm * (sq + mq * mq.T)) / 2
+    sp_inv, sq_inv = sp_**-1, sq**-1
+    diff = mq - mp_
+    r = sp_inv * sq
+    kl = (tr(r) - d - mpmath.log(mpmath.det(r)) + dot(diff, sp_inv * diff)) / 2
+    h = sp_inv - bm
+    c = sp_inv * mp_ + av
+    log_mgf = (
+        -mpmath.log(mpmath.det(sp_)) / 2 - mpmath.log(mpmath.det(h)) / 2
+        + dot(c, h**-1 * c) / 2 - dot(mp_, sp_inv * mp_) / 2
+    )  # fmt: skip
+    return e_q_f, kl, log_mgf, sq_inv * mq - sp_inv * mp_, sp_inv - sq_inv
+
+
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_gaussian_pair_stacked_code_against_50_digit_matrices(d):
+    """The stacked code (which stays numeric) against 50-digit mpmath matrix versions of the
+    textbook formulas (independent routes: the KL by traces, not the whitened eigenvalues; the
+    log-MGF by completing the square), 1e-11 relative (the matrices' condition <= 15)."""
+    from kdtheory.models import gaussian_pair_arrays as G
+
+    rng = np.random.default_rng(100 + d)
+    mp_, cp, mq, cq, a, B = _pair_cases(rng, d, 20)
+    got = [
+        G._expectation_quadratic(a, B, mq, cq),
+        G._kl_gaussian(mq, cq, mp_, cp),
+        G._log_mgf_quadratic(a, B, mp_, cp),
+    ]
+    a_star, b_star = G._log_density_ratio_quadratic(mp_, cp, mq, cq)
+    with mpmath.workdps(50):
+        for i in range(20):
+            e_q_f, kl, log_mgf, ra, rb = _mp_pair(*(x[i].tolist() for x in (mp_, cp, mq, cq, a, B)))
+            for g, want in zip(got, (e_q_f, kl, log_mgf), strict=True):
+                assert float(g[i]) == pytest.approx(float(want), rel=1e-11, abs=1e-12)
+            np.testing.assert_allclose(a_star[i], [float(x) for x in ra], rtol=1e-11, atol=1e-12)
+            np.testing.assert_allclose(
+                b_star[i], [[float(rb[r, c]) for c in range(d)] for r in range(d)],
+                rtol=1e-11, atol=1e-12,
+            )  # fmt: skip
 
 
 # -- single source -----------------------------------------------------------------------------------
