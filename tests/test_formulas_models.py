@@ -581,3 +581,16 @@ def test_derive_memoriser_gen_in_p():
     assert text.splitlines()[-1].endswith("(sympy.solve, symbolic): none")
     rc, text = _derive("K_n", "--model", "memoriser", "--wrt", "p_S")
     assert "d/dp_S = log(p_S/p_T) - log((p_S - 1)/(p_T - 1))" in text
+
+
+def test_import_kdtheory_derives_nothing_of_these_models():
+    """The formula modules are imported (and derive) on first use, not at ``import kdtheory``."""
+    import subprocess
+    import sys
+
+    code = "import sys, kdtheory; print(sorted(m for m in sys.modules if 'formulas.' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    loaded = eval(out.stdout.strip())  # a printed list of module names
+    assert not [
+        m for m in loaded if m.rsplit(".", 1)[-1] in {*MODULES, "scalar_laws", "gaussian_pair"}
+    ]
