@@ -38,6 +38,15 @@ missing or failed; the .tex file is written); 4 an output file could not be writ
 disk, I/O error; the previous file is left intact); 130 interrupted (Ctrl-C); 141 stdout was
 closed early (e.g. piped into head; output files are still written)."""
 
+#: ``kdtheory derive --model NAME``: the module of kdtheory.formulas holding NAME's formulas
+DERIVE_MODELS = {
+    "gaussian-mean": ("gaussian_mean", "Model A, THEORY §6"),
+    "memoriser": ("memoriser", "THEORY §8 N2"),
+    "scalar-laws": ("scalar_laws", "the laws of Lemma SG, THEORY §2"),
+    "bump": ("bump", "Model A-bump, THEORY §6 A-bump"),
+    "gaussian-pair": ("gaussian_pair", "the 1-d Gaussian pairs of Lemma DV, THEORY §2"),
+}
+
 #: progress lines appear once a run has lasted this many seconds (shorter runs stay silent)
 PROGRESS_DELAY = 1.0
 
@@ -202,10 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a model quantity's closed form, its derivative and stationary points",
         description=(
             "Print the closed form of QUANTITY in the model (derived from the definitions by "
-            "the exact Gaussian-moment engine, kdtheory.formulas), its symbols and their "
+            "the exact Gaussian-moment engine or sympy summation/integration, "
+            "kdtheory.formulas), its symbols and their "
             "meanings, and with --wrt its derivative in PARAM and the stationary points "
             "(from sympy.solve where the derivative is a rational function of PARAM; "
-            "otherwise the output says none were sought). QUANTITY is a formula name (gen, "
+            "otherwise the output says none were sought). QUANTITY is a formula name of the "
+            "model (an unknown name lists them); for gaussian-mean: (gen, "
             "K_n, offset, estimation, spread, Esigma2, mutual_information, "
             "lautum_information, symmetrized_information, the kernel maps gibbs_*, kd_*, "
             "tilt_*, and K_n_kd: K_n of a KD student of a Gibbs teacher) or a theorem id whose "
@@ -217,9 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("quantity", metavar="QUANTITY", help="formula name or theorem id")
     dv.add_argument(
         "--model",
-        choices=["gaussian-mean"],
+        choices=list(DERIVE_MODELS),
         default="gaussian-mean",
-        help="the model (Model A, THEORY §6; the only one with formulas so far)",
+        help="the model: "
+        + "; ".join(f"{k} ({v[1]})" for k, v in DERIVE_MODELS.items())
+        + " (default gaussian-mean)",
     )
     dv.add_argument("--wrt", metavar="PARAM", help="differentiate in PARAM and solve d/dPARAM = 0")
     dv.add_argument("--latex", action="store_true", help="print the expressions as LaTeX")
@@ -354,10 +367,13 @@ def _latex(args, parser, out: _Stdout) -> int:
 
 
 def _derive(args, parser, out: _Stdout) -> int:
+    import importlib
+
     import sympy as sp
 
-    from .formulas import gaussian_mean as fm
+    from .formulas.gaussian_mean import stationary_points
 
+    fm = importlib.import_module(f"kdtheory.formulas.{DERIVE_MODELS[args.model][0]}")
     try:
         expr, meaning = fm.expression(args.quantity)
     except KeyError as exc:
@@ -383,7 +399,7 @@ def _derive(args, parser, out: _Stdout) -> int:
         out(f"  {k:<9} {p.meaning}; {p.domain.describe()}")
     if args.wrt is not None:
         wrt = fm.SYMBOLS[args.wrt].symbol
-        deriv, points, how = fm.stationary_points(expr, wrt)
+        deriv, points, how = stationary_points(expr, wrt)
         out(f"d/d{args.wrt} = {show(deriv)}")
         if points is None:
             out(f"stationary points in {args.wrt}: none sought ({how})")

@@ -66,7 +66,7 @@ def test_compiled_numpy_equals_expression_at_50_digits(name):
     assert worst <= RTOL, f"{name}: max relative difference {worst:.2e}"
 
 
-@pytest.mark.parametrize("name", sorted(OVERRIDES))
+@pytest.mark.parametrize("name", ["log1p", "phi"])  # the others: tests/test_formulas_models.py
 def test_stable_override_equals_its_definition(name):
     """Each registered stable form equals its definition at 50 digits (1e-12 relative), also
     where the definition cancels: phi near 1, log1p near 0."""
@@ -89,7 +89,7 @@ def test_stable_override_equals_its_definition(name):
 
 
 def test_overrides_and_formulas_have_symbols_with_meanings():
-    assert set(OVERRIDES) == {"phi", "log1p"}
+    assert {"phi", "log1p"} <= set(OVERRIDES)
     for f in F.formulas().values():
         assert {str(s) for s in f.expr.free_symbols} <= set(f.args)
         for k, p in f.symbols.items():
@@ -295,7 +295,7 @@ def test_derive_kd_weight_from_the_cli():
         (["nonsense"], "unknown quantity 'nonsense'"),
         (["gen", "--wrt", "zz"], "--wrt zz: not a symbol of gen"),
         (["U0"], "theorem U0 needs E_D"),
-        (["gen", "--model", "bump"], "invalid choice"),
+        (["gen", "--model", "nonsense"], "invalid choice"),
     ],
 )
 def test_derive_bad_arguments_exit_2_with_one_line(argv, match, capsys):

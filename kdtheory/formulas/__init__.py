@@ -2,8 +2,14 @@
 
 * :mod:`kdtheory.formulas.engine` -- the exact Gaussian-moment engine that derives them;
 * :mod:`kdtheory.formulas.compile` -- one compile step to numpy / mpmath / arb, with the
-  registered numerically stable forms (``phi``, ``log1p``);
-* :mod:`kdtheory.formulas.gaussian_mean` -- Model A (THEORY §6), derived on first use.
+  registered numerically stable forms (``phi``, ``log1p``, ``expm1``, ``binary_kl``,
+  ``bernoulli_log_mgf``, ``uniform_log_mgf``);
+* :mod:`kdtheory.formulas.gaussian_mean` -- Model A (THEORY §6), derived on first use;
+* :mod:`kdtheory.formulas.table` -- the formula table the simpler models share, whose formula
+  modules are :mod:`~kdtheory.formulas.memoriser` (THEORY §8 N2),
+  :mod:`~kdtheory.formulas.scalar_laws` (Lemma SG, THEORY §2), :mod:`~kdtheory.formulas.bump`
+  (THEORY §6 A-bump; the ball kernel's average as an uncompiled expression) and
+  :mod:`~kdtheory.formulas.gaussian_pair` (Lemma DV in one dimension, THEORY §2).
 
 Importing this package derives nothing (the derivations are cached on first use).
 """

@@ -6,7 +6,8 @@
 * ``numpy`` -- ``sympy.lambdify(..., "numpy", cse=True)``: vectorised over broadcastable float
   arrays; the functions of :data:`OVERRIDES` are evaluated by their registered numerically
   stable implementations (``phi`` by :func:`kdtheory.divergences.phi`, ``log1p`` by
-  ``numpy.log1p``);
+  ``numpy.log1p``, ``expm1`` by ``numpy.expm1``, the Bernoulli KL ``binary_kl`` as a sum of two nonnegative terms, the
+  Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/``logaddexp`` and a series);
 * ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
   *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
   at 50 digits (``tests/test_formulas.py``);
@@ -26,12 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from sympy.codegen.cfunctions import log1p
+from sympy.codegen.cfunctions import expm1, log1p
 from sympy.printing.lambdarepr import LambdaPrinter
 
 __all__ = [
     "phi",
     "log1p",
+    "expm1",
+    "binary_kl",
+    "bernoulli_log_mgf",
+    "uniform_log_mgf",
     "Override",
     "OVERRIDES",
     "register_override",
@@ -119,6 +124,191 @@ register_override(
         arb=lambda x: x.log1p(),
         definition=lambda x: sp.log(1 + x),
         why="log(1 + x) loses the digits of small x",
+    )
+)
+
+register_override(
+    Override(
+        expm1,
+        numpy=np.expm1,
+        arb=lambda x: x.expm1(),
+        definition=lambda x: sp.exp(x) - 1,
+        why="exp(x) - 1 loses the digits of small x",
+    )
+)
+
+
+class binary_kl(sp.Function):  # noqa: N801 - the kl of THEORY §8 N2
+    """``kl(p || q) = p log(p/q) + (1 - p) log((1 - p)/(1 - q))``, the KL divergence between
+    Bernoulli laws (THEORY §8 N2); a sympy function so that the compiled code can use the
+    cancellation-free form with the ``0 log 0 = 0`` convention."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        p, q = self.args
+        if argindex == 1:
+            return sp.log(p / q) - sp.log((1 - p) / (1 - q))
+        return (1 - p) / (1 - q) - p / q
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, p, q, **kwargs):
+        return p * sp.log(p / q) + (1 - p) * sp.log((1 - p) / (1 - q))
+
+    def _latex(self, printer, exp=None):
+        p, q = (printer._print(a) for a in self.args)
+        tex = rf"\operatorname{{kl}}\left({p} \,\middle\|\, {q}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
+def _kl_term(x, y, diff):
+    """``e(x, y) = x log(x/y) - (x - y) >= 0`` with ``diff = x - y`` given exactly: for
+    ``|diff| < y/2`` as ``y psi(1 + u)``, ``u = diff/y``, ``psi(1 + u) = u log1p(u) - phi(1 + u)``
+    (:func:`kdtheory.divergences._phi1p`; where the direct form cancels to ``y u^2/2`` this loses
+    one bit at most); elsewhere directly, ``log(x/y)`` from the ratio (or from ``log x - log y``
+    where the ratio overflows or underflows); ``y`` at ``x = 0`` (``0 log 0 = 0``), ``inf`` at
+    ``y = 0 < x``."""
+    from ..divergences import _phi1p
+
+    x, y, diff = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, y, diff)))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        small = np.abs(diff) < y / 2
+        u = np.where(small, diff / np.where(small, y, 1.0), 0.0)
+        near = y * (u * np.log1p(u) - _phi1p(u))
+        ratio = x / y
+        ok = np.isfinite(ratio) & (ratio > 1e-300)
+        log_ratio = np.where(ok, np.log(np.where(ok, ratio, 1.0)), np.log(x) - np.log(y))
+        far = np.where(x > 0, x * log_ratio, 0.0) - diff
+    out = np.where(small, near, far)
+    return np.where(y > 0, out, np.where(x > 0, np.inf, 0.0))
+
+
+def _binary_kl_numpy(p, q):
+    """``kl(p || q) = e(p, q) + e(1 - p, 1 - q)`` with ``e(x, y) = x log(x/y) - (x - y) >= 0``
+    (:func:`_kl_term`; the ``-(x - y)`` parts sum to 0): two nonnegative terms, each from the
+    exact difference ``p - q`` (never from the rounded ``1 - p``, ``1 - q``), so no cancellation
+    between or within them; ``0 log 0 = 0``; ``inf`` where ``q in {0, 1}`` puts zero mass where
+    ``p`` does not."""
+    p, q = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(q, dtype=float))
+    return _kl_term(p, q, p - q) + _kl_term(1 - p, 1 - q, q - p)
+
+
+def _binary_kl_arb(p, q):
+    def term(x, y):  # x log(x/y), 0 at x = 0 exactly
+        return x * 0 if x == 0 else x * (x / y).log()
+
+    return term(p, q) + term(1 - p, 1 - q)
+
+
+register_override(
+    Override(
+        binary_kl,
+        numpy=_binary_kl_numpy,
+        arb=_binary_kl_arb,
+        definition=lambda p, q: p * sp.log(p / q) + (1 - p) * sp.log((1 - p) / (1 - q)),
+        why="rel_entr(p, q) + rel_entr(1 - p, 1 - q) cancels to ~ (p - q)^2 near p = q; 0 log 0 = 0",
+    )
+)
+
+
+class bernoulli_log_mgf(sp.Function):  # noqa: N801 - Lemma SG's Bernoulli CGF (THEORY §2)
+    """``log(1 - p + p e^u) = log E e^{u B}`` for ``B ~ Bernoulli(p)`` (THEORY §2, Lemma SG); a
+    sympy function so that the compiled code can use the cancellation-free ``log1p``/``expm1``
+    and ``logaddexp`` forms."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        u, p = self.args
+        if argindex == 1:
+            return p * sp.exp(u) / (1 - p + p * sp.exp(u))
+        return (sp.exp(u) - 1) / (1 - p + p * sp.exp(u))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, u, p, **kwargs):
+        return sp.log(1 - p + p * sp.exp(u))
+
+
+def _bernoulli_log_mgf_numpy(u, p):
+    """``log(1 - p + p e^u)``: ``log1p(p expm1(u))`` for ``|u| < 1`` (exact 0 at ``u = 0``;
+    ``1 + p expm1(u) >= 1/e`` there), else ``logaddexp(log1p(-p), log p + u)`` (no cancellation
+    in either); ``0`` at ``p = 0`` and ``u`` at ``p = 1``."""
+    u, p = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(p, dtype=float))
+    interior = (p > 0) & (p < 1)
+    ps = np.where(interior, p, 0.5)
+    near = np.abs(u) < 1
+    mixed = np.where(near, np.log1p(ps * np.expm1(u)), np.logaddexp(np.log1p(-ps), np.log(ps) + u))
+    return np.where(interior, mixed, np.where(p == 1, u, 0.0))
+
+
+register_override(
+    Override(
+        bernoulli_log_mgf,
+        numpy=_bernoulli_log_mgf_numpy,
+        arb=lambda u, p: (1 + p * u.expm1()).log(),
+        definition=lambda u, p: sp.log(1 - p + p * sp.exp(u)),
+        why="1 - p + p e^u cancels for small u (log1p/expm1) and overflows for large u (logaddexp)",
+    )
+)
+
+
+class uniform_log_mgf(sp.Function):  # noqa: N801 - Lemma SG's uniform CGF (THEORY §2)
+    """``log((e^u - 1)/u) = log E e^{u U}`` for ``U ~ Unif[0, 1]`` (``0`` at ``u = 0``; THEORY §2,
+    Lemma SG); a sympy function so that the compiled code can use the series near 0 and the
+    ``expm1`` form elsewhere."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, u):
+        if u is sp.S.Zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return sp.exp(u) / (sp.exp(u) - 1) - 1 / u
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, u, **kwargs):
+        return sp.log((sp.exp(u) - 1) / u)
+
+
+#: below this ``|u|`` the uniform log-MGF's ``log((1 - e^{-|u|})/|u|)`` is taken from its series
+UNIFORM_SERIES_U = 1e-2
+
+
+def _uniform_log_mgf_numpy(u):
+    """``log((e^u - 1)/u) = max(u, 0) + T(|u|)`` with ``T(v) = log((1 - e^{-v})/v) =
+    -v/2 + log(sinh(v/2)/(v/2))``: by ``expm1`` for ``v >= 1e-2``, else by the series
+    ``-x + x^2/6 - x^4/180 + x^6/2835`` in ``x = v/2`` (truncation < 1e-20 relative); 0 at 0."""
+    u = np.asarray(u, dtype=float)
+    v = np.abs(u)
+    small = v < UNIFORM_SERIES_U
+    safe = np.where(small, 1.0, v)
+    x2 = (v / 2) ** 2
+    series = -v / 2 + x2 * (1 / 6 + x2 * (-1 / 180 + x2 / 2835))
+    tail = np.where(small, series, np.log(-np.expm1(-safe) / safe))
+    return np.where(u > 0, u + tail, np.where(u < 0, tail, 0.0))
+
+
+def _uniform_log_mgf_arb(u):
+    return u * 0 if u == 0 else (u.expm1() / u).log()
+
+
+register_override(
+    Override(
+        uniform_log_mgf,
+        numpy=_uniform_log_mgf_numpy,
+        arb=_uniform_log_mgf_arb,
+        definition=lambda u: sp.log((sp.exp(u) - 1) / u),
+        why="(e^u - 1)/u is 0/0 at u = 0, cancels near 0 and overflows for large u",
     )
 )
 

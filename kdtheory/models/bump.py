@@ -12,6 +12,10 @@ With ``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x))
 ``C = (omega^2/(omega^2 + s^2))^(d/2)``, so ``(1 + C)^2 / 4`` is a sub-Gaussian proxy under any law
 (Hoeffding).  Smoothing the teacher changes ``gen``: ``Sh_rho(T) != 0`` and the teacher's
 flatness moves the tightness radius ``rho_0^sm`` (found numerically here).
+
+``Phi``, ``v_tr``, ``v_te``, gen, ``C`` and the Hoeffding proxy are the formulas of
+:mod:`kdtheory.formulas.bump` (derived there from the definitions; ``kdtheory derive gen --model
+bump``), evaluated through :mod:`kdtheory.models.bump_arrays`.
 """
 
 from __future__ import annotations

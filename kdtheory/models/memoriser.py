@@ -10,8 +10,10 @@ probability ``p`` and the empty set otherwise.  Then ``L_D(set(D)) = 0``,
 * the range of ``g`` is 1, so ``1/4`` is a legitimate uniform sub-Gaussian proxy (Hoeffding,
   THEORY §3) — only because ``g >= 0`` here; for a general loss in ``[0, 1]`` it is 1.
 
-:meth:`MemoriserModel.brute_force` recomputes gen and ``K_n`` from these definitions by
-enumerating all ``M^n`` datasets (small ``M``, ``n`` only).
+These closed forms are the formulas of :mod:`kdtheory.formulas.memoriser` (derived there from
+the definitions; ``kdtheory derive gen --model memoriser``), evaluated through
+:mod:`kdtheory.models.memoriser_arrays`.  :meth:`MemoriserModel.brute_force` recomputes gen and
+``K_n`` from these definitions by enumerating all ``M^n`` datasets (small ``M``, ``n`` only).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from scipy.special import rel_entr
+from scipy.special import rel_entr  # brute force only: from the definition of KL_D
 
 from ..divergences import Divergence
 from ..symbols import MODEL_COUNT, UNIT_CLOSED, check_int, check_scalar
@@ -101,7 +103,7 @@ class MemoriserModel:
     def uniform_proxy(self) -> float:
         """``sigma_bar = 1/2``: ``g(W, D) in [0, 1]`` for every ``W`` and ``D`` (range 1), so by
         Hoeffding's lemma ``1/4`` is a proxy under any law (THEORY §3, §8 N2)."""
-        return 0.5
+        return float(_marr._f("uniform_proxy")())
 
     def theorem_values(self, student: MemoriserKernel, teacher: MemoriserKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``,

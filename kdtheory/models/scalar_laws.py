@@ -3,7 +3,8 @@ Gaussian ``N(mean, sd^2)`` (proxy ``sd``: equality), scaled Bernoulli ``lo + wid
 ``B ~ Bernoulli(p)`` and uniform on ``[lo, lo + width]`` (Hoeffding proxy ``width/2``: a law on an
 interval of length ``width`` is ``(width/2)``-sub-Gaussian).
 
-Every function broadcasts its arguments and returns ``{"cgf", "mean", "sigma", "t"}`` as float
+Every quantity is a compiled formula of :mod:`kdtheory.formulas.scalar_laws` (derived there
+from the definitions).  Every function broadcasts its arguments and returns ``{"cgf", "mean", "sigma", "t"}`` as float
 arrays: the values of Lemma SG's symbols.  The private kernels do no validation; :func:`sg_values`
 validates (``ValueError`` naming the parameter, the value and the domain).
 """
@@ -24,51 +25,48 @@ LAWS = {
 }
 
 
+def _f(name: str):
+    """The compiled scalar-law formula ``name`` (:mod:`kdtheory.formulas.scalar_laws`)."""
+    from ..formulas.scalar_laws import compiled
+
+    return compiled(name)
+
+
 def _gaussian(t, mean, sd):
-    """``log E e^{tX} = t mean + t^2 sd^2/2``; proxy ``sigma = sd`` (THEORY §2)."""
-    return {"cgf": t * mean + t * t * sd * sd / 2, "mean": mean, "sigma": sd, "t": t}
-
-
-def _bernoulli(t, lo, width, p):
-    """``X = lo + width B``: ``log E e^{tX} = t lo + log(1 - p + p e^{t width})``, as
-    ``log1p(p expm1(t width))`` for ``|t width| < 1`` and as a ``logaddexp`` otherwise (no
-    cancellation in either); ``t lo`` or ``t (lo + width)`` at ``p = 0, 1``; Hoeffding proxy
-    ``width/2``."""
-    interior = (p > 0) & (p < 1)
-    ps = np.where(interior, p, 0.5)
-    tw = t * width
-    near = np.abs(tw) < 1  # log1p(p expm1(tw)): exact 0 at t = 0, 1 + p expm1(tw) >= 1/e
-    mixed = t * lo + np.where(
-        near, np.log1p(ps * np.expm1(tw)), np.logaddexp(np.log1p(-ps), np.log(ps) + tw)
-    )
-    edge = t * lo + np.where(p == 1, t * width, 0.0)
+    """``log E e^{tX} = t mean + t^2 sd^2/2``; proxy ``sigma = sd`` (THEORY §2; formulas
+    ``gaussian_*``).  Also on arb balls (the compiled arb function), for the equality witnesses
+    of :mod:`kdtheory.audit.witness_balls`."""
     return {
-        "cgf": np.where(interior, mixed, edge),
-        "mean": lo + width * p,
-        "sigma": width / 2,
+        "cgf": _f("gaussian_cgf")(t, mean, sd),
+        "mean": _f("gaussian_mean")(mean),
+        "sigma": _f("gaussian_sigma")(sd),
         "t": t,
     }
 
 
-#: below this ``|t width|`` the uniform CGF's ``log((1 - e^{-u})/u)`` is taken from its series
-_SERIES_U = 1e-2
+def _bernoulli(t, lo, width, p):
+    """``X = lo + width B``: ``log E e^{tX} = t lo + log(1 - p + p e^{t width})`` (formula
+    ``bernoulli_cgf``; the stable override ``bernoulli_log_mgf``: ``log1p(p expm1(t width))`` for
+    ``|t width| < 1``, a ``logaddexp`` otherwise, exact at ``p = 0, 1``); Hoeffding proxy
+    ``width/2``."""
+    return {
+        "cgf": _f("bernoulli_cgf")(t, lo, width, p),
+        "mean": _f("bernoulli_mean")(lo, width, p),
+        "sigma": _f("bernoulli_sigma")(width),
+        "t": t,
+    }
 
 
 def _uniform(t, lo, width):
-    """Uniform on ``[lo, lo + width]``: with ``u = t width``, ``log E e^{tX} = t (lo + width) +
-    T(u)`` for ``u > 0``, ``t lo + T(|u|)`` for ``u < 0`` and ``0`` at ``t = 0``, where
-    ``T(u) = log((1 - e^{-u})/u) = -u/2 + log(sinh(u/2)/(u/2))``: by ``expm1`` for
-    ``u >= 1e-2``, else by the series ``-x + x^2/6 - x^4/180 + x^6/2835`` in ``x = u/2``
-    (truncation < 1e-20 relative); Hoeffding proxy ``width/2``."""
-    tw = t * width
-    u = np.abs(tw)
-    small = u < _SERIES_U
-    safe = np.where(small, 1.0, u)
-    x2 = (u / 2) ** 2
-    series = -u / 2 + x2 * (1 / 6 + x2 * (-1 / 180 + x2 / 2835))
-    tail = np.where(small, series, np.log(-np.expm1(-safe) / safe))
-    cgf = np.where(tw > 0, t * (lo + width) + tail, np.where(tw < 0, t * lo + tail, 0.0))
-    return {"cgf": cgf, "mean": lo + width / 2, "sigma": width / 2, "t": t}
+    """Uniform on ``[lo, lo + width]``: ``log E e^{tX} = t lo + log((e^u - 1)/u)``, ``u = t width``
+    (formula ``uniform_cgf``; the stable override ``uniform_log_mgf``: a series for
+    ``|u| < 1e-2``, ``expm1`` elsewhere, ``0`` at ``t = 0``); Hoeffding proxy ``width/2``."""
+    return {
+        "cgf": _f("uniform_cgf")(t, lo, width),
+        "mean": _f("uniform_mean")(lo, width),
+        "sigma": _f("uniform_sigma")(width),
+        "t": t,
+    }
 
 
 _KERNELS = {"gaussian": _gaussian, "bernoulli": _bernoulli, "uniform": _uniform}
