@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 _NONNEG = Domain(0.0, math.inf, True, False)
+_UNIT_OPEN = Domain(0.0, 1.0)
 
 
 def _p(name, latex, domain, meaning) -> Param:
@@ -91,6 +92,17 @@ SYMBOLS: dict[str, Param] = {
         _p("kappa", r"\kappa", REAL, r"tilt: $\mu_S = \mu_T + \kappa (\bar Z - m)$"),
         _p("m_sq", r"\|m\|^2", _NONNEG, "squared norm of the data mean"),
         _p("m_sum", r"\textstyle\sum_j m_j", REAL, "sum of the coordinates of the data mean"),
+        # the joint CGF and the central condition (THEORY §4, §6.5)
+        _p("v", "v", POSITIVE, "v = s^2/n, the variance of each coordinate of Zbar"),
+        _p("theta", r"\theta", REAL, "argument of the joint CGF log E exp(theta g)"),
+        _p(
+            "c_K2", r"\|c_K\|^2", _NONNEG, "squared norm of the kernel's offset c_K = (a - 1) m + b"
+        ),
+        PARAMS["eta"],
+        # smoothing (THEORY §5, §6.6)
+        PARAMS["rho"],
+        _p("u", "u", POSITIVE, "smoothed teacher variance u = tau_T^2 + rho^2"),
+        _p("t", "t", _UNIT_OPEN, "variance ratio t = tau_T^2 / tau_S^2 (< 1: student wider)"),
     ]
 }
 
@@ -213,6 +225,14 @@ def _check_free(expr: sp.Expr, *names: str) -> sp.Expr:
 
 
 @functools.cache
+def population_risk() -> sp.Expr:
+    """``L_mu(w) = E_Z (w - Z)^2`` for one coordinate, ``Z = m + s epsilon`` (THEORY §1, §6), by
+    the Gaussian-moment engine; in the symbols ``w`` (real), ``m``, ``s``."""
+    w = sp.Symbol("w", real=True)
+    return gaussian_expectation(sp.expand((w - _s("m") - _s("s") * _eps) ** 2), [_eps])
+
+
+@functools.cache
 def formulas() -> dict[str, Formula]:
     """Every Model A formula by name, derived once (THEORY §6; see the module doc)."""
     S = _s
@@ -239,7 +259,7 @@ def formulas() -> dict[str, Formula]:
         out[name] = Formula(name, expr, tuple(args), meaning, ref, coordinate)
 
     # population and empirical risk per coordinate (THEORY §1, §6)
-    l_mu = gaussian_expectation(sp.expand((w - m - s * _eps) ** 2), [_eps])  # E_Z (w - Z)^2
+    l_mu = population_risk()  # E_Z (w - Z)^2
     # Z_1 - Zbar = s ((1 - 1/n) eps_1 - sqrt(n - 1)/n zeta) in law; E S_D = E (Z_1 - Zbar)^2
     e_sd = gaussian_expectation(
         sp.expand((s * ((1 - 1 / n) * _eps - sp.sqrt(n - 1) / n * _zeta)) ** 2), [_eps, _zeta]
