@@ -163,6 +163,11 @@ class tightness_ratio(sp.Function):  # noqa: N801 - sympy function naming
 
     nargs = 1
 
+    def fdiff(self, argindex=1):
+        t = sp.Dummy("t", positive=True)
+        deriv = sp.diff(self._eval_rewrite_as_LambertW(t), t)
+        return deriv.subs(t, self.args[0])
+
     def _eval_evalf(self, prec):
         return self.rewrite(sp.LambertW)._eval_evalf(prec)
 

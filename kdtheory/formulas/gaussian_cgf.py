@@ -17,7 +17,9 @@ chi-square count), the arguments of the array code of :mod:`kdtheory.models.gaus
   its mean ``(n-1) v`` is checked against the engine's ``E S_D``): the log-MGF of one
   ``-theta v zeta^2`` is derived the same way and *multiplied by* ``n - 1`` (independence).  The
   coordinate's offset ``c`` enters quadratically; the sum over coordinates gives ``||c_K||^2``.
-  The THEORY form is then proved equal (``simplify``) and kept.
+  The THEORY form is then proved equal (``simplify``); it is *stored* as ``centred_cgf +
+  theta gen`` (proved equal too), since the THEORY form cancels between ``theta d n v`` and
+  ``log p(theta)`` at small ``theta``.
 * ``chaos_mu_plus``/``chaos_mu_minus``: the eigenvalues of the quadratic form of ``g_j`` in
   ``(eta, xi)`` (``sympy.Matrix.eigenvals``), proved to factor ``p(theta) = (1 - 2 theta mu_+)
   (1 - 2 theta mu_-)``; they are *stored* in the cancellation-free shape (the root of larger
@@ -114,9 +116,6 @@ def formulas() -> dict[str, Formula]:
     joint_sd = _proved(d * (n - 1) * lsd, -(d * (n - 1) / 2) * sp.log(1 + 2 * th * v))
     ref = "THEORY §6.5"
     add("cgf_p", p, ("theta", "a", "tau", "v"), "p(theta), the CGF's quadratic factor", ref)
-    add("joint_cgf_gauss", joint_gauss, args, "log E exp(theta g) without the S_D part", ref)
-    add("joint_cgf_sd", joint_sd, args, "the S_D part of log E exp(theta g) (0 for n = 1)", ref)
-    add("joint_cgf", joint_gauss + joint_sd, args, "log E exp(theta g), joint law", ref)
 
     # -- the chaos eigenvalues and the domain ---------------------------------------------------------
     quad = sp.Poly(gauss, _eta, _xi)
@@ -171,6 +170,15 @@ def formulas() -> dict[str, Formula]:
         joint_gauss - th * e_gauss,
         -(d / 2) * log1pmx(q) + 2 * d * th**2 * tau**2 * v + 2 * th**2 * v * ck2 / (1 + q),
     )
+    # the uncentred CGF stored as Lambda + theta E[.] (the THEORY form above, proved equal, cancels
+    # between theta d n v and log p for small theta)
+    e_gauss = sp.factor(e_gauss)
+    stable_gauss = _proved(joint_gauss, cen_gauss + th * e_gauss)
+    stable_sd = _proved(joint_sd, cen_sd - th * d * e_sd)
+    add("joint_cgf_gauss", stable_gauss, args, "log E exp(theta g) without the S_D part", ref)
+    add("joint_cgf_sd", stable_sd, args, "the S_D part of log E exp(theta g) (0 for n = 1)", ref)
+    joint = _proved(joint_gauss + joint_sd, cen_sd + cen_gauss + th * gen_v)
+    add("joint_cgf", joint, args, "log E exp(theta g), joint law", ref)
     add("cgf_q", q, ("theta", "a", "tau", "v"), "q = p(theta) - 1, the log1pmx argument", ref)
     add("centred_cgf_sd", cen_sd, args, "the S_D part of Lambda (0 for n = 1)", "THEORY §3, §6.5")
     add("centred_cgf_gauss", cen_gauss, args, "Lambda without the S_D part", "THEORY §3, §6.5")
@@ -198,7 +206,7 @@ def formulas() -> dict[str, Formula]:
     add("b_g_lower", 2 * sp.Max(-mu_minus, v), eig_args, "sub-gamma scale, lower side", ref)
     add(
         "central_cgf",
-        (joint_gauss + joint_sd).subs(th, -eta),
+        joint.subs(th, -eta),
         ("eta", "a", "tau", "c_K2", "d", "n", "v"),
         "log E exp(-eta g); eta_c is its positive root",
         "THEORY §4, §6.6",

@@ -455,9 +455,21 @@ def formulas() -> dict[str, Formula]:
     return out
 
 
+def _all_formulas() -> dict[str, Formula]:
+    """This module's formulas and those of :mod:`kdtheory.formulas.gaussian_cgf` (the joint CGF
+    and smoothing quantities, THEORY §6.5, §6.6; derived on first use)."""
+    from .gaussian_cgf import formulas as cgf_formulas
+
+    return {**formulas(), **cgf_formulas()}
+
+
 def formula(name: str) -> Formula:
-    """The formula called ``name``; ``KeyError`` lists the known names."""
+    """The formula called ``name`` (also the CGF and smoothing formulas of
+    :mod:`kdtheory.formulas.gaussian_cgf`); ``KeyError`` lists the known names."""
     table = formulas()
+    if name in table:
+        return table[name]
+    table = _all_formulas()
     try:
         return table[name]
     except KeyError:
@@ -503,6 +515,8 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
     (e.g. ``U1`` gives ``sqrt(2 Esigma2 K_n)`` in the model's parameters).  ``KeyError`` names
     the known quantities; ``ValueError`` if the theorem needs a symbol Model A does not supply."""
     table = formulas()
+    if quantity not in table:
+        table = _all_formulas()
     if quantity in table:
         f = table[quantity]
         return f.expr, f"{f.meaning} ({f.ref})"
@@ -517,12 +531,17 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
         )
     t = by_id[quantity]
     a = _s("a")
+    # the sub-gamma constants of the teacher (THEORY §6.5), in s and n like K_n
+    teacher = {a: _s("a_T"), _s("tau"): _s("tau_T"), _s("v"): _s("s") ** 2 / _s("n")}
+    side = "upper" if t.is_upper else "lower"
     supplied = {
         "K_n": table["K_n"].expr,
         "Esigma2": table["Esigma2"].expr,
         "dgen": table["dgen"].expr,
         "gen_S": table["gen"].expr.subs(a, _s("a_S")),
         "gen_T": table["gen"].expr.subs(a, _s("a_T")),
+        "V_g": table["gap_variance"].expr.subs(teacher, simultaneous=True),
+        "b_g": table[f"b_g_{side}"].expr.subs(teacher, simultaneous=True),
     }
     missing = sorted(set(t.symbols) - set(supplied))
     if missing:
@@ -531,7 +550,6 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
             f"supply in closed form (they supply {', '.join(supplied)})"
         )
     rhs = t.rhs.subs({symbol(k): v for k, v in supplied.items() if k in t.symbols})
-    side = "upper" if t.is_upper else "lower"
     return rhs, f"{side} side of theorem {t.id} ({t.name}) in Model A ({t.ref}, THEORY §6)"
 
 

@@ -32,16 +32,18 @@ __all__ = ["GaussianMeanCGF", "CGFBound", "CGF_EXPR", "CGF_SYMBOLS"]  # noqa: F8
 
 
 def __getattr__(name: str):
-    """``CGF_EXPR`` (``log E exp(theta g)``, uncentred, THEORY §6.5, in ``s`` and ``n``) and
+    """``CGF_EXPR`` (``log E exp(theta g)``, uncentred, THEORY §6.5, in ``s`` and ``n``; the stable
+    functions replaced by their definitions) and
     ``CGF_SYMBOLS`` (theta, d, n, s, a, tau, ||c_K||^2): the formula ``joint_cgf`` of
     :mod:`kdtheory.formulas.gaussian_cgf` with ``v = s^2/n``, on first access (importing this
     module derives nothing)."""
     if name in ("CGF_EXPR", "CGF_SYMBOLS"):
+        from ..formulas.compile import definition
         from ..formulas.gaussian_cgf import formula
         from ..formulas.gaussian_mean import SYMBOLS
 
         sym = {k: SYMBOLS[k].symbol for k in ("theta", "d", "n", "s", "a", "tau", "c_K2", "v")}
-        expr = formula("joint_cgf").expr.subs(sym["v"], sym["s"] ** 2 / sym["n"])
+        expr = definition(formula("joint_cgf").expr).subs(sym["v"], sym["s"] ** 2 / sym["n"])
         order = ("theta", "d", "n", "s", "a", "tau", "c_K2")
         return expr if name == "CGF_EXPR" else tuple(sym[k] for k in order)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
