@@ -194,7 +194,9 @@ def formulas() -> dict[str, Formula]:
     var1 = gaussian_expectation(
         sp.expand((gauss - gaussian_expectation(gauss, [_eta, _xi])) ** 2), [_eta, _xi]
     )
-    var_sd = gaussian_expectation(sp.expand((sd_one - v) ** 2), [_zeta])
+    var_sd = gaussian_expectation(
+        sp.expand((sd_one - gaussian_expectation(sd_one, [_zeta])) ** 2), [_zeta]
+    )
     pv = sp.Poly(sp.expand(var1), c)
     var_sum = d * pv.coeff_monomial(1) + ck2 * pv.coeff_monomial(c**2) + d * (n - 1) * var_sd
     var = _proved(
