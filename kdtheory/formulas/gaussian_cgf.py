@@ -267,7 +267,9 @@ def _smoothing(out, add) -> None:
     add("tightness_ratio", ratio, ("t",), "(rho_0^sm)^2 / tau_S^2 at t = tau_T^2/tau_S^2", ref)
     add(
         "tightness_radius",
-        tau_s * sp.sqrt(ratio.subs(t, tau_t**2 / tau_s**2)),
+        # sqrt(tau_S^2 r), as THEORY writes it (sympy would pull tau_S out of the root: one
+        # rounding more, an ulp off the golden value)
+        sp.sqrt(sp.UnevaluatedExpr(tau_s**2) * ratio.subs(t, tau_t**2 / tau_s**2)),
         ("tau_S", "tau_T"),
         "rho_0^sm for tau_S > tau_T (0 otherwise)",
         ref,
