@@ -219,8 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
             "model (an unknown name lists them); for gaussian-mean: (gen, "
             "K_n, offset, estimation, spread, Esigma2, mutual_information, "
             "lautum_information, symmetrized_information, the kernel maps gibbs_*, kd_*, "
-            "tilt_*, and K_n_kd: K_n of a KD student of a Gibbs teacher) or a theorem id whose "
-            "symbols the model supplies (e.g. U1: its bound side in the model's parameters). "
+            "tilt_*, K_n_kd: K_n of a KD student of a Gibbs teacher; the joint CGF: "
+            "joint_cgf, centred_cgf, cgf_p, chaos_mu_plus, chaos_mu_minus, cgf_lo, cgf_hi, "
+            "gap_variance, b_g_upper, b_g_lower, central_cgf (eta_c is its root); smoothing: "
+            "smoothing_bound, smoothing_h, optimal_radius, tightness_radius, tightness_ratio) "
+            "or a theorem id whose symbols the model supplies (e.g. U1, U-gamma: its bound side "
+            "in the model's parameters). "
             "Example: kdtheory derive K_n_kd --model gaussian-mean --wrt alpha"
         ),
         epilog=EPILOG,
@@ -397,6 +401,12 @@ def _derive(args, parser, out: _Stdout) -> int:
     for k in sorted(syms):
         p = fm.SYMBOLS[k]
         out(f"  {k:<9} {p.meaning}; {p.domain.describe()}")
+    from .formulas.compile import OVERRIDES
+
+    used = sorted({type(f).__name__ for f in expr.atoms(sp.Function)} & set(OVERRIDES))
+    for name in used:  # the registered stable functions, by their definitions
+        ov, x = OVERRIDES[name], sp.Symbol("x")
+        out(f"where {name}(x) = {show(ov.definition(x))}")
     if args.wrt is not None:
         wrt = fm.SYMBOLS[args.wrt].symbol
         deriv, points, how = stationary_points(expr, wrt)

@@ -227,14 +227,14 @@ def local_regime_deviation(record: dict, num):
 
 
 def smoothing_radius_ball(tau_s, tau_t):
-    """``rho_0^sm`` as a ball (THEORY §6.6): ``tau_S^2 exp(1 + W_0((t log t - t)/e)) - tau_T^2``
-    under the root, ``t = tau_T^2/tau_S^2``, for ``tau_S > tau_T``; 0 otherwise."""
+    """``rho_0^sm`` as a ball (THEORY §6.6): the arb compile of the formula ``tightness_radius``
+    (``tau_S sqrt(exp(1 + W_0((t log t - t)/e)) - t)``, ``t = tau_T^2/tau_S^2``) for
+    ``tau_S > tau_T``; 0 otherwise."""
+    from ..formulas.gaussian_cgf import compiled
+
     if not tau_s > tau_t:
         return 0 * tau_s
-    t = tau_t * tau_t / (tau_s * tau_s)
-    e = (0 * t + 1).exp()
-    w = ((t * t.log() - t) / e).lambertw()
-    return (tau_s * tau_s * (1 + w).exp() - tau_t * tau_t).sqrt()
+    return compiled("tightness_radius").arb(tau_s, tau_t)
 
 
 def smoothing_regime_deviation(record: dict, num):

@@ -2,9 +2,12 @@
 
 * :mod:`kdtheory.formulas.engine` -- the exact Gaussian-moment engine that derives them;
 * :mod:`kdtheory.formulas.compile` -- one compile step to numpy / mpmath / arb, with the
-  registered numerically stable forms (``phi``, ``log1p``, ``expm1``, ``binary_kl``,
-  ``bernoulli_log_mgf``, ``uniform_log_mgf``);
+  registered numerically stable forms (``phi``, ``log1p``, ``expm1``, ``log1pmx``,
+  ``tightness_ratio``, ``binary_kl``, ``bernoulli_log_mgf``, ``uniform_log_mgf``);
+* :mod:`kdtheory.formulas.stable` -- the longer stable implementations of the overrides;
 * :mod:`kdtheory.formulas.gaussian_mean` -- Model A (THEORY §6), derived on first use;
+* :mod:`kdtheory.formulas.gaussian_cgf` -- Model A's joint CGF, central and sub-gamma constants
+  and smoothing radii (THEORY §6.5, §6.6), derived on first use;
 * :mod:`kdtheory.formulas.table` -- the formula table the simpler models share, whose formula
   modules are :mod:`~kdtheory.formulas.memoriser` (THEORY §8 N2),
   :mod:`~kdtheory.formulas.scalar_laws` (Lemma SG, THEORY §2), :mod:`~kdtheory.formulas.bump`

@@ -6,8 +6,10 @@
 * ``numpy`` -- ``sympy.lambdify(..., "numpy", cse=True)``: vectorised over broadcastable float
   arrays; the functions of :data:`OVERRIDES` are evaluated by their registered numerically
   stable implementations (``phi`` by :func:`kdtheory.divergences.phi`, ``log1p`` by
-  ``numpy.log1p``, ``expm1`` by ``numpy.expm1``, the Bernoulli KL ``binary_kl`` as a sum of two nonnegative terms, the
-  Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/``logaddexp`` and a series);
+  ``numpy.log1p``, ``expm1`` by ``numpy.expm1``, the Bernoulli KL ``binary_kl`` as a sum of two
+  nonnegative terms, the Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/
+  ``logaddexp`` and a series, ``log1pmx`` and ``tightness_ratio`` by
+  :mod:`kdtheory.formulas.stable`);
 * ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
   *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
   at 50 digits (``tests/test_formulas.py``);
@@ -37,6 +39,8 @@ __all__ = [
     "binary_kl",
     "bernoulli_log_mgf",
     "uniform_log_mgf",
+    "log1pmx",
+    "tightness_ratio",
     "Override",
     "OVERRIDES",
     "register_override",
@@ -313,6 +317,90 @@ register_override(
 )
 
 
+class log1pmx(sp.Function):  # noqa: N801 - sympy function naming
+    """``log1pmx(x) = log(1 + x) - x`` for ``x > -1`` (THEORY §6.5: the centred joint CGF of
+    Model A is a sum of such terms).  A sympy function so that the compiled code can use the
+    cancellation-free series near 0 (:func:`kdtheory.formulas.stable.log1pmx_numpy`)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is sp.S.Zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return -x / (1 + x)  # = 1/(1 + x) - 1, without cancellation
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.log(1 + x) - x
+
+    def _latex(self, printer, exp=None):
+        x = printer._print(self.args[0])
+        tex = rf"\left(\log\left(1 + {x}\right) - {x}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
+class tightness_ratio(sp.Function):  # noqa: N801 - sympy function naming
+    """``tightness_ratio(t) = exp(1 + W_0((t log t - t)/e)) - t`` for ``t in (0, 1)``: the
+    smoothing tightness radius ``(rho_0^sm)^2 / tau_S^2`` at ``t = tau_T^2/tau_S^2`` (THEORY §6.6;
+    ``W_0`` the principal Lambert W).  A sympy function so that the compiled code can use the
+    series ``2 delta_t + delta_t^2/3 + delta_t^3/9`` near the branch point ``t -> 1``
+    (:func:`kdtheory.formulas.stable.tightness_ratio_numpy`)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        t = sp.Dummy("t", positive=True)
+        deriv = sp.diff(self._eval_rewrite_as_LambertW(t), t)
+        return deriv.subs(t, self.args[0])
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.LambertW)._eval_evalf(prec)
+
+    def _eval_rewrite_as_LambertW(self, t, **kwargs):
+        return sp.exp(1 + sp.LambertW((t * sp.log(t) - t) / sp.E)) - t
+
+    def _latex(self, printer, exp=None):
+        tex = rf"r_0\left({printer._print(self.args[0])}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
+def _stable(name: str):
+    def call(*xs):
+        from . import stable
+
+        return getattr(stable, name)(*xs)
+
+    return call
+
+
+register_override(
+    Override(
+        log1pmx,
+        numpy=_stable("log1pmx_numpy"),
+        arb=lambda x: x.log1p() - x,
+        definition=lambda x: sp.log(1 + x) - x,
+        why="log(1 + x) - x cancels for small x: a series in u = x/(2 + x) for |x| <= 1/4",
+    )
+)
+register_override(
+    Override(
+        tightness_ratio,
+        numpy=_stable("tightness_ratio_numpy"),
+        arb=_stable("tightness_ratio_arb"),
+        definition=lambda t: sp.exp(1 + sp.LambertW((t * sp.log(t) - t) / sp.E)) - t,
+        why="the Lambert-W argument approaches the branch point -1/e as t -> 1 (NaN at "
+        "1 - t = 1e-8): the series 2 dt + dt^2/3 + dt^3/9 for dt = 1 - t < 1e-4",
+    )
+)
+
+
 def definition(expr: sp.Expr) -> sp.Expr:
     """``expr`` with every registered override replaced by its definition (plain sympy)."""
     for ov in OVERRIDES.values():
@@ -417,10 +505,12 @@ class Compiled:
         return self.numpy(*xs)
 
 
-def compile_expr(expr: sp.Expr, args: Sequence[sp.Symbol]) -> Compiled:
+def compile_expr(expr: sp.Expr, args: Sequence[sp.Symbol], cse: bool = True) -> Compiled:
     """Compile ``expr`` in the symbols ``args`` (the functions' positional arguments, in this
     order) to numpy, mpmath and arb (see the module doc).  Free symbols of ``expr`` not in
-    ``args`` raise ``ValueError``."""
+    ``args`` raise ``ValueError``.  ``cse=False`` prints every subexpression as written, so that
+    two formulas sharing one (e.g. ``p(theta)``) round it identically (a domain test on one then
+    holds for the other)."""
     args = tuple(args)
     extra = expr.free_symbols - set(args)
     if extra:
@@ -428,7 +518,7 @@ def compile_expr(expr: sp.Expr, args: Sequence[sp.Symbol]) -> Compiled:
             f"expression has symbols not among the arguments: {sorted(map(str, extra))}"
         )
     np_mod = {name: ov.numpy for name, ov in OVERRIDES.items()}
-    f_np = sp.lambdify(args, expr, modules=[np_mod, "numpy"], cse=True)
+    f_np = sp.lambdify(args, expr, modules=[np_mod, "numpy"], cse=cse)
     f_mp = sp.lambdify(args, definition(expr), modules="mpmath")
     try:
         ns = _arb_namespace()

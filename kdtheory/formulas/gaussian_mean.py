@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 _NONNEG = Domain(0.0, math.inf, True, False)
+_UNIT_OPEN = Domain(0.0, 1.0)
 
 
 def _p(name, latex, domain, meaning) -> Param:
@@ -91,6 +92,17 @@ SYMBOLS: dict[str, Param] = {
         _p("kappa", r"\kappa", REAL, r"tilt: $\mu_S = \mu_T + \kappa (\bar Z - m)$"),
         _p("m_sq", r"\|m\|^2", _NONNEG, "squared norm of the data mean"),
         _p("m_sum", r"\textstyle\sum_j m_j", REAL, "sum of the coordinates of the data mean"),
+        # the joint CGF and the central condition (THEORY §4, §6.5)
+        _p("v", "v", POSITIVE, "v = s^2/n, the variance of each coordinate of Zbar"),
+        _p("theta", r"\theta", REAL, "argument of the joint CGF log E exp(theta g)"),
+        _p(
+            "c_K2", r"\|c_K\|^2", _NONNEG, "squared norm of the kernel's offset c_K = (a - 1) m + b"
+        ),
+        PARAMS["eta"],
+        # smoothing (THEORY §5, §6.6)
+        PARAMS["rho"],
+        _p("u", "u", POSITIVE, "smoothed teacher variance u = tau_T^2 + rho^2"),
+        _p("t", "t", _UNIT_OPEN, "variance ratio t = tau_T^2 / tau_S^2 (< 1: student wider)"),
     ]
 }
 
@@ -213,6 +225,14 @@ def _check_free(expr: sp.Expr, *names: str) -> sp.Expr:
 
 
 @functools.cache
+def population_risk() -> sp.Expr:
+    """``L_mu(w) = E_Z (w - Z)^2`` for one coordinate, ``Z = m + s epsilon`` (THEORY §1, §6), by
+    the Gaussian-moment engine; in the symbols ``w`` (real), ``m``, ``s``."""
+    w = sp.Symbol("w", real=True)
+    return gaussian_expectation(sp.expand((w - _s("m") - _s("s") * _eps) ** 2), [_eps])
+
+
+@functools.cache
 def formulas() -> dict[str, Formula]:
     """Every Model A formula by name, derived once (THEORY §6; see the module doc)."""
     S = _s
@@ -239,7 +259,7 @@ def formulas() -> dict[str, Formula]:
         out[name] = Formula(name, expr, tuple(args), meaning, ref, coordinate)
 
     # population and empirical risk per coordinate (THEORY §1, §6)
-    l_mu = gaussian_expectation(sp.expand((w - m - s * _eps) ** 2), [_eps])  # E_Z (w - Z)^2
+    l_mu = population_risk()  # E_Z (w - Z)^2
     # Z_1 - Zbar = s ((1 - 1/n) eps_1 - sqrt(n - 1)/n zeta) in law; E S_D = E (Z_1 - Zbar)^2
     e_sd = gaussian_expectation(
         sp.expand((s * ((1 - 1 / n) * _eps - sp.sqrt(n - 1) / n * _zeta)) ** 2), [_eps, _zeta]
@@ -435,9 +455,21 @@ def formulas() -> dict[str, Formula]:
     return out
 
 
+def _all_formulas() -> dict[str, Formula]:
+    """This module's formulas and those of :mod:`kdtheory.formulas.gaussian_cgf` (the joint CGF
+    and smoothing quantities, THEORY §6.5, §6.6; derived on first use)."""
+    from .gaussian_cgf import formulas as cgf_formulas
+
+    return {**formulas(), **cgf_formulas()}
+
+
 def formula(name: str) -> Formula:
-    """The formula called ``name``; ``KeyError`` lists the known names."""
+    """The formula called ``name`` (also the CGF and smoothing formulas of
+    :mod:`kdtheory.formulas.gaussian_cgf`); ``KeyError`` lists the known names."""
     table = formulas()
+    if name in table:
+        return table[name]
+    table = _all_formulas()
     try:
         return table[name]
     except KeyError:
@@ -483,6 +515,8 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
     (e.g. ``U1`` gives ``sqrt(2 Esigma2 K_n)`` in the model's parameters).  ``KeyError`` names
     the known quantities; ``ValueError`` if the theorem needs a symbol Model A does not supply."""
     table = formulas()
+    if quantity not in table:
+        table = _all_formulas()
     if quantity in table:
         f = table[quantity]
         return f.expr, f"{f.meaning} ({f.ref})"
@@ -497,12 +531,17 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
         )
     t = by_id[quantity]
     a = _s("a")
+    # the sub-gamma constants of the teacher (THEORY §6.5), in s and n like K_n
+    teacher = {a: _s("a_T"), _s("tau"): _s("tau_T"), _s("v"): _s("s") ** 2 / _s("n")}
+    side = "upper" if t.is_upper else "lower"
     supplied = {
         "K_n": table["K_n"].expr,
         "Esigma2": table["Esigma2"].expr,
         "dgen": table["dgen"].expr,
         "gen_S": table["gen"].expr.subs(a, _s("a_S")),
         "gen_T": table["gen"].expr.subs(a, _s("a_T")),
+        "V_g": table["gap_variance"].expr.subs(teacher, simultaneous=True),
+        "b_g": table[f"b_g_{side}"].expr.subs(teacher, simultaneous=True),
     }
     missing = sorted(set(t.symbols) - set(supplied))
     if missing:
@@ -511,7 +550,6 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
             f"supply in closed form (they supply {', '.join(supplied)})"
         )
     rhs = t.rhs.subs({symbol(k): v for k, v in supplied.items() if k in t.symbols})
-    side = "upper" if t.is_upper else "lower"
     return rhs, f"{side} side of theorem {t.id} ({t.name}) in Model A ({t.ref}, THEORY §6)"
 
 

@@ -4,9 +4,10 @@
 host's ``d, n, s, v``, :meth:`offset`, :meth:`gen`, :meth:`distillation_divergence`,
 :meth:`simulate` and :meth:`gap`.
 
-The CGF is written once, as a sympy expression (:data:`CGF_EXPR`, THEORY §6.5), and compiled by
-``lambdify``; its derivative for the U-joint optimisation is sympy's derivative of the same
-expression.  Bound *values* come from the theorems' sympy statements
+The CGF is derived once, as a sympy expression (the formula ``joint_cgf`` of
+:mod:`kdtheory.formulas.gaussian_cgf`, THEORY §6.5; :data:`CGF_EXPR` in ``s`` and ``n``), and
+compiled by :func:`~kdtheory.formulas.compile.compile_expr`; its derivative is sympy's derivative
+of the same expression, and the centred CGF is the registered cancellation-free form.  Bound *values* come from the theorems' sympy statements
 (:mod:`kdtheory.theorems.lower`); this module only supplies the optimising ``theta`` and the
 constants (``Lambda(theta*)``, ``V_g``, ``b_g``, ``eta_c``, ``c*``).
 """
@@ -17,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
 from ..symbols import MODEL_REAL, POSITIVE, check_in, check_rng, check_scalar, check_size
 from ..theorems.lower import (
@@ -28,30 +28,37 @@ from ..theorems.lower import (
 )
 from . import gaussian_cgf_arrays as _carr
 
-__all__ = ["GaussianMeanCGF", "CGFBound", "CGF_EXPR", "CGF_SYMBOLS"]
+__all__ = ["GaussianMeanCGF", "CGFBound", "CGF_EXPR", "CGF_SYMBOLS"]  # noqa: F822 (lazy)
 
-# -- the closed form, once (THEORY §6.5) ------------------------------------------------------
-_th = sp.Symbol("theta", real=True)
-_d, _n = sp.symbols("d n", positive=True, integer=True)
-_s, _tau = sp.symbols("s tau", positive=True)
-_a = sp.Symbol("a", real=True)
-_cK2 = sp.Symbol("cK2", nonnegative=True)
-_v = _s**2 / _n
-_p = 1 - 2 * _th * (2 * _a - 1) * _v - 4 * _th**2 * _tau**2 * _v
-#: the part of log E exp(theta g) from the ``-S_D`` term (a scaled chi^2 with d(n-1) dof)
-_CHI_PART = -(_d * (_n - 1) / 2) * sp.log(1 + 2 * _th * _v)
-#: the rest: the Gaussian part in (delta, xi)
-_GAUSS_PART = _th * _d * _s**2 - (_d / 2) * sp.log(_p) + 2 * _th**2 * _v * _cK2 / _p
-#: ``log E exp(theta g)`` (uncentred) on its domain, THEORY §6.5
-CGF_EXPR = _GAUSS_PART + _CHI_PART
-#: the symbols of :data:`CGF_EXPR`: theta, d, n, s, a, tau, ||c_K||^2
-CGF_SYMBOLS = (_th, _d, _n, _s, _a, _tau, _cK2)
 
-_ARGS = list(CGF_SYMBOLS)
-_F_GAUSS = sp.lambdify(_ARGS, _GAUSS_PART, "numpy")
-_F_CHI = sp.lambdify(_ARGS, _CHI_PART, "numpy")
-_DF_GAUSS = sp.lambdify(_ARGS, sp.diff(_GAUSS_PART, _th), "numpy")
-_DF_CHI = sp.lambdify(_ARGS, sp.diff(_CHI_PART, _th), "numpy")
+def __getattr__(name: str):
+    """``CGF_EXPR`` (``log E exp(theta g)``, uncentred, THEORY §6.5, in ``s`` and ``n``; the stable
+    functions replaced by their definitions) and
+    ``CGF_SYMBOLS`` (theta, d, n, s, a, tau, ||c_K||^2): the formula ``joint_cgf`` of
+    :mod:`kdtheory.formulas.gaussian_cgf` with ``v = s^2/n``, on first access (importing this
+    module derives nothing)."""
+    if name in ("CGF_EXPR", "CGF_SYMBOLS"):
+        from ..formulas.compile import definition
+        from ..formulas.gaussian_cgf import formula
+        from ..formulas.gaussian_mean import SYMBOLS
+
+        sym = {k: SYMBOLS[k].symbol for k in ("theta", "d", "n", "s", "a", "tau", "c_K2", "v")}
+        expr = definition(formula("joint_cgf").expr).subs(sym["v"], sym["s"] ** 2 / sym["n"])
+        order = ("theta", "d", "n", "s", "a", "tau", "c_K2")
+        return expr if name == "CGF_EXPR" else tuple(sym[k] for k in order)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _f(name: str):
+    from ..formulas.gaussian_cgf import compiled
+
+    return compiled(name)
+
+
+def _df(name: str):
+    from ..formulas.gaussian_cgf import compiled_derivative
+
+    return compiled_derivative(name, "theta")
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ class GaussianMeanCGF:
 
     def _cgf_args(self, kernel, theta):
         ck = self.offset(kernel)
-        return (theta, self.d, self.n, self.s, kernel.a, kernel.tau, float(ck @ ck))
+        return (theta, kernel.a, kernel.tau, float(ck @ ck), self.d, self.n, self.v)
 
     def joint_cgf(self, kernel, theta):
         """Uncentred ``log E exp(theta g(W, D))`` under the joint law ``P_D x P_{W|D}``
@@ -103,12 +110,12 @@ class GaussianMeanCGF:
         inside = self._inside(kernel, th)
         safe = np.where(inside, th, 0.0)
         args = self._cgf_args(kernel, safe)
-        out = _F_GAUSS(*args) + (_F_CHI(*args) if self.n > 1 else 0.0)
+        out = _f("joint_cgf_gauss")(*args) + (_f("joint_cgf_sd")(*args) if self.n > 1 else 0.0)
         out = np.where(inside, out, math.inf)
         return float(out) if out.ndim == 0 else out
 
     def joint_cgf_derivative(self, kernel, theta: float) -> float:
-        """``d/dtheta log E exp(theta g)``: sympy's derivative of :data:`CGF_EXPR`, compiled (inside
+        """``d/dtheta log E exp(theta g)``: sympy's derivative of the formula ``joint_cgf``, compiled (inside
         the domain only; ``ValueError`` naming ``theta`` outside it)."""
         theta = check_scalar("theta", theta, MODEL_REAL)
         if not bool(self._inside(kernel, np.asarray(theta))):
@@ -117,17 +124,20 @@ class GaussianMeanCGF:
                 f"theta must lie in the CGF's domain ({lo!r}, {hi!r}) of this kernel, got {theta!r}"
             )
         args = self._cgf_args(kernel, theta)
-        return float(_DF_GAUSS(*args) + (_DF_CHI(*args) if self.n > 1 else 0.0))
+        return float(
+            _df("joint_cgf_gauss")(*args) + (_df("joint_cgf_sd")(*args) if self.n > 1 else 0.0)
+        )
 
     def _centred_terms(self, kernel, theta):
         """``Lambda(theta)`` and ``Lambda'(theta)`` in a cancellation-free form (inside the domain).
 
-        Subtracting ``theta gen`` from :data:`CGF_EXPR` cancels the linear terms exactly, leaving,
-        with ``x = 2 theta v``, ``q = p(theta) - 1 = -2 theta (2a-1) v - 4 theta^2 tau^2 v`` and
-        ``l(x) = log(1+x) - x``:
-        ``Lambda = -(d(n-1)/2) l(x) - (d/2) l(q) + 2 d theta^2 tau^2 v + 2 theta^2 v ||c_K||^2 / p``.
-        ``tests/test_cgf.py`` proves this equal to ``CGF_EXPR - theta gen`` symbolically and
-        numerically (against 50-digit evaluation of the sympy expression)."""
+        The formula ``centred_cgf`` (THEORY §6.5): subtracting ``theta gen`` from ``joint_cgf``
+        cancels the linear terms exactly, leaving, with ``x = 2 theta v``,
+        ``q = p(theta) - 1 = -2 theta (2a-1) v - 4 theta^2 tau^2 v`` and the registered stable
+        ``log1pmx(x) = log(1+x) - x``:
+        ``Lambda = -(d(n-1)/2) log1pmx(x) - (d/2) log1pmx(q) + 2 d theta^2 tau^2 v
+        + 2 theta^2 v ||c_K||^2 / p``, proved equal when it is derived
+        (:mod:`kdtheory.formulas.gaussian_cgf`) and numerically in ``tests/test_cgf.py``."""
         return _carr._centred_terms(theta, *self._cgf_params(kernel))
 
     def _cgf_params(self, kernel) -> tuple:

@@ -35,72 +35,63 @@ SIDES = ("upper", "lower")
 
 
 # -- private kernels (no validation) ------------------------------------------------------------
+# The closed forms are not typed here: each kernel evaluates a formula of
+# kdtheory.formulas.gaussian_cgf (derived there, THEORY §6.5; compiled once on first use).
+def _f(name: str):
+    """The compiled Model A CGF formula ``name`` (:func:`kdtheory.formulas.gaussian_cgf.compiled`)."""
+    from ..formulas.gaussian_cgf import compiled
+
+    return compiled(name)
+
+
+def _df(name: str):
+    """sympy's ``d/dtheta`` of the CGF formula ``name``, compiled."""
+    from ..formulas.gaussian_cgf import compiled_derivative
+
+    return compiled_derivative(name, "theta")
+
+
 def _chaos_eigenvalues(a, tau, v):
-    """``(mu_+, mu_-)``, the roots of ``mu^2 - (2a-1) v mu - tau^2 v`` (THEORY §6.5),
-    ``mu_- < 0 < mu_+``: the root of larger modulus by the quadratic formula, the other from
-    ``mu_+ mu_- = -tau^2 v`` (no cancellation)."""
+    """``(mu_+, mu_-)``, the chaos eigenvalues of g (THEORY §6.5; formulas ``chaos_mu_plus``,
+    ``chaos_mu_minus``: the roots of ``mu^2 - (2a-1) v mu - tau^2 v``, the one of larger modulus
+    by the quadratic formula, the other from ``mu_+ mu_- = -tau^2 v``), ``mu_- < 0 < mu_+``."""
     a, tau, v = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, tau, v)))
-    b = (2 * a - 1) * v
-    root = np.sqrt(b * b + 4 * tau**2 * v)
-    pos = b >= 0
-    big = np.where(pos, (b + root) / 2, (b - root) / 2)  # mu_+ if b >= 0 else mu_-
-    small = -(tau**2) * v / big
-    return np.where(pos, big, small), np.where(pos, small, big)
+    return _f("chaos_mu_plus")(a, tau, v), _f("chaos_mu_minus")(a, tau, v)
 
 
 def _gap_variance(a, tau, ck2, d, n, v):
-    """``Var g = 4 tau^2 d v + 4 v ||c_K||^2 + 2 d v^2 ((2a-1)^2 + n - 1)`` under the joint law
-    (THEORY §6.5)."""
-    return 4 * tau**2 * d * v + 4 * v * ck2 + 2 * d * v**2 * ((2 * a - 1) ** 2 + n - 1)
+    """``Var g`` under the joint law (THEORY §6.5; formula ``gap_variance``)."""
+    return _f("gap_variance")(a, tau, ck2, d, n, v)
 
 
 def _sub_gamma_constants(a, tau, ck2, d, n, v, side: str):
     """``(V_g, b_g)`` of the sub-gamma envelope of ``Lambda`` (THEORY §6.5): ``V_g = Var g``,
-    ``b_g = 2 max(mu_+, 0)`` (``side='upper'``) or ``2 max(-mu_-, v)`` (``'lower'``)."""
+    ``b_g = 2 max(mu_+, 0)`` (``side='upper'``, formula ``b_g_upper``) or ``2 max(-mu_-, v)``
+    (``'lower'``, formula ``b_g_lower``)."""
     if side not in SIDES:
         raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
-    mu_p, mu_m = _chaos_eigenvalues(a, tau, v)
-    b = 2 * np.maximum(mu_p, 0.0) if side == "upper" else 2 * np.maximum(-mu_m, v)
+    a, tau, v = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, tau, v)))
+    b = _f("b_g_upper" if side == "upper" else "b_g_lower")(a, tau, v)
     return _gap_variance(a, tau, ck2, d, n, v), b
 
 
-def _log1p_minus(x):
-    """``log(1 + x) - x`` without cancellation: for ``|x| <= 1/4`` via ``u = x/(2+x)``,
-    ``log(1+x) - x = -x u + 2 (atanh(u) - u)`` and the series ``atanh(u) - u = sum u^(2k+1)/(2k+1)``
-    (``|u| <= 1/7``: 11 terms reach 1e-18 relative); else directly (``nan`` for ``x <= -1``, where
-    the callers mask the value out)."""
-    x = np.asarray(x, dtype=float)
-    small = np.abs(x) <= 0.25
-    xs = np.where(small, x, 0.0)
-    u = xs / (2 + xs)
-    u2, term, series = u * u, u.copy(), np.zeros_like(u)
-    for k in range(1, 12):
-        term = term * u2
-        series = series + term / (2 * k + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        direct = np.log1p(x) - x
-    return np.where(small, -xs * u + 2 * series, direct)
-
-
 def _cgf_domain(a, tau, v, n):
-    """Open interval ``(lo, hi)`` where ``E exp(theta g) < inf`` (THEORY §6.5):
-    ``lo = max(1/(2 mu_-), -1/(2v))``, ``hi = 1/(2 mu_+)``; for ``n = 1`` (no ``S_D`` term)
-    ``lo = 1/(2 mu_-)``."""
-    mu_p, mu_m = _chaos_eigenvalues(a, tau, v)
-    lo = 1 / (2 * mu_m)
-    lo = np.where(np.asarray(n) > 1, np.maximum(lo, -1 / (2 * np.asarray(v, dtype=float))), lo)
-    return lo, 1 / (2 * mu_p)
+    """Open interval ``(lo, hi)`` where ``E exp(theta g) < inf`` (THEORY §6.5; formulas
+    ``cgf_lo``, ``cgf_hi``): ``lo = max(1/(2 mu_-), -1/(2v))``, ``hi = 1/(2 mu_+)``; for
+    ``n = 1`` (no ``S_D`` term) ``lo = 1/(2 mu_-)``."""
+    a, tau, v, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, tau, v, n)))
+    return _f("cgf_lo")(a, tau, n, v), _f("cgf_hi")(a, tau, v)
 
 
 def _inside(th, a, tau, v, n):
     """``theta`` strictly inside :func:`_cgf_domain` *and* with every log argument positive as
-    computed (``p(theta) > 0``; ``1 + 2 theta v > 0`` when ``n > 1``): at the edge the endpoint
-    formula and ``p`` can disagree by an ulp, and the CGF is ``+inf`` there (THEORY §6.5).  ``p``
-    is required positive both as the sympy form computes it (``1 - A - B``) and as
-    :func:`_centred_terms` does (``1 + q``, ``q = -A - B``): the two roundings may differ."""
+    computed (``p(theta) > 0`` and ``1 + q > 0``, ``q = p - 1`` the argument of ``log1pmx``, both
+    as the compiled formulas ``cgf_p``, ``cgf_q`` compute them; ``1 + 2 theta v > 0`` when
+    ``n > 1``): at the edge the endpoint formula and ``p`` can disagree by an ulp, and the CGF is
+    ``+inf`` there (THEORY §6.5)."""
     lo, hi = _cgf_domain(a, tau, v, n)
-    p = 1 - 2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
-    q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
+    p = _f("cgf_p")(th, a, tau, v)
+    q = _f("cgf_q")(th, a, tau, v)
     ok = (th > lo) & (th < hi) & (p > 0) & (1 + q > 0)
     return ok & ((np.asarray(n) <= 1) | (1 + 2 * th * v > 0))
 
@@ -109,30 +100,18 @@ def _centred_terms(th, a, tau, ck2, d, n, v):
     """``Lambda(theta)`` and ``Lambda'(theta)`` (THEORY §3, §6.5) in a cancellation-free form,
     valid inside the domain (elsewhere the values are meaningless; see :func:`_centred_cgf`).
 
-    Subtracting ``theta gen`` from the uncentred CGF cancels the linear terms exactly, leaving,
-    with ``x = 2 theta v``, ``q = p(theta) - 1 = -2 theta (2a-1) v - 4 theta^2 tau^2 v`` and
-    ``l(x) = log(1+x) - x``:
-    ``Lambda = -(d(n-1)/2) l(x) - (d/2) l(q) + 2 d theta^2 tau^2 v + 2 theta^2 v ||c_K||^2 / p``.
-    ``tests/test_cgf.py`` proves this equal to ``CGF_EXPR - theta gen`` symbolically and
-    numerically (against 50-digit evaluation of the sympy expression)."""
+    ``Lambda`` is the formula ``centred_cgf`` (``joint_cgf - theta gen`` with the linear terms
+    cancelled exactly and the registered stable ``log1pmx(x) = log(1+x) - x``; proved equal in
+    :mod:`kdtheory.formulas.gaussian_cgf`), evaluated as its two parts ``centred_cgf_sd`` (the
+    ``S_D`` term, absent for ``n = 1``, where ``1 + 2 theta v`` may be ``<= 0``: evaluated at
+    ``theta = 0`` there) and ``centred_cgf_gauss``; ``Lambda'`` is sympy's derivative of each."""
     th = np.asarray(th, dtype=float)
-    x = 2 * th * v
-    q = -2 * th * (2 * a - 1) * v - 4 * th**2 * tau**2 * v
-    dq = -2 * (2 * a - 1) * v - 8 * th * tau**2 * v
-    p = 1 + q
-    # the S_D term, absent for n = 1 (where 1 + x may be <= 0: evaluated at x = 0 there)
     has_sd = np.asarray(n) > 1
-    xs = np.where(has_sd, x, 0.0)
-    chi = np.where(has_sd, -(d * (n - 1) / 2) * _log1p_minus(xs), 0.0)
-    dchi = np.where(has_sd, d * (n - 1) * v * xs / (1 + xs), 0.0)
-    lam = chi - (d / 2) * _log1p_minus(q) + 2 * d * th**2 * tau**2 * v + 2 * th**2 * v * ck2 / p
-    dlam = (
-        dchi
-        + (d / 2) * q * dq / p
-        + 4 * d * th * tau**2 * v
-        + 4 * th * v * ck2 / p
-        - 2 * th**2 * v * ck2 * dq / p**2
-    )
+    ths = np.where(has_sd, th, 0.0)
+    chi = np.where(has_sd, _f("centred_cgf_sd")(ths, a, tau, ck2, d, n, v), 0.0)
+    dchi = np.where(has_sd, _df("centred_cgf_sd")(ths, a, tau, ck2, d, n, v), 0.0)
+    lam = chi + _f("centred_cgf_gauss")(th, a, tau, ck2, d, n, v)
+    dlam = dchi + _df("centred_cgf_gauss")(th, a, tau, ck2, d, n, v)
     return lam, dlam
 
 
@@ -283,9 +262,13 @@ def sub_gamma_constants(a, tau, ck2, d, n, s, side: str = "upper"):
 
 
 def _gen_args(a, tau, ck2, d, n, s):
-    """Validated arguments and ``gen_T = 2 a d s^2/n`` (THEORY §6.1) of the teacher ``(a, tau)``."""
+    """Validated arguments and ``gen_T`` (THEORY §6.1; the formula ``gen`` by
+    :func:`kdtheory.models.gaussian_mean_arrays._gen`) of the teacher ``(a, tau)``."""
+    from .gaussian_mean_arrays import _gen
+
     a, tau, ck2, d, n, v = _args(a, tau, ck2, d, n, s)
-    return 2 * a * d * v, a, tau, ck2, d, n, v
+    s = np.asarray(s, dtype=float)
+    return np.asarray(_gen(a, n, s, d), dtype=float), a, tau, ck2, d, n, v
 
 
 def cgf_domain(a, tau, n, s):

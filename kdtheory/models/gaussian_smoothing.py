@@ -36,7 +36,8 @@ RADIUS = Domain(0.0, 1e150, True, True, note="the supported smoothing radii")
 
 def smoothing_radius_from_ratio(t: float) -> float:
     """``(rho_0^sm)^2 / tau_S^2 = exp(1 + W_0((t log t - t)/e)) - t`` for ``t = tau_T^2/tau_S^2
-    in (0, 1)`` (THEORY §6.6, principal Lambert W); for ``delta_t = 1 - t < 1e-4`` the series
+    in (0, 1)`` (THEORY §6.6, principal Lambert W; the formula ``tightness_ratio`` of
+    :mod:`kdtheory.formulas.gaussian_cgf`); for ``delta_t = 1 - t < 1e-4`` the series
     ``2 delta_t + delta_t^2/3 + delta_t^3/9``, otherwise the argument is clamped at ``-1/e``.
 
     Accuracy: the series is exact to double precision for ``delta_t < 1e-4`` (truncation
@@ -100,16 +101,18 @@ class GaussianMeanSmoothing:
 
     # -- radii (closed forms for Model A, THEORY §6.6) -------------------------------------------
     def optimal_radius(self, student, teacher) -> float:
-        """The minimiser of ``B``: ``rho_* = sqrt((tau_S^2 - tau_T^2)_+)`` (THEORY §6.6)."""
+        """The minimiser of ``B``: ``rho_* = sqrt((tau_S^2 - tau_T^2)_+)`` (THEORY §6.6; the formula
+        ``optimal_radius`` of :mod:`kdtheory.formulas.gaussian_cgf`)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        return math.sqrt(max(student.tau**2 - teacher.tau**2, 0.0))
+        return float(_sarr._optimal_radius(student.tau, teacher.tau))
 
     def tightness_radius(self, student, teacher) -> float:
         """``rho_0^sm = sup{rho: B(r) < B(0) for all r in (0, rho)}`` in closed form (THEORY §6.6):
         ``(rho_0^sm)^2 = tau_S^2 exp(1 + W_0((t log t - t)/e)) - tau_T^2`` with
-        ``t = tau_T^2/tau_S^2`` if ``tau_S > tau_T``, else 0 (see
-        :func:`smoothing_radius_from_ratio` for the series near ``t -> 1``)."""
+        ``t = tau_T^2/tau_S^2`` if ``tau_S > tau_T``, else 0 (the formula ``tightness_radius`` of
+        :mod:`kdtheory.formulas.gaussian_cgf`; see :func:`smoothing_radius_from_ratio` for the
+        series near ``t -> 1``)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
         return float(_sarr._tightness_radius(student.tau, teacher.tau))
