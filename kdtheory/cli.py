@@ -405,8 +405,11 @@ def _derive(args, parser, out: _Stdout) -> int:
 
     used = sorted({type(f).__name__ for f in expr.atoms(sp.Function)} & set(OVERRIDES))
     for name in used:  # the registered stable functions, by their definitions
-        ov, x = OVERRIDES[name], sp.Symbol("x")
-        out(f"where {name}(x) = {show(ov.definition(x))}")
+        ov = OVERRIDES[name]
+        arity = min(ov.function.nargs) if ov.function.nargs.is_finite_set else 1
+        xs = sp.symbols("x y z w")[:arity]
+        args_s = ", ".join(map(str, xs))
+        out(f"where {name}({args_s}) = {show(ov.definition(*xs))}")
     if args.wrt is not None:
         wrt = fm.SYMBOLS[args.wrt].symbol
         deriv, points, how = stationary_points(expr, wrt)
