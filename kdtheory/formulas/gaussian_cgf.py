@@ -52,10 +52,13 @@ import sympy as sp
 
 from .compile import Compiled, compile_expr, log1pmx, phi, tightness_ratio
 from .engine import gaussian_expectation, gaussian_log_mgf
-from .gaussian_mean import SYMBOLS, Formula, _proved, population_risk
+from .gaussian_mean import SYMBOLS, _proved, population_risk
 from .gaussian_mean import formula as _mean_formula
+from .table import Formula
 
 __all__ = ["formulas", "formula", "compiled", "compiled_derivative"]
+
+_HOW = "derived from the definitions (kdtheory.formulas.gaussian_cgf; see the module doc)"
 
 _eta, _xi, _zeta = sp.symbols("eta_n xi zeta", real=True)  # independent N(0, 1)
 
@@ -83,7 +86,7 @@ def formulas() -> dict[str, Formula]:
         extra = {str(x) for x in expr.free_symbols} - set(args)
         if extra:
             raise ArithmeticError(f"{name}: unexpected symbols {sorted(extra)}")
-        out[name] = Formula(name, expr, tuple(args), meaning, ref)
+        out[name] = Formula(name, expr, tuple(args), meaning, ref, _HOW, SYMBOLS)
 
     # -- the gap of one coordinate as a chaos in (eta, xi) and S_D (THEORY §6, §6.5) ---------------
     to_v = {s: sp.sqrt(n * v)}

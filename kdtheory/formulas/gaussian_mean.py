@@ -36,6 +36,7 @@ import sympy as sp
 from ..symbols import PARAMS, POSITIVE, REAL, UNIT_CLOSED, Domain, Param
 from .compile import Compiled, compile_expr, log1p, phi
 from .engine import gaussian_expectation
+from .table import Formula
 
 __all__ = [
     "SYMBOLS",
@@ -111,38 +112,8 @@ def _s(name: str) -> sp.Symbol:
     return SYMBOLS[name].symbol
 
 
-@dataclass(frozen=True, eq=False)
-class Formula:
-    """One Model A quantity: ``expr`` in the symbols named ``args`` (the compiled functions'
-    positional arguments, in this order), what it means, where it is specified, and whether it
-    is a per-coordinate formula (apply it to each coordinate of the vectors)."""
-
-    name: str
-    expr: sp.Expr
-    args: tuple[str, ...]
-    meaning: str
-    ref: str
-    coordinate: bool = False
-
-    @property
-    def symbols(self) -> dict[str, Param]:
-        """The formula's symbols with their LaTeX, domain and meaning, in argument order."""
-        return {k: SYMBOLS[k] for k in self.args}
-
-    def latex(self) -> str:
-        """LaTeX of the expression with the symbols' LaTeX names."""
-        names = {p.symbol: p.latex for p in SYMBOLS.values()}
-        return sp.latex(self.expr, symbol_names=names)
-
-    def describe(self) -> str:
-        """``name = expr`` and one line per symbol (name, meaning, domain)."""
-        lines = [f"{self.name} = {sp.sstr(self.expr)}    ({self.meaning}; {self.ref})"]
-        for k, p in self.symbols.items():
-            lines.append(f"  {k}: {p.meaning}, in {p.domain.describe()}")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"Formula({self.name!r}, {sp.sstr(self.expr)})"
+#: how every Model A formula was obtained (the ``how`` of its :class:`Formula`)
+HOW = "derived from the definitions by the Gaussian-moment engine (kdtheory.formulas.gaussian_mean)"
 
 
 # -- the derivations (one coordinate) --------------------------------------------------------------
@@ -256,7 +227,7 @@ def formulas() -> dict[str, Formula]:
         extra = {str(x) for x in expr.free_symbols} - set(args)
         if extra:
             raise ArithmeticError(f"{name}: unexpected symbols {sorted(extra)}")
-        out[name] = Formula(name, expr, tuple(args), meaning, ref, coordinate)
+        out[name] = Formula(name, expr, tuple(args), meaning, ref, HOW, SYMBOLS, coordinate)
 
     # population and empirical risk per coordinate (THEORY §1, §6)
     l_mu = population_risk()  # E_Z (w - Z)^2

@@ -40,6 +40,8 @@ class Formula:
     ref: str
     how: str
     table: dict[str, Param]
+    #: a per-coordinate formula (Model A): apply it to each coordinate of the vectors
+    coordinate: bool = False
 
     @property
     def symbols(self) -> dict[str, Param]:
