@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from scipy.optimize import minimize_scalar
+from source_scan import code_lines
 
 from kdtheory import GaussianMeanModel
 from kdtheory.cli import main
@@ -340,21 +341,6 @@ TELLTALES = {
 }
 
 
-def _code_lines(path: Path):
-    """The lines of ``path`` outside docstrings and comments."""
-    import ast
-
-    src = path.read_text()
-    doc_lines = set()
-    for node in ast.walk(ast.parse(src)):
-        if isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant):
-            if isinstance(node.value.value, str):
-                doc_lines.update(range(node.lineno, node.end_lineno + 1))
-    for i, line in enumerate(src.splitlines(), 1):
-        if i not in doc_lines:
-            yield i, line.split("#", 1)[0]
-
-
 @pytest.mark.parametrize("what", list(TELLTALES))
 def test_model_a_k_n_is_written_only_in_the_formulas_module(what):
     """Inventory: no module of kdtheory/ outside kdtheory/formulas/ types a piece of Model A's
@@ -365,7 +351,7 @@ def test_model_a_k_n_is_written_only_in_the_formulas_module(what):
         f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
         for p in sorted((ROOT / "kdtheory").rglob("*.py"))
         if "formulas" not in p.parts
-        for i, line in _code_lines(p)
+        for i, line in code_lines(p)
         if re.search(pattern, line)
     ]
     assert hits == []

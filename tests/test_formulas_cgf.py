@@ -17,7 +17,8 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from test_formulas import _code_lines, _golden_subs
+from source_scan import code_lines
+from test_formulas import _golden_subs
 
 from kdtheory.cli import main
 from kdtheory.formulas import OVERRIDES, compile_expr
@@ -426,7 +427,7 @@ def test_cgf_and_smoothing_are_written_only_in_the_formulas_module(what):
         f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
         for p in sorted((ROOT / "kdtheory").rglob("*.py"))
         if "formulas" not in p.parts
-        for i, line in _code_lines(p)
+        for i, line in code_lines(p)
         if re.search(pattern, line)
     ]
     assert hits == []

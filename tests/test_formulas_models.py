@@ -6,7 +6,6 @@ once."""
 
 from __future__ import annotations
 
-import ast
 import importlib
 import math
 import re
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import sympy.codegen.cfunctions
+from source_scan import code_lines
 
 from kdtheory.formulas import OVERRIDES, compile_expr
 from kdtheory.formulas import bump as FB
@@ -480,17 +480,6 @@ def test_gaussian_pair_stacked_code_against_50_digit_matrices(d):
 
 
 # -- single source -----------------------------------------------------------------------------------
-def _code_lines(path: Path):
-    """The lines of ``path`` outside docstrings and comments."""
-    src = path.read_text()
-    doc_lines = set()
-    for node in ast.walk(ast.parse(src)):
-        if isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant):
-            if isinstance(node.value.value, str):
-                doc_lines.update(range(node.lineno, node.end_lineno + 1))
-    for i, line in enumerate(src.splitlines(), 1):
-        if i not in doc_lines:
-            yield i, line.split("#", 1)[0]
 
 
 #: telltale pieces of each quantity as it was typed by hand before the formula modules, each
@@ -541,7 +530,7 @@ def test_each_quantity_is_written_once(what):
         f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
         for p in sorted((ROOT / "kdtheory").rglob("*.py"))
         if "formulas" not in p.parts
-        for i, line in _code_lines(p)
+        for i, line in code_lines(p)
         if re.search(pattern, line)
     ]
     assert hits == []

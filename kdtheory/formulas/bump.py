@@ -144,13 +144,7 @@ def _derive(add, S) -> None:
 
 
 TABLE = FormulaTable("bump", SYMBOLS, _derive)
-formulas, formula, compiled, expression = (
-    TABLE.formulas,
-    TABLE.formula,
-    TABLE.compiled,
-    TABLE.expression,
-)
-closed_form = formula
+formulas, formula, compiled, expression, closed_form = TABLE.api()
 
 
 @functools.cache

@@ -91,10 +91,4 @@ def _derive(add, S) -> None:
 
 
 TABLE = FormulaTable("gaussian-pair", SYMBOLS, _derive)
-formulas, formula, compiled, expression = (
-    TABLE.formulas,
-    TABLE.formula,
-    TABLE.compiled,
-    TABLE.expression,
-)
-closed_form = formula
+formulas, formula, compiled, expression, closed_form = TABLE.api()

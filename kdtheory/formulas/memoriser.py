@@ -100,10 +100,4 @@ def _derive(add, S) -> None:
 
 
 TABLE = FormulaTable("memoriser", SYMBOLS, _derive)
-formulas, formula, compiled, expression = (
-    TABLE.formulas,
-    TABLE.formula,
-    TABLE.compiled,
-    TABLE.expression,
-)
-closed_form = formula
+formulas, formula, compiled, expression, closed_form = TABLE.api()

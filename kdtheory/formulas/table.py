@@ -130,6 +130,11 @@ class FormulaTable:
         f = self.formula(name)
         return compile_expr(f.expr, [self.symbols[k].symbol for k in f.args])
 
+    def api(self):
+        """``(formulas, formula, compiled, expression, closed_form)``: the names a formula module
+        exports (``closed_form`` is ``formula``), as bound methods of this table."""
+        return self.formulas, self.formula, self.compiled, self.expression, self.formula
+
     def expression(self, quantity: str) -> tuple[sp.Expr, str]:
         """``(expr, meaning)`` of the formula ``quantity`` (what ``kdtheory derive`` prints)."""
         f = self.formula(quantity)
