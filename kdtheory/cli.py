@@ -415,7 +415,7 @@ def _derive(args, parser, out: _Stdout) -> int:
         deriv, points, how = stationary_points(expr, wrt)
         out(f"d/d{args.wrt} = {show(deriv)}")
         if points is None:
-            out(f"stationary points in {args.wrt}: none sought ({how})")
+            out(f"stationary points in {args.wrt}: {how}")
         else:
             shown = ", ".join(show(x) for x in points) if points else "none"
             out(f"stationary points in {args.wrt} (sympy.solve, symbolic): {shown}")

@@ -437,3 +437,12 @@ def test_cgf_and_smoothing_are_written_only_in_the_formulas_module(what):
     smoothing = (ROOT / "kdtheory" / "models" / "smoothing_arrays.py").read_text()
     for name in ("tightness_radius", "tightness_ratio", "optimal_radius"):
         assert f'_f("{name}")' in smoothing
+
+
+def test_derive_does_not_claim_no_stationary_point_when_solve_gives_up():
+    """The joint CGF's derivative has a degree-5 numerator in theta that sympy.solve cannot
+    solve in closed form: derive says so instead of printing "none"."""
+    expr = G.formula("joint_cgf").expr
+    theta = next(s for s in expr.free_symbols if s.name == "theta")
+    _, points, how = F.stationary_points(expr, theta)
+    assert points is None and "not a proof" in how and "degree 5" in how

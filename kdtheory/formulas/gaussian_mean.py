@@ -476,7 +476,19 @@ def stationary_points(expr: sp.Expr, wrt: sp.Symbol):
     if not target.is_rational_function(wrt):
         return deriv, None, f"not a rational function of {wrt}: no closed-form solve attempted"
     num = sp.numer(sp.together(target))
-    return deriv, [sp.simplify(r) for r in sp.solve(num, wrt)], "symbolic"
+    free = sp.Dummy(str(wrt))  # no sign assumptions: sympy.solve may drop roots it cannot sign
+    roots = sp.solve(num.subs(wrt, free), free)
+    if not roots and num.has(wrt):
+        degree = sp.Poly(num, wrt).degree() if num.is_polynomial(wrt) else "?"
+        return (
+            deriv,
+            None,
+            (
+                f"sympy.solve found no closed-form root of the derivative's numerator (degree "
+                f"{degree} in {wrt}); this is not a proof that there is none"
+            ),
+        )
+    return deriv, [sp.simplify(r.subs(free, wrt)) for r in roots], "symbolic"
 
 
 def expression(quantity: str) -> tuple[sp.Expr, str]:
