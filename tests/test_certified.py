@@ -182,8 +182,9 @@ def test_cli_certified_without_flint_exits_2(monkeypatch, capsys):
 @needs_flint
 @given(st.floats(-6, 6), st.floats(-2, 2), st.floats(0.05, 5))
 def test_recorded_equality_cases_without_a_ball_model_are_never_violated(t, mu, sd):
-    """A Gaussian X attains Lemma SG (THEORY §2) exactly; recorded as doubles (no ball model for
-    this claim) the inputs get the audit's tolerance, so the case is never reported violated."""
+    """A Gaussian X attains Lemma SG (THEORY §2) exactly; recorded as doubles (the record carries
+    no parameters to recompute from) the inputs get the audit's tolerance, so the case is never
+    reported violated."""
     from kdtheory.audit.certify import (
         EQUAL_WITHIN_ALLOWANCE,
         HOLDS_BEYOND_ALLOWANCE,
@@ -303,3 +304,45 @@ def test_readme_states_the_labels():
     for label in (HOLDS_BEYOND_ALLOWANCE, FAILS_BEYOND_ALLOWANCE, CERTIFIED, EQUAL):
         assert f"`{label}`" in section, label
     assert "recorded doubles" in section and "not a rigorous bound" in section
+
+
+#: claims whose tightest case is recomputed in ball arithmetic from its parameters (issue 11
+#: item 5: every input, so the verdict is a ball verdict, not an allowance one)
+RECOMPUTED_FROM_SOURCE = (
+    "lemma-DV",
+    "lemma-SG",
+    "U1",
+    "L",
+    "U-joint",
+    "U-joint-lower",
+    "U-gamma",
+    "L-gamma",
+    "U-uniform@memoriser",
+    "S-smooth",
+)
+
+
+@needs_flint
+@pytest.mark.parametrize("cid", RECOMPUTED_FROM_SOURCE)
+def test_tightest_cases_recomputed_from_their_parameters(certified_small_audit, cid):
+    """Every input of the tightest case comes from the case's parameters in arb (the values of
+    the model's array code or formulas on balls; ``eta``, ``c``, ``theta``, ``rho`` as exact
+    points): a ball verdict, and the recomputed sides agree with the recorded doubles."""
+    r = next(r for r in certified_small_audit.results if r.id == cid)
+    case = r.extra["certified"]["tightest"]
+    assert case["recomputed"] is True and case["verdict"] in (CERTIFIED, EQUAL), case
+    assert "recomputed in ball arithmetic" in case["inputs"]
+
+
+@needs_flint
+def test_a_hook_value_computed_in_floats_is_not_a_recomputation():
+    """A hook entry that is a float (the array code fell back to floats) keeps the recorded
+    double with its allowance: only arb balls count as recomputed."""
+    import flint
+    import numpy as np
+
+    from kdtheory.audit.certify import _balls
+
+    out = _balls({"a": flint.arb(1), "b": 0.5, "c": np.array(flint.arb(2), dtype=object),
+                  "d": np.float64(3.0)})  # fmt: skip
+    assert set(out) == {"a", "c"} and all(isinstance(v, flint.arb) for v in out.values())

@@ -4,10 +4,15 @@ arb ball arithmetic (:mod:`kdtheory.certified`).
 Inputs of the ball evaluation, per claim:
 
 * claims registered with :func:`register_ball_inputs` recompute their theorem values in ball
-  arithmetic from the case's parameter record -- ``U1`` and ``U0`` on Model A: the THEORY §6
-  closed forms of :mod:`kdtheory.models.gaussian_mean_arrays` run on arb balls from the drawn
-  constructor parameters (exact floats), so an equality witness (THEORY §6.4, tilt student)
-  gives a slack ball around 0 that shrinks with the precision: "equal within the ball";
+  arithmetic from the case's parameter record (every recorded float an exact point): the
+  models' array code and compiled formulas run on arb balls -- Model A's values (``U1``,
+  ``U0``, ``L``, ``U-joint`` and its lower side with the exact CGF at the case's ``theta``,
+  ``U-gamma``, ``L-gamma``, ``S-smooth`` at the case's ``rho``), the memoriser, the scalar laws
+  of Lemma SG, the Gaussian pairs of Lemma DV (``arb_mat``), and U1 on Model C for a tilt
+  student (THEORY §7 trace forms in ``arb_mat``); a parameter the statement is read at
+  (``eta``, ``c``, ``theta``, ``rho``) is an exact point.  An equality witness (THEORY §6.4,
+  tilt student) gives a slack ball around 0 that shrinks with the precision: "equal within the
+  ball".  A value a hook's code computes in floats is not counted as recomputed;
 * every other recorded value is the recorded double with a ball of radius
   ``POINT_RTOL |x| + POINT_ATOL`` = the audit's tolerances :data:`kdtheory.theorems.base.RTOL`
   (1e-9, relative) and :data:`~kdtheory.theorems.base.ATOL` (1e-12, absolute: it covers values
@@ -34,6 +39,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+
+import numpy as np
 
 from ..certified import CERTIFIED, EQUAL, UNDECIDED, VIOLATED, certify, require_flint
 from ..theorems.base import ATOL, RTOL, Status
@@ -91,18 +98,147 @@ def register_ball_inputs(
         _BALL_INPUTS[cid] = (fn, dict(tolerances or {}))
 
 
+def _balls(values: dict) -> dict:
+    """The entries of ``values`` that are arb balls: a value a hook's code computed in floats is
+    not a recomputation and keeps the recorded double with its allowance."""
+    arb = require_flint().arb
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, np.ndarray) and v.dtype == object and v.size == 1:
+            v = v.item()  # a one-case array of the array code
+        if isinstance(v, arb):
+            out[k] = v
+    return out
+
+
+def _model_a(params: dict) -> tuple:
+    """``(m, n, s, student, teacher)`` of a Model A record, every float an exact arb point."""
+    from .gaussian_cases import record_triple
+    from .witness import point
+
+    m, n, s, *kernels = record_triple(params, num=point)
+    return m, n, s, tuple(kernels[:3]), tuple(kernels[3:])
+
+
 def _gaussian_mean_balls(params: dict, prec: int) -> dict:
     """Model A (THEORY §6): ``dgen``, ``gen_S``, ``gen_T``, ``K_n``, ``Esigma2`` as arb balls
-    from the drawn constructor parameters (every recorded float is an exact point)."""
-    from ..models import gaussian_mean_arrays as arr
-    from .gaussian_cases import record_triple
+    from the drawn constructor parameters (every recorded float is an exact point), by the
+    array code on balls (:func:`~kdtheory.audit.witness_balls.gaussian_mean_exact`)."""
+    from .witness import point
+    from .witness_balls import gaussian_mean_exact
 
-    triple = record_triple(params, num=require_flint().arb)
-    return arr._theorem_values(*triple)
+    return _balls(gaussian_mean_exact(params, point))
+
+
+def _central_balls(params: dict, prec: int) -> dict:
+    """Theorem L (THEORY §4) on Model A: the Model A values, and ``eta``, ``c`` -- the case's
+    own parameters (exact points: any ``eta > 0`` and ``c`` at which the statement is read)."""
+    from .witness import point
+
+    return {**_gaussian_mean_balls(params, prec), "eta": point(params["eta"]),
+            "c": point(params["c"])}  # fmt: skip
+
+
+def _joint_balls(side: str):
+    """U-joint (THEORY §3, §6.5): the Model A values and ``Lambda(+-theta)`` of the exact CGF
+    (the array kernel on balls) at the case's ``theta`` (an exact point: every ``theta > 0``
+    gives a valid bound, the audit's is the optimiser)."""
+    from ..models import gaussian_cgf_arrays as carr
+    from .claims_lower import _teacher_cgf_params
+    from .witness import point
+
+    sign, key = (1, "Lambda_T") if side == "upper" else (-1, "Lambda_T_neg")
+
+    def fn(params: dict, prec: int) -> dict:
+        m, n, s, _, teacher = _model_a(params)
+        theta = point(params["theta"])
+        _, *rest = _teacher_cgf_params(m, n, s, teacher)
+        lam = carr._centred_cgf(sign * theta, *rest)
+        return _balls({**_gaussian_mean_balls(params, prec), "theta": theta, key: lam})
+
+    return fn
+
+
+def _sub_gamma_balls(side: str):
+    """U-gamma / L-gamma (THEORY §3, §6.5): the Model A values and the sub-gamma constants
+    ``V_g``, ``b_g`` where the array kernel computes them on balls (``b_g`` is not yet: it keeps
+    its allowance)."""
+    from .claims_lower import sub_gamma_extra
+
+    def fn(params: dict, prec: int) -> dict:
+        m, n, s, student, teacher = _model_a(params)
+        extra = sub_gamma_extra(side)(m, n, s, student, teacher)
+        return _balls({**_gaussian_mean_balls(params, prec), **extra})
+
+    return fn
+
+
+def _smoothing_balls(params: dict, prec: int) -> dict:
+    """Theorem S' on Model A (THEORY §5, §6.6): its symbols at the case's radius ``rho`` (an
+    exact point) by the array code on balls."""
+    from .witness import point
+    from .witness_balls import _smoothing_values
+
+    m, n, s, student, teacher = _model_a(params)
+    return _balls(_smoothing_values(m, n, s, student, teacher, point(params["rho"])))
+
+
+def _memoriser_balls(params: dict, prec: int) -> dict:
+    """The memoriser (THEORY §8 N2): gen, K_n from the compiled formulas on balls."""
+    from ..formulas import memoriser as fm
+    from ..models import memoriser_arrays as ma
+    from .witness import point
+
+    keys = ("M", "n", "p_S", "p_T")
+    values = ma._theorem_values(*(point(params[k]) for k in keys))
+    # the Hoeffding proxy of a gap in [0, 1] (an exact constant of the formula table)
+    return _balls({**values, "sigma_bar": fm.compiled("uniform_proxy").arb()})
+
+
+def _scalar_law_balls(record: dict, prec: int) -> dict:
+    """Lemma SG (THEORY §2): the law's CGF, mean and proxy from the compiled formulas on balls."""
+    from ..models import scalar_laws as laws
+    from .witness import point
+
+    kind = record["kind"]
+    params = {k: point(record[k]) for k in laws.LAWS[kind]}
+    kernel = {"gaussian": laws._gaussian, "bernoulli": laws._bernoulli, "uniform": laws._uniform}
+    return _balls(kernel[kind](point(record["t"]), **params))
+
+
+def _dv_balls(record: dict, prec: int) -> dict:
+    """Lemma DV (THEORY §2) on a Gaussian pair with the case's quadratic ``f`` (recorded ``a``,
+    ``B``: exact points), by the definitional closed forms in ``arb_mat``."""
+    from .witness import point
+    from .witness_balls import dv_pair_values
+
+    return dv_pair_values(record, point, record["f"]["a"], record["f"]["B"])
+
+
+def _linear_balls(params: dict, prec: int) -> dict:
+    """U1 on Model C (THEORY §7): a tilt student's case recomputed by the definitional trace
+    forms in ``arb_mat`` (:func:`~kdtheory.audit.witness_balls.linear_tilt_exact`); the other
+    student kinds are not recomputed yet (their values keep the allowance)."""
+    from .witness import point
+    from .witness_balls import linear_tilt_exact
+
+    if params.get("student", {}).get("kind") != "tilt":
+        return {}
+    return _balls(linear_tilt_exact(params, point))
 
 
 #: U0's E_D is a polar quadrature at epsrel 1e-11 (THEORY §6.4); 1e-10 is its stated accuracy
 register_ball_inputs(("U1", "U0"), _gaussian_mean_balls, {"E_D": 1e-10})
+register_ball_inputs("L", _central_balls)
+register_ball_inputs("U-joint", _joint_balls("upper"))
+register_ball_inputs("U-joint-lower", _joint_balls("lower"))
+register_ball_inputs("U-gamma", _sub_gamma_balls("upper"))
+register_ball_inputs("L-gamma", _sub_gamma_balls("lower"))
+register_ball_inputs("S-smooth", _smoothing_balls)
+register_ball_inputs("U-uniform@memoriser", _memoriser_balls)
+register_ball_inputs("lemma-SG", _scalar_law_balls)
+register_ball_inputs("lemma-DV", _dv_balls)
+register_ball_inputs("U1@linear", _linear_balls)
 
 
 def _point(x: float):
@@ -123,7 +259,10 @@ def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024
     params = case.get("params")
     names: list[str] = []
     if hook is not None and isinstance(params, dict):
-        names = sorted(symbols & set(hook(params, prec)))
+        try:
+            names = sorted(symbols & set(hook(params, prec)))
+        except KeyError:  # a record without the parameters to recompute from: all recorded
+            names = []
     inputs = {}
     allowances: list[float] = []
     notes = []

@@ -22,6 +22,7 @@ __all__ = [
     "smoothed_tilt_exact",
     "gaussian_law_exact",
     "dv_pair_exact",
+    "dv_pair_values",
     "linear_tilt_exact",
     "local_regime_deviation",
     "smoothing_regime_deviation",
@@ -107,8 +108,16 @@ def _logdet(a):
 # -- Lemma DV (THEORY §2) on Gaussian pairs: definitional closed forms ----------------------------
 def dv_pair_exact(record: dict, num) -> dict:
     """Lemma DV's symbols for the witness ``f = log dQ/dP`` of a Gaussian-pair record
-    ``{"d", "P": {"mean", "cov"}, "Q": {...}}`` (THEORY §2): ``B = cov_P^-1 - cov_Q^-1``,
-    ``a = cov_Q^-1 mu_Q - cov_P^-1 mu_P``; ``E_Q f = a'mu_Q + tr(B (cov_Q + mu_Q mu_Q'))/2``;
+    ``{"d", "P": {"mean", "cov"}, "Q": {...}}`` (THEORY §2): ``f`` recomputed exactly,
+    ``B = cov_P^-1 - cov_Q^-1``, ``a = cov_Q^-1 mu_Q - cov_P^-1 mu_P``
+    (:func:`dv_pair_values`)."""
+    return dv_pair_values(record, num, None, None)
+
+
+def dv_pair_values(record: dict, num, a=None, B=None) -> dict:
+    """Lemma DV's symbols for a Gaussian-pair record and the quadratic ``f = a'x + x'Bx/2``
+    (``a``, ``B`` as recorded lists; None: ``f = log dQ/dP``, recomputed) (THEORY §2):
+    ``E_Q f = a'mu_Q + tr(B (cov_Q + mu_Q mu_Q'))/2``;
     ``KL(Q||P) = [tr(cov_P^-1 cov_Q) - d + (mu_P-mu_Q)' cov_P^-1 (mu_P-mu_Q) + log det cov_P
     - log det cov_Q]/2``; ``log E_P e^f = a'mu_P + mu_P'B mu_P/2 + b'(cov_P^-1 - B)^-1 b/2
     - log det(I - cov_P B)/2`` with ``b = a + B mu_P``."""
@@ -117,8 +126,11 @@ def dv_pair_exact(record: dict, num) -> dict:
     mq = _mat([record["Q"]["mean"]], num).transpose()
     cp, cq = _mat(record["P"]["cov"], num), _mat(record["Q"]["cov"], num)
     cpi, cqi = cp.inv(), cq.inv()
-    B = cpi - cqi
-    a = cqi * mq - cpi * mp
+    if a is None:
+        B = cpi - cqi
+        a = cqi * mq - cpi * mp
+    else:
+        a, B = _mat([a], num).transpose(), _mat(B, num)
 
     def quad(u, mat, v):
         return (u.transpose() * mat * v)[0, 0]

@@ -24,6 +24,7 @@ function, everything else through the numpy one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -432,6 +433,15 @@ class ArbPrinter(LambdaPrinter):
         return f"{expr.func.__name__}({', '.join(self._print(a) for a in expr.args)})"
 
     _print_log = _print_exp = _print_Function
+    # sympy's codegen functions print as ``math.<name>`` in a LambdaPrinter; here they are the
+    # registered overrides of the same name, in the arb namespace
+    _print_log1p = _print_expm1 = _print_Function
+
+    def _print_Max(self, expr):
+        return f"_max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"_min({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Half(self, expr):
         return "_rat(1, 2)"
@@ -471,6 +481,8 @@ def _arb_namespace() -> dict:
         "exp": lambda x: conv(x).exp(),
         "Abs": abs,
         "abs": abs,
+        "_max": lambda *xs: functools.reduce(lambda a, b: conv(a).max(conv(b)), xs),
+        "_min": lambda *xs: functools.reduce(lambda a, b: conv(a).min(conv(b)), xs),
     }
     for name, ov in OVERRIDES.items():
         ns[name] = (lambda f: lambda *xs: f(*map(conv, xs)))(ov.arb)

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ..formulas.compile import _is_ball
 from ..symbols import POSITIVE, POSITIVE_INTEGER, REAL, Domain, check_in
 
 __all__ = [
@@ -70,7 +71,8 @@ def _sub_gamma_constants(a, tau, ck2, d, n, v, side: str):
     (``'lower'``, formula ``b_g_lower``)."""
     if side not in SIDES:
         raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
-    a, tau, v = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, tau, v)))
+    if not any(_is_ball(x) for x in (a, tau, v)):  # arb balls (the certified path) stay balls
+        a, tau, v = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (a, tau, v)))
     b = _f("b_g_upper" if side == "upper" else "b_g_lower")(a, tau, v)
     return _gap_variance(a, tau, ck2, d, n, v), b
 
