@@ -297,6 +297,12 @@ class _Compiled:
                     out[idx] = float(val)
         return out
 
+    def unchecked(self, values: dict):
+        """The expression at ``values`` without validation: for callers whose values are
+        computed from already validated quantities in a hot loop (e.g. the nodes of a
+        quadrature, :meth:`GaussianMeanModel.expectation_over_data`)."""
+        return self.fn(*(values[k] for k in self.names))
+
     def __call__(self, values: dict):
         missing = [k for k in self.names if k not in values]
         if missing:
