@@ -5,19 +5,17 @@ only where it is derived."""
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import zlib
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from formula_checks import hits_outside_formulas, run_derive
 from scipy.optimize import minimize_scalar
-from source_scan import code_lines
 
 from kdtheory import GaussianMeanModel
 from kdtheory.cli import main
@@ -248,15 +246,10 @@ def test_optimal_kd_weight_agrees_with_a_numeric_minimiser(seed):
 
 
 # -- kdtheory derive -----------------------------------------------------------------------------
-def _derive(*argv):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        rc = main(["derive", *argv])
-    return rc, buf.getvalue()
 
 
 def test_derive_k_n_prints_the_closed_form_and_the_stationary_point():
-    rc, text = _derive("K_n", "--model", "gaussian-mean", "--wrt", "a_S")
+    rc, text = run_derive("K_n", "--model", "gaussian-mean", "--wrt", "a_S")
     assert rc == 0
     lines = text.splitlines()
     shown = sp.sympify(
@@ -269,7 +262,7 @@ def test_derive_k_n_prints_the_closed_form_and_the_stationary_point():
 
 
 def test_derive_gen_has_no_stationary_point():
-    rc, text = _derive("gen", "--wrt", "a")
+    rc, text = run_derive("gen", "--wrt", "a")
     assert rc == 0
     assert "gen = 2*a*d*s**2/n" in text
     assert text.splitlines()[-2] == "d/da = 2*d*s**2/n"
@@ -279,18 +272,18 @@ def test_derive_gen_has_no_stationary_point():
 def test_derive_u1_bound_in_model_terms():
     """U1's bound side with Model A's K_n and Esigma2 substituted; its square is 2 Esigma2 K_n;
     stationary in a_S at a_S = a_T (through its square), and --latex prints LaTeX."""
-    rc, text = _derive("U1", "--wrt", "a_S")
+    rc, text = run_derive("U1", "--wrt", "a_S")
     assert rc == 0 and "upper side of theorem U1" in text
     u1, _ = F.expression("U1")
     want = 2 * F.formula("Esigma2").expr * F.formula("K_n").expr
     assert sp.simplify(u1**2 - want) == 0
     assert text.splitlines()[-1].endswith("symbolic): a_T")
-    rc, tex = _derive("U1", "--latex")
+    rc, tex = run_derive("U1", "--latex")
     assert rc == 0 and r"\|c_\Delta\|^2" in tex and r"\phi\left(" in tex
 
 
 def test_derive_kd_weight_from_the_cli():
-    rc, text = _derive("K_n_kd", "--wrt", "alpha")
+    rc, text = run_derive("K_n_kd", "--wrt", "alpha")
     assert rc == 0 and "stationary points in alpha (sympy.solve, symbolic)" in text
 
 
@@ -347,14 +340,7 @@ def test_model_a_k_n_is_written_only_in_the_formulas_module(what):
     K_n; the array code gets it from the derived formulas (``_f("offset")`` ...)."""
     pattern, old_line = TELLTALES[what]
     assert re.search(pattern, old_line), "the telltale must match the code it replaced"
-    hits = [
-        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-        for p in sorted((ROOT / "kdtheory").rglob("*.py"))
-        if "formulas" not in p.parts
-        for i, line in code_lines(p)
-        if re.search(pattern, line)
-    ]
-    assert hits == []
+    assert hits_outside_formulas(pattern) == []
     arrays = (ROOT / "kdtheory" / "models" / "gaussian_mean_arrays.py").read_text()
     for name in (
         "offset",

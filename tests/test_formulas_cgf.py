@@ -6,21 +6,18 @@ THEORY §9, ``kdtheory derive`` knows them, and ``p(theta)`` & co. are written o
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import zlib
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from source_scan import code_lines
+from formula_checks import hits_outside_formulas, run_derive
 from test_formulas import _golden_subs
 
-from kdtheory.cli import main
 from kdtheory.formulas import OVERRIDES, compile_expr
 from kdtheory.formulas import gaussian_cgf as G
 from kdtheory.formulas import gaussian_mean as F
@@ -356,15 +353,10 @@ def test_smoothing_bound_equals_the_models_theorem_value():
 
 
 # -- kdtheory derive -------------------------------------------------------------------------------
-def _derive(*argv):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        rc = main(["derive", *argv])
-    return rc, buf.getvalue()
 
 
 def test_derive_joint_cgf_wrt_theta():
-    rc, text = _derive("joint_cgf", "--model", "gaussian-mean", "--wrt", "theta")
+    rc, text = run_derive("joint_cgf", "--model", "gaussian-mean", "--wrt", "theta")
     assert rc == 0
     lines = text.splitlines()
     shown = sp.sympify(lines[1].split("=", 1)[1], locals={**SYM, "log1pmx": log1pmx})
@@ -373,16 +365,16 @@ def test_derive_joint_cgf_wrt_theta():
 
 
 def test_derive_shows_the_definitions_of_the_stable_functions():
-    rc, text = _derive("tightness_radius")
+    rc, text = run_derive("tightness_radius")
     assert rc == 0 and "where tightness_ratio(x) = " in text and "LambertW" in text
-    rc, text = _derive("centred_cgf")
+    rc, text = run_derive("centred_cgf")
     assert rc == 0 and "where log1pmx(x) = " in text
 
 
 def test_derive_u_gamma_in_model_terms():
-    rc, text = _derive("U-gamma")
+    rc, text = run_derive("U-gamma")
     assert rc == 0 and "upper side of theorem U-gamma" in text
-    rc, text = _derive("L-gamma")
+    rc, text = run_derive("L-gamma")
     assert rc == 0 and "lower side of theorem L-gamma" in text
 
 
@@ -423,14 +415,7 @@ def test_cgf_and_smoothing_are_written_only_in_the_formulas_module(what):
     joint CGF or smoothing radii; the array code gets them from the derived formulas."""
     pattern, old_line = TELLTALES[what]
     assert re.search(pattern, old_line), "the telltale must match the code it replaced"
-    hits = [
-        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-        for p in sorted((ROOT / "kdtheory").rglob("*.py"))
-        if "formulas" not in p.parts
-        for i, line in code_lines(p)
-        if re.search(pattern, line)
-    ]
-    assert hits == []
+    assert hits_outside_formulas(pattern) == []
     arrays = (ROOT / "kdtheory" / "models" / "gaussian_cgf_arrays.py").read_text()
     for name in ("chaos_mu_plus", "gap_variance", "cgf_lo", "cgf_p", "centred_cgf_gauss"):
         assert f'_f("{name}")' in arrays

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import sympy.codegen.cfunctions
-from source_scan import code_lines
+from formula_checks import hits_outside_formulas, run_derive
 
 from kdtheory.formulas import OVERRIDES, compile_expr
 from kdtheory.formulas import bump as FB
@@ -526,27 +526,10 @@ def test_each_quantity_is_written_once(what):
     model code gets it from the compiled formulas."""
     pattern, old_line = TELLTALES[what]
     assert re.search(pattern, old_line), "the telltale must match the code it replaced"
-    hits = [
-        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-        for p in sorted((ROOT / "kdtheory").rglob("*.py"))
-        if "formulas" not in p.parts
-        for i, line in code_lines(p)
-        if re.search(pattern, line)
-    ]
-    assert hits == []
+    assert hits_outside_formulas(pattern) == []
 
 
 # -- kdtheory derive ---------------------------------------------------------------------------------
-def _derive(*argv):
-    import io
-    from contextlib import redirect_stdout
-
-    from kdtheory.cli import main
-
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        rc = main(["derive", *argv])
-    return rc, buf.getvalue()
 
 
 @pytest.mark.parametrize("model", list(MODULES))
@@ -559,7 +542,7 @@ def test_derive_prints_each_models_formulas(model):
     local = {k: p.symbol for k, p in F.SYMBOLS.items()}
     local.update({k: ov.function for k, ov in ovs.items()})
     for name, f in F.formulas().items():
-        rc, text = _derive(name, "--model", model)
+        rc, text = run_derive(name, "--model", model)
         assert rc == 0 and text.startswith(f"{name} ({model}): {f.meaning}")
         shown = sp.sympify(text.splitlines()[1].split("=", 1)[1], locals=local)
         assert sp.simplify(shown - f.expr) == 0, name
@@ -568,10 +551,10 @@ def test_derive_prints_each_models_formulas(model):
 
 
 def test_derive_memoriser_gen_in_p():
-    rc, text = _derive("gen", "--model", "memoriser", "--wrt", "p")
+    rc, text = run_derive("gen", "--model", "memoriser", "--wrt", "p")
     assert rc == 0 and text.splitlines()[-2] == "d/dp = exp(n*log1p(-1/M))"
     assert text.splitlines()[-1].endswith("(sympy.solve, symbolic): none")
-    rc, text = _derive("K_n", "--model", "memoriser", "--wrt", "p_S")
+    rc, text = run_derive("K_n", "--model", "memoriser", "--wrt", "p_S")
     assert "d/dp_S = log(p_S/p_T) - log((p_S - 1)/(p_T - 1))" in text
 
 

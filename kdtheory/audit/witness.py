@@ -86,7 +86,8 @@ class WitnessOutcome:
     ``ratio``: the double ratio farthest from 1 (what the table shows); ``recomputed``: how many
     cases were recomputed in ball arithmetic; ``exact_deviation``: the largest enclosure
     ``|deviation| <= x`` over the recomputed cases that were judged exact; ``missed``: the
-    cases whose exact deviation is nonzero (index, ball as a string); ``undecided``: indices."""
+    cases that miss (index, why: a nonzero exact ball, or a double ratio inconsistent with the
+    exact one); ``undecided``: indices."""
 
     cases: int
     ratio: float | None
@@ -107,7 +108,7 @@ class WitnessOutcome:
         if self.missed:
             i, ball = self.missed[0]
             return (
-                f"equality witness missed ratio 1: case {i} has exact relative deviation {ball} "
+                f"equality witness missed ratio 1: case {i}: {ball} "
                 f"({len(self.missed)} of {self.recomputed} recomputed cases miss)"
             )
         if self.undecided:
@@ -184,7 +185,7 @@ def judge_witnesses(ratios, deviation: Deviation | None) -> WitnessOutcome:
         if verdict == "exact":
             bound = max(bound, float(abs(ball).upper()))
         elif verdict == "missed":
-            missed.append((int(i), ball.str(10, radius=True)))
+            missed.append((int(i), ball))
         else:
             undecided.append(int(i))
     return WitnessOutcome(
@@ -213,7 +214,7 @@ def _decide(deviation: Deviation, i: int, ratio: float):
             if not ball.is_finite():
                 continue
             if not ball.contains(0):
-                return "missed", ball
+                return "missed", f"exact ratio - 1 = {ball.str(10, radius=True)}"
             if float(ball.rad()) <= EXACT_TOLERANCE:
                 break
         else:
@@ -225,7 +226,10 @@ def _decide(deviation: Deviation, i: int, ratio: float):
             cond = math.inf
         # the double ratio's deviation against the exact one (0, within 1e-30)
         if not abs(ratio - 1.0) <= CONSISTENCY * cond + DOUBLE_RESOLUTION:
-            return "missed", flint.arb(ratio - 1.0)
+            return "missed", (
+                f"double ratio - 1 = {ratio - 1.0:.3e} against an exact 0 (tolerance "
+                f"{CONSISTENCY * cond + DOUBLE_RESOLUTION:.1e} from the case's condition)"
+            )
         return "exact", ball
     finally:
         flint.ctx.prec = old

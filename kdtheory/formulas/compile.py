@@ -82,6 +82,12 @@ class phi(sp.Function):  # noqa: N801 - the name of THEORY §1
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
+def _rewritten(function, how):
+    """The definition of a stable function class: its own ``rewrite(how)`` (the class writes
+    its definition once, in its ``_eval_rewrite_as_...`` method)."""
+    return lambda *xs: function(*xs).rewrite(how)
+
+
 @dataclass(frozen=True)
 class Override:
     """A registered numerically stable evaluation of the sympy function ``function``:
@@ -118,7 +124,7 @@ register_override(
         phi,
         numpy=_phi_numpy,
         arb=lambda x: x - 1 - x.log(),
-        definition=lambda x: x - 1 - sp.log(x),
+        definition=_rewritten(phi, sp.log),
         why="x - 1 - log x cancels for x near 1: kdtheory.divergences.phi (series / log1p)",
     )
 )
@@ -212,7 +218,7 @@ register_override(
         binary_kl,
         numpy=_binary_kl_numpy,
         arb=_binary_kl_arb,
-        definition=lambda p, q: p * sp.log(p / q) + (1 - p) * sp.log((1 - p) / (1 - q)),
+        definition=_rewritten(binary_kl, sp.log),
         why="rel_entr(p, q) + rel_entr(1 - p, 1 - q) cancels to ~ (p - q)^2 near p = q; 0 log 0 = 0",
     )
 )
@@ -255,7 +261,7 @@ register_override(
         bernoulli_log_mgf,
         numpy=_bernoulli_log_mgf_numpy,
         arb=lambda u, p: (1 + p * u.expm1()).log(),
-        definition=lambda u, p: sp.log(1 - p + p * sp.exp(u)),
+        definition=_rewritten(bernoulli_log_mgf, sp.log),
         why="1 - p + p e^u cancels for small u (log1p/expm1) and overflows for large u (logaddexp)",
     )
 )
@@ -312,7 +318,7 @@ register_override(
         uniform_log_mgf,
         numpy=_uniform_log_mgf_numpy,
         arb=_uniform_log_mgf_arb,
-        definition=lambda u: sp.log((sp.exp(u) - 1) / u),
+        definition=_rewritten(uniform_log_mgf, sp.log),
         why="(e^u - 1)/u is 0/0 at u = 0, cancels near 0 and overflows for large u",
     )
 )
@@ -386,7 +392,7 @@ register_override(
         log1pmx,
         numpy=_stable("log1pmx_numpy"),
         arb=lambda x: x.log1p() - x,
-        definition=lambda x: sp.log(1 + x) - x,
+        definition=_rewritten(log1pmx, sp.log),
         why="log(1 + x) - x cancels for small x: a series in u = x/(2 + x) for |x| <= 1/4",
     )
 )
@@ -395,7 +401,7 @@ register_override(
         tightness_ratio,
         numpy=_stable("tightness_ratio_numpy"),
         arb=_stable("tightness_ratio_arb"),
-        definition=lambda t: sp.exp(1 + sp.LambertW((t * sp.log(t) - t) / sp.E)) - t,
+        definition=_rewritten(tightness_ratio, sp.LambertW),
         why="the Lambert-W argument approaches the branch point -1/e as t -> 1 (NaN at "
         "1 - t = 1e-8): the series 2 dt + dt^2/3 + dt^3/9 for dt = 1 - t < 1e-4",
     )
