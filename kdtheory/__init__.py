@@ -16,7 +16,8 @@ from .models import (
     LinearGaussianModel,
     MemoriserModel,
 )
-from .theorems import Status, Theorem, theorem, theorems
+from .symbols import define
+from .theorems import Inf, Status, Theorem, all_theorems, register, scoped, theorem
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,21 @@ __all__ = [
     "MemoriserModel",
     "Status",
     "Theorem",
+    "all_theorems",
+    "check",
+    "define",
+    "Inf",
+    "register",
+    "scoped",
     "theorem",
-    "theorems",
 ]
+
+
+def __getattr__(name: str):
+    """``kdtheory.check``: :func:`kdtheory.audit.check` (imported on first use: the audit
+    registers its claims on import)."""
+    if name == "check":
+        from .audit import check
+
+        return check
+    raise AttributeError(f"module 'kdtheory' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Command line: ``kdtheory audit | list | latex | derive``.
+"""Command line: ``kdtheory audit | list | show | latex | derive``.
 
 Results go to stdout; progress goes to stderr only (and only once a run has lasted
 :data:`PROGRESS_DELAY` seconds; ``--quiet`` silences it).  Every output file is written
@@ -32,8 +32,9 @@ EXIT = {
 }
 
 EPILOG = """exit codes: 0 success (audit: every true claim holds and every false claim is
-refuted); 1 audit failure; 2 bad arguments (including an output path that cannot be written,
-found before the run, and an absurd --scale); 3 a requested PDF could not be made (pdflatex
+refuted; a conjecture never fails); 1 audit failure; 2 bad arguments (including an output path
+that cannot be written, found before the run, an absurd --scale, and a plugin that cannot be
+loaded); 3 a requested PDF could not be made (pdflatex
 missing or failed; the .tex file is written); 4 an output file could not be written (full
 disk, I/O error; the previous file is left intact); 130 interrupted (Ctrl-C); 141 stdout was
 closed early (e.g. piped into head; output files are still written)."""
@@ -137,9 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    plugins = argparse.ArgumentParser(add_help=False)
+    plugins.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help=(
+            "load your own theorems and claims from a .py file or an importable module "
+            "(repeatable); installed packages' 'kdtheory.plugins' entry points are always loaded"
+        ),
+    )
 
     a = sub.add_parser(
         "audit",
+        parents=[plugins],
         help="check every registered claim on exact toy models and print a table",
         description=(
             "Check every registered claim on many random parameter draws of the exact toy "
@@ -188,10 +201,31 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
-    sub.add_parser("list", help="list the registered theorems with their status", epilog=EPILOG)
+    ls = sub.add_parser(
+        "list",
+        parents=[plugins],
+        help="list the registered theorems: id, status, kind, reference, where they came from",
+        epilog=EPILOG,
+    )
+    ls.add_argument(
+        "--families",
+        action="store_true",
+        help="list the model families a statement can be checked on, with their coordinates",
+    )
+    sh = sub.add_parser(
+        "show",
+        parents=[plugins],
+        help="print one theorem: statement, assumptions, status, source, claims, proof, tests",
+        epilog=EPILOG,
+    )
+    sh.add_argument("id", metavar="ID", help="a theorem id (kdtheory list shows them)")
+    sh.add_argument("--latex", action="store_true", help="print its LaTeX as well")
 
     lx = sub.add_parser(
-        "latex", help="write every registered theorem as a LaTeX document", epilog=EPILOG
+        "latex",
+        parents=[plugins],
+        help="write every registered theorem as a LaTeX document",
+        epilog=EPILOG,
     )
     lx.add_argument(
         "-o",
@@ -309,13 +343,37 @@ def _main(argv, out: _Stdout) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT["bad_arguments"]
+    if args.command in ("audit", "list", "show", "latex"):
+        from .plugins import PluginError, load_entry_points, load_plugin
+
+        try:
+            load_entry_points()
+            for spec in args.plugin:
+                load_plugin(spec)
+        except PluginError as exc:
+            print(f"kdtheory {args.command}: {_one_line(exc)}", file=sys.stderr)
+            return EXIT["bad_arguments"]
     if args.command == "audit":
         return _audit(args, parser, out)
     if args.command == "list":
-        from .theorems import theorems
+        from .navigation import family_lines, theorem_lines
 
-        for t in theorems():
-            out(f"{t.id:<14} {t.status.value:<14} {t.ref:<30} {t.name}")
+        for line in family_lines() if args.families else theorem_lines():
+            out(line)
+        return EXIT["ok"]
+    if args.command == "show":
+        from .navigation import show_lines
+        from .theorems import all_theorems
+
+        known = {t.id for t in all_theorems()}
+        if args.id not in known:
+            print(
+                f"kdtheory show: no theorem {args.id!r}; known: {', '.join(sorted(known))}",
+                file=sys.stderr,
+            )
+            return EXIT["bad_arguments"]
+        for line in show_lines(args.id, latex=args.latex):
+            out(line)
         return EXIT["ok"]
     if args.command == "latex":
         return _latex(args, parser, out)
@@ -476,12 +534,18 @@ def _run_audit(args, progress, out: _Stdout) -> int:
         out(report.table())
     if report.witness_summary():
         out(report.witness_summary())
+    notes = report.hypothesis_notes()
+    if notes:
+        out("\nassumptions and vacuity:")
+        out(notes)
     cx = report.counterexamples()
     if cx:
         out("\ncounterexamples:")
         out(cx)
     if report.unaudited:
         out(f"\nregistered theorems without a numeric check: {', '.join(report.unaudited)}")
+    if report.plugins or report.session_claims:
+        out(f"\nreproduce with: {report.reproduce_command()}")
     out(
         f"\n{'OK' if ok else 'FAILED'}: {len(report.results)} claims, seed {report.seed}, "
         f"{report.seconds:.1f} s"

@@ -82,7 +82,7 @@ def preamble(title: str) -> str:
 def theorems_body(theorems=None, section: str = r"\section*") -> str:
     """Every (given) theorem's :meth:`~kdtheory.theorems.Theorem.latex`, in one section per
     status (in the order of THEORY §0), theorems in registration order."""
-    from .theorems.registry import theorems as all_theorems
+    from .theorems.registry import all_theorems
 
     thms = list(all_theorems() if theorems is None else theorems)
     parts = []

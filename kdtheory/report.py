@@ -209,7 +209,7 @@ def _counterexample(r: ClaimResult) -> str:
 def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) -> str:
     """The report as a standalone LaTeX document (see the module docstring)."""
     from . import __version__
-    from .theorems.registry import theorems
+    from .theorems.registry import all_theorems
 
     res = report.results
     false_cx = [r for r in res if r.status == "false" and r.counterexample is not None]
@@ -218,21 +218,21 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
     parts = [preamble("kdtheory audit report")]
     parts += [r"\begin{document}", r"\maketitle"]
     verdict = r"\textbf{OK}" if report.ok else r"\textbf{FAILED}"
-    from .audit.engine import claims
-
-    subset = (
-        ""
-        if {r.id for r in res} == {c.id for c in claims()}
-        else "".join(f" -{{}}-claim {tex_escape(r.id)}" for r in res)
-    )
     parts.append(
         rf"{verdict}: {len(res)} claims audited (seed {report.seed}, scale "
         rf"{_num(report.scale)}, {report.seconds:.1f}\,s, kdtheory {__version__}); "
         rf"{len(unexpected)} not as expected. Every true claim must \emph{{hold}} on all "
         r"cases and every \emph{false} claim (a negative control) must be \emph{refuted} by a "
-        r"concrete counterexample. Reproduce with "
-        rf"\texttt{{kdtheory audit -{{}}-seed {report.seed} -{{}}-scale {_num(report.scale)} "
-        rf"{subset} -{{}}-report DIR}}."
+        r"concrete counterexample; a \emph{conjecture} is reported neutrally. Reproduce with "
+        rf"\texttt{{{tex_escape(report.reproduce_command()).replace('--', '-{}-')} "
+        r"-{}-report DIR}}."
+        + (
+            " Claims registered in a Python session ("
+            + ", ".join(tex_escape(c) for c in report.session_claims)
+            + ") cannot be reproduced from the command line: save them in a plugin file."
+            if report.session_claims
+            else ""
+        )
     )
     parts.append(r"\section{Audit table}")
     parts.append(
@@ -280,7 +280,7 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
             )
     parts.append(r"\clearpage")
     parts.append(r"\section{Registered theorems}\label{sec:theorems}")
-    parts.append(theorems_body(theorems(), section=r"\subsection*"))
+    parts.append(theorems_body(all_theorems(), section=r"\subsection*"))
     parts.append(r"\end{document}")
     return "\n\n".join(parts) + "\n"
 

@@ -447,6 +447,46 @@ PARAMS: dict[str, Param] = {
 }
 
 
+#: the names of the toolkit's own parameters (:func:`define` never replaces one of these)
+_BUILTIN = frozenset(PARAMS)
+
+
+def define(name: str, latex: str, domain, meaning: str) -> sp.Symbol:
+    """Declare a quantity of your own and return its sympy symbol.
+
+    ``name`` is a Python identifier (the keyword you pass to :meth:`Theorem.evaluate` and the
+    coordinate a model family's search may vary); ``latex`` its math-mode LaTeX; ``domain`` a
+    :class:`Domain` or ``(low, high)`` (open ends; ``math.inf`` allowed); ``meaning`` the text
+    of its LaTeX legend entry.  Values are validated against the domain like the toolkit's own
+    parameters.  Defining the same name again with the same LaTeX and domain returns the same
+    symbol (a re-run notebook cell); anything else that clashes is a ``ValueError``.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a Python identifier, got {short_repr(name)}")
+    for label, text in (("latex", latex), ("meaning", meaning)):
+        if not isinstance(text, str) or not text.strip():
+            raise TypeError(f"{label} must be a non-empty string, got {short_repr(text)}")
+    if isinstance(domain, (tuple, list)) and len(domain) == 2:
+        low, high = (real_scalar("domain", v, "a number") for v in domain)
+        if not low < high:
+            raise ValueError(f"domain needs low < high, got ({low}, {high})")
+        domain = Domain(low, high)
+    if not isinstance(domain, Domain):
+        raise TypeError(f"domain must be a Domain or (low, high), got {short_repr(domain)}")
+    new = Param(name, latex, domain, meaning)
+    old = PARAMS.get(name)
+    if old is not None:
+        if name in _BUILTIN:
+            raise ValueError(f"{name!r} is one of the toolkit's parameters: {old.meaning}")
+        if (old.latex, old.domain) != (latex, domain):
+            raise ValueError(
+                f"{name!r} is already defined as ${old.latex}$ on {old.domain.describe()}"
+            )
+        return old.symbol
+    PARAMS[name] = new
+    return new.symbol
+
+
 def param(name: str) -> Param:
     """The :class:`Param` called ``name``; ``KeyError`` lists the known names."""
     try:

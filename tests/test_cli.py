@@ -12,7 +12,7 @@ import kdtheory.cli as cli
 import kdtheory.latex as klatex
 from kdtheory.audit import claims
 from kdtheory.tex import tex_escape
-from kdtheory.theorems import theorems
+from kdtheory.theorems import all_theorems
 
 needs_pdflatex = pytest.mark.skipif(
     shutil.which("pdflatex") is None,
@@ -23,7 +23,7 @@ needs_pdflatex = pytest.mark.skipif(
 def test_list_prints_every_theorem(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == [t.id for t in theorems()]
+    assert [line.split()[0] for line in out] == [t.id for t in all_theorems()]
 
 
 def test_latex_to_stdout_is_the_theorems_document(capsys):

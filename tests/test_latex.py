@@ -22,9 +22,9 @@ import kdtheory.latex as klatex
 from kdtheory.assumptions import BoundedLoss, SubGaussian
 from kdtheory.symbols import PARAMS, latex_names, symbol, to_latex
 from kdtheory.tex import UNICODE_TEX, tex_escape, unicode_declarations
-from kdtheory.theorems import E_D, Status, Theorem, theorems
+from kdtheory.theorems import E_D, Status, Theorem, all_theorems
 
-THEOREMS = theorems()
+THEOREMS = all_theorems()
 needs_pdflatex = pytest.mark.skipif(
     shutil.which("pdflatex") is None,
     reason="pdflatex not on PATH (apt-get install texlive-latex-base texlive-latex-recommended)",
@@ -183,7 +183,7 @@ def test_unicode_declarations_cover_the_table():
 
 def test_theorems_document_groups_every_theorem_by_status():
     doc = klatex.theorems_document()
-    heads = {s: doc.index(klatex.STATUS_TITLES[s]) for s in Status if theorems(s)}
+    heads = {s: doc.index(klatex.STATUS_TITLES[s]) for s in Status if all_theorems(s)}
     assert list(heads.values()) == sorted(heads.values())  # THEORY §0 order
     for t in THEOREMS:
         pos = doc.index(rf"\label{{thm:{t.id}}}")

@@ -12,18 +12,11 @@ from hypothesis import strategies as st
 
 from kdtheory import GaussianMeanModel, Status, theorem
 from kdtheory.audit import run_audit
-from kdtheory.audit.claims_negative import (
-    _MODEL,
-    _STUDENT,
-    _TEACHER,
-    SearchSpace,
-    _gaussian_values,
-    round_significant,
-    search_counterexample,
-)
+from kdtheory.search import round_significant, search_counterexample
+from kdtheory.families import family, quadratic_values
 from kdtheory.sampling import RANGES
 
-N_IDS = [f"N{i}" for i in range(1, 8)]
+N_IDS = ["N1", "N2", "N3", "N4", "N5", "N6", "N7"]
 
 
 @pytest.mark.parametrize("nid", N_IDS)
@@ -127,11 +120,9 @@ def test_n6_centred_condition_fails_for_every_eta(model, a, tau, u):
 @given(st.floats(-5, 5), RANGES["tau"].strategy())
 def test_n7_threshold(m, sd):
     """E_Q g - E_P g = m^2 against sqrt(2 Var_P g KL) = sqrt(2) |m| sd: false iff |m| > sqrt(2) sd."""
-    from kdtheory.audit.claims_negative import _quadratic_values
-
     if math.isclose(abs(m), math.sqrt(2) * sd, rel_tol=1e-6):
         return
-    ev = theorem("N7").evaluate(**_quadratic_values({"m": m, "sd": sd}))
+    ev = theorem("N7").evaluate(**quadratic_values({"m": m, "sd": sd}))
     assert bool(ev.all_hold) is (abs(m) <= math.sqrt(2) * sd)
 
 
@@ -167,7 +158,7 @@ def test_audit_json_carries_the_counterexamples(negative_report):
 
 def test_search_does_not_refute_a_true_theorem():
     """The same search over Model A kernels finds no counterexample to U1 (THEORY §3)."""
-    space = SearchSpace(_MODEL + _TEACHER + _STUDENT, _gaussian_values)
+    space = family("gaussian-mean").space
     tried, cx, best = search_counterexample(theorem("U1"), space, np.random.default_rng(1), 300)
     assert tried > 100 and cx is None and best <= 1 + 1e-9
 
@@ -241,7 +232,8 @@ def test_search_starts_from_seed_dependent_points(counted_searches, nid):
     """The best point before shrinking is the search's own: it differs across seeds, it is
     where the search's best ratio was measured (> 1, a violation), and the JSON record shows
     it.  (A stored table of counterexamples gives the same point, or none, for every seed.)"""
-    from kdtheory.audit.claims_negative import _SPACES, _ratio
+    from kdtheory.audit.claims_negative import _SPACES
+    from kdtheory.search import _ratio
 
     _, space = _SPACES[nid]
     found = {}
@@ -249,7 +241,7 @@ def test_search_starts_from_seed_dependent_points(counted_searches, nid):
         res, _, _ = counted_searches[nid, seed]
         search = res.counterexample["search"]
         point = search["before_shrinking"]
-        assert set(point) == {name for name, _ in space.coords}
+        assert set(point) == {name for name, _ in space.coords} | {k for k, _ in space.pinned}
         ratio, violated = _ratio(theorem(nid), space.build(point))
         assert violated and ratio > 1
         assert ratio == search["best_ratio_found"]

@@ -30,7 +30,7 @@ from kdtheory.latex import compile_pdf
 from kdtheory.report import make_figures, report_tex, standard_gaussian_case, write_report
 from kdtheory.sampling import RANGES
 from kdtheory.tex import tex_escape
-from kdtheory.theorems import theorems
+from kdtheory.theorems import all_theorems
 
 needs_pdflatex = pytest.mark.skipif(
     shutil.which("pdflatex") is None,
@@ -193,7 +193,7 @@ def test_report_lists_every_claim_and_theorem(small_audit):
     assert {r.id for r in small_audit.results} == {c.id for c in claims()}
     for r in small_audit.results:
         assert rf"\texttt{{{tex_escape(r.id)}}} & \texttt{{{tex_escape(r.theorem)}}}" in tex
-    for t in theorems():
+    for t in all_theorems():
         assert rf"\label{{thm:{t.id}}}" in tex
     for t in small_audit.unaudited:
         assert rf"\texttt{{{tex_escape(t)}}}" in tex

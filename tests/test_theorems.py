@@ -8,20 +8,20 @@ import sympy as sp
 
 import kdtheory
 from kdtheory.symbols import symbol
-from kdtheory.theorems import E_D, Status, Theorem, register, theorem, theorems
+from kdtheory.theorems import E_D, Status, Theorem, all_theorems, register, theorem
 
 
 def test_foundation_theorems_registered():
-    ids = {t.id for t in theorems()}
+    ids = {t.id for t in all_theorems()}
     assert {"lemma-DV", "lemma-SG", "U0", "U1", "U-uniform"} <= ids
     assert kdtheory.theorem("U1") is theorem("U1")
     assert theorem("lemma-DV").status is Status.PAPER
     assert theorem("U1").status is Status.RECONSTRUCTED
-    assert all(t in theorems() for t in theorems(status="paper"))
+    assert all(t in all_theorems() for t in all_theorems(status="paper"))
 
 
 def test_every_theorem_is_complete():
-    for t in theorems():
+    for t in all_theorems():
         assert t.id and t.name and t.ref.startswith("THEORY §"), t.id
         assert isinstance(t.statement, (sp.LessThan, sp.GreaterThan)), t.id
         assert t.status in Status

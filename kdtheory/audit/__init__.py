@@ -5,6 +5,7 @@ Importing this package registers the claims: one module per theorem family.
 
 from importlib import import_module
 
+from ..theorems.registry import loading
 from .engine import (
     AuditReport,
     Batch,
@@ -25,10 +26,16 @@ CLAIM_MODULES = (
     "claims_linear",
     "claims_negative",
 )
-for _name in CLAIM_MODULES:
-    import_module(f"{__name__}.{_name}")
+with loading("kdtheory"):
+    for _name in CLAIM_MODULES:
+        import_module(f"{__name__}.{_name}")
+
+from .statement import StatementClaim, check, claim  # noqa: E402  (after the toolkit's claims)
 
 __all__ = [
+    "StatementClaim",
+    "check",
+    "claim",
     "AuditReport",
     "Batch",
     "Claim",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 HOLDS, REFUTED, INCONCLUSIVE = "holds", "refuted", "inconclusive"
+#: the verdict on a conjecture nothing refuted (neutral: it is not a proof)
+NO_VIOLATION = "no violation"
 
 
 class AuditRequestError(ValueError):
@@ -150,9 +153,27 @@ class ClaimResult:
 
     @property
     def as_expected(self) -> bool:
+        """A false claim is refuted, a true one holds; a conjecture is never a failure."""
+        if self.status == Status.CONJECTURE.value:
+            return True
         if self.status == Status.FALSE.value:
             return self.verdict == REFUTED
         return self.verdict == HOLDS
+
+    def summary(self) -> str:
+        """One line: the verdict with its evidence (a conjecture's is worded neutrally)."""
+        if self.counterexample is not None:
+            cx = self.counterexample
+            return f"refuted (ratio {cx['ratio']:.6g} at {json.dumps(_jsonable(cx['params']))})"
+        search = self.extra.get("search_evaluations")
+        found = f"{self.cases} cases" + (
+            f" and {search} search evaluations" if search is not None else ""
+        )
+        line = f"{self.verdict} in {found}"
+        a = self.extra.get("assumptions") or {}
+        if a.get("not_met") or a.get("unchecked") or self.extra.get("vacuous"):
+            line += f" ({self.notes})"
+        return line
 
     def to_json(self) -> dict:
         return _jsonable(asdict(self))
@@ -370,13 +391,33 @@ def _jsonable(x):
 
 # -- registry ---------------------------------------------------------------------------------
 _CLAIMS: dict[str, Claim] = {}
+_CLAIM_ORIGIN: dict[str, str] = {}
 
 
-def register_claim(claim: Claim) -> Claim:
+def register_claim(claim: Claim, replace: bool = False) -> Claim:
+    """Add ``claim`` to the audit; a taken id raises ``ValueError`` unless ``replace=True``
+    (never for the toolkit's own claims).  The origin is recorded as for theorems
+    (:func:`kdtheory.theorems.registry.loading`)."""
+    from ..theorems.registry import current_origin
+
+    if not isinstance(claim, Claim):
+        raise TypeError(f"register_claim expects a Claim, got {type(claim).__name__}")
     if claim.id in _CLAIMS:
-        raise ValueError(f"a claim with id {claim.id!r} is already registered")
+        if not replace:
+            raise ValueError(
+                f"a claim with id {claim.id!r} is already registered "
+                f"(from {_CLAIM_ORIGIN[claim.id]}); pass replace=True to replace it"
+            )
+        if _CLAIM_ORIGIN[claim.id] == "kdtheory" and current_origin() != "kdtheory":
+            raise ValueError(f"{claim.id!r} is one of the toolkit's claims; choose another id")
     _CLAIMS[claim.id] = claim
+    _CLAIM_ORIGIN[claim.id] = current_origin()
     return claim
+
+
+def claim_origin(id: str) -> str:
+    """Where claim ``id`` was registered from (``"kdtheory"``, a plugin, or ``"session"``)."""
+    return _CLAIM_ORIGIN[id]
 
 
 def claims() -> list[Claim]:
@@ -390,10 +431,24 @@ class AuditReport:
     scale: float
     seconds: float
     unaudited: list[str]
+    #: the ``--plugin`` options that registered the audited claims (:mod:`kdtheory.plugins`)
+    plugins: list[str] = field(default_factory=list)
+    #: audited claims registered from a Python session (no command line reproduces them)
+    session_claims: list[str] = field(default_factory=list)
+    #: whether every registered claim was audited (else the reproduce line names them)
+    complete: bool = True
 
     @property
     def ok(self) -> bool:
         return all(r.as_expected for r in self.results)
+
+    def reproduce_command(self) -> str:
+        """The command line that reruns this audit (without output options)."""
+        parts = ["kdtheory audit", f"--seed {self.seed}", f"--scale {self.scale:g}"]
+        parts += [f"--plugin {shlex.quote(p)}" for p in self.plugins]
+        if not self.complete:
+            parts += [f"--claim {shlex.quote(r.id)}" for r in self.results]
+        return " ".join(parts)
 
     def to_json(self) -> dict:
         return {
@@ -403,6 +458,7 @@ class AuditReport:
             "ok": self.ok,
             "claims": [r.to_json() for r in self.results],
             "unaudited_theorems": self.unaudited,
+            "reproduce": self.reproduce_command(),
         }
 
     def write_json(self, path) -> None:
@@ -451,6 +507,16 @@ class AuditReport:
             f"parameters: " + (f"{bad} not exact" if bad else f"all exact within {exact:.0e}")
         )
 
+    def hypothesis_notes(self) -> str:
+        """Lines on cases excluded because an assumption was not met, cases the model family
+        could not check, and vacuous bounds (:mod:`kdtheory.audit.statement`)."""
+        out = []
+        for r in self.results:
+            a = r.extra.get("assumptions") or {}
+            if a.get("not_met") or a.get("unchecked") or r.extra.get("vacuous"):
+                out.append(f"{r.id}: {r.notes}")
+        return "\n".join(out)
+
     def counterexamples(self) -> str:
         out = []
         for r in self.results:
@@ -470,7 +536,7 @@ def run_audit(
     progress: Callable[[str], None] | None = None,
 ) -> AuditReport:
     """Run every registered claim (or those in ``only``) with a seeded generator per claim."""
-    from ..theorems.registry import theorems
+    from ..theorems.registry import all_theorems
 
     selected = claims()
     if only:
@@ -491,8 +557,20 @@ def run_audit(
         for k, claim in enumerate(selected):
             results.append(_run_one(claim, k, len(selected), seed, scale, progress))
     audited = {c.theorem.id for c in claims()}
-    unaudited = [t.id for t in theorems() if t.id not in audited]
-    return AuditReport(results, seed, scale, time.perf_counter() - t0, unaudited)
+    unaudited = [t.id for t in all_theorems() if t.id not in audited]
+    from ..plugins import loaded
+
+    origins = [_CLAIM_ORIGIN.get(c.id, "kdtheory") for c in selected]
+    return AuditReport(
+        results,
+        seed,
+        scale,
+        time.perf_counter() - t0,
+        unaudited,
+        plugins=[p for p in loaded("plugin") if p in origins],
+        session_claims=[c.id for c, o in zip(selected, origins, strict=True) if o == "session"],
+        complete=len(selected) == len(claims()),
+    )
 
 
 def single_blas_thread():

@@ -504,9 +504,9 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
         f = table[quantity]
         return f.expr, f"{f.meaning} ({f.ref})"
     from ..symbols import symbol
-    from ..theorems import theorems
+    from ..theorems import all_theorems
 
-    by_id = {t.id: t for t in theorems()}
+    by_id = {t.id: t for t in all_theorems()}
     if quantity not in by_id:
         raise KeyError(
             f"unknown quantity {quantity!r}; known: {', '.join(table)} or a theorem id "

@@ -3,22 +3,27 @@ one module per family (THEORY §2-§8)."""
 
 from importlib import import_module
 
-from .base import ATOL, E_D, RTOL, Evaluation, Status, Theorem
-from .registry import register, theorem, theorems
+from .base import ATOL, E_D, RTOL, Evaluation, Inf, Status, Theorem
+from .registry import all_theorems, loading, origin, register, scoped, theorem
 
 #: the theorem modules, in registration order (true results first, negative controls last)
 THEOREM_MODULES = ("upper", "lower", "sharpness", "negative")
-for _name in THEOREM_MODULES:
-    import_module(f"{__name__}.{_name}")
+with loading("kdtheory"):
+    for _name in THEOREM_MODULES:
+        import_module(f"{__name__}.{_name}")
 
 __all__ = [
     "Theorem",
     "Status",
     "Evaluation",
+    "Inf",
     "E_D",
     "RTOL",
     "ATOL",
     "register",
     "theorem",
-    "theorems",
+    "all_theorems",
+    "origin",
+    "scoped",
+    "loading",
 ]

@@ -2,7 +2,12 @@
 
 The statement is the single source of truth (STYLE.md): numeric values come from
 ``sympy.lambdify`` of its two sides (compiled once per theorem), LaTeX from the sympy printer.
-Status labels follow THEORY §0: ``paper``, ``reconstructed``, ``extension``, ``false``.
+Status labels follow THEORY §0: ``paper``, ``reconstructed``, ``extension``, ``false``, and
+``conjecture`` for a user's statement whose truth is unknown (the audit reports it neutrally).
+
+A statement is ``sympy.Le`` (upper bound), ``sympy.Ge`` (lower bound) or ``sympy.Eq`` (an
+identity, checked to the same tolerance); either side may contain :class:`Inf`, an infimum over a
+free parameter evaluated by numeric minimisation.
 
 Numeric tolerance (documented once, used everywhere): an inequality ``lhs <= rhs`` counts as
 holding when ``lhs <= rhs + RTOL * max(|lhs|, |rhs|) + ATOL``; this absorbs double-precision
@@ -25,7 +30,16 @@ from ..assumptions import Assumption
 from ..symbols import PARAMS, check_in, real_array, short_repr, to_latex
 from ..tex import tex_escape
 
-__all__ = ["Status", "Theorem", "Evaluation", "RTOL", "ATOL", "E_D", "EXPECTATION_KEY"]
+__all__ = [
+    "Status",
+    "Theorem",
+    "Evaluation",
+    "Inf",
+    "RTOL",
+    "ATOL",
+    "E_D",
+    "EXPECTATION_KEY",
+]
 
 RTOL = 1e-9
 ATOL = 1e-12
@@ -44,20 +58,66 @@ class Status(str, Enum):
     RECONSTRUCTED = "reconstructed"
     EXTENSION = "extension"
     FALSE = "false"
+    #: a statement whose truth is unknown (a researcher's own): refuted or not, never a failure
+    CONJECTURE = "conjecture"
 
     def __str__(self) -> str:
         return self.value
 
 
+class Inf(sp.Function):
+    r"""``Inf(expr, lam, low, high)``: :math:`\inf_{lam \in (low, high)} expr` in a statement.
+
+    Evaluated by numeric minimisation over ``lam`` (scipy's bounded Brent search, on a log scale
+    when ``low >= 0`` and ``high = oo``), element by element.  The value found is ``expr`` at
+    some ``lam``, so it is *at least* the infimum: for an upper bound ``lhs <= Inf(...)`` a
+    violation found with it is a genuine violation, while "holds" means "holds at the ``lam``
+    found" (:attr:`Evaluation.argmin` says which).  ``low``/``high`` default to ``0`` and ``oo``.
+    """
+
+    nargs = (2, 4)
+
+    @classmethod
+    def eval(cls, expr, lam, low=None, high=None):
+        if not isinstance(lam, sp.Symbol):
+            raise TypeError(f"Inf: the variable must be a sympy Symbol, got {lam!r}")
+        return None
+
+    @property
+    def bounds(self) -> tuple[sp.Expr, sp.Expr]:
+        args = self.args
+        return (args[2], args[3]) if len(args) == 4 else (sp.Integer(0), sp.oo)
+
+    @property
+    def free_symbols(self):
+        return self.args[0].free_symbols - {self.args[1]}
+
+    def _latex(self, printer, exp=None):
+        low, high = self.bounds
+        lam = printer._print(self.args[1])
+        dom = (
+            rf"{lam}>{printer._print(low)}"
+            if high == sp.oo
+            else rf"{lam}\in({printer._print(low)},{printer._print(high)})"
+        )
+        body = rf"\inf_{{{dom}}}\left[{printer._print(self.args[0])}\right]"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """Both sides of a statement at given values (arrays broadcast)."""
+    """Both sides of a statement at given values (arrays broadcast).  ``vacuous`` (``None`` when
+    the assumptions imply no trivial bound) marks where the bound is at or past the trivial one
+    (:meth:`Theorem.trivial_bound`); ``argmin`` maps each :class:`Inf` variable to the values at
+    which the infimum was evaluated."""
 
     lhs: np.ndarray
     rhs: np.ndarray
     slack: np.ndarray
     ratio: np.ndarray
     holds: np.ndarray
+    vacuous: np.ndarray | None = None
+    argmin: dict | None = None
 
     @property
     def all_hold(self) -> bool:
@@ -68,10 +128,12 @@ class Evaluation:
 class Theorem:
     """A registered result.
 
-    ``statement`` is ``sympy.Le(lhs, rhs)`` (an upper bound) or ``sympy.Ge(lhs, rhs)`` (a lower
-    bound).  ``reference`` fixes the ratio reported by :meth:`evaluate`:
-    ``ratio = (lhs - reference) / (rhs - reference)``, which is ``<= 1`` exactly when the
-    statement holds (for a lower bound use e.g. ``reference = gen_T``).
+    ``statement`` is ``sympy.Le(lhs, rhs)`` (an upper bound), ``sympy.Ge(lhs, rhs)`` (a lower
+    bound) or ``sympy.Eq(lhs, rhs)`` (an identity).  ``reference`` fixes the ratio reported by
+    :meth:`evaluate`: ``ratio = (lhs - reference) / (rhs - reference)``, which is ``<= 1``
+    exactly when an inequality holds (for a lower bound use e.g. ``reference = gen_T``) and 1 for
+    an identity.  ``source`` is the file and line where the theorem was constructed (recorded
+    automatically); ``tests`` names the test files that check it (for ``kdtheory show``).
     """
 
     id: str
@@ -85,13 +147,35 @@ class Theorem:
     notes: str = ""
     proof: str | None = None
     tags: tuple[str, ...] = field(default=())
+    tests: tuple[str, ...] = field(default=())
+    source: str = field(default="", compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "status", Status(self.status))
-        if not isinstance(self.statement, (sp.LessThan, sp.GreaterThan)):
-            raise TypeError(
-                f"statement of {self.id!r} must be sympy.Le or sympy.Ge, got {type(self.statement)}"
+        if not isinstance(self.id, str) or not self.id.strip() or any(c.isspace() for c in self.id):
+            raise ValueError(
+                f"a theorem id must be a non-empty string without spaces, got {self.id!r}"
             )
+        try:
+            object.__setattr__(self, "status", Status(self.status))
+        except ValueError:
+            known = ", ".join(s.value for s in Status)
+            raise ValueError(
+                f"status of {self.id!r} must be one of {known}, got {self.status!r}"
+            ) from None
+        if not isinstance(self.statement, (sp.LessThan, sp.GreaterThan, sp.Equality)):
+            raise TypeError(
+                f"statement of {self.id!r} must be sympy.Le, sympy.Ge or sympy.Eq, "
+                f"got {type(self.statement).__name__}"
+            )
+        from ..assumptions import Assumption
+
+        bad = [a for a in self.assumptions if not isinstance(a, Assumption)]
+        if bad:
+            raise TypeError(f"assumptions of {self.id!r} must be Assumption objects, got {bad!r}")
+        object.__setattr__(self, "assumptions", tuple(self.assumptions))
+        object.__setattr__(self, "tests", tuple(self.tests))
+        if not self.source:
+            object.__setattr__(self, "source", _caller_location())
 
     # -- structure ----------------------------------------------------------------------------
     @property
@@ -104,7 +188,36 @@ class Theorem:
 
     @property
     def is_upper(self) -> bool:
-        return isinstance(self.statement, sp.LessThan)
+        """An upper bound (``Le``); an identity counts as upper for the ratio's orientation."""
+        return isinstance(self.statement, (sp.LessThan, sp.Equality))
+
+    @property
+    def is_identity(self) -> bool:
+        return isinstance(self.statement, sp.Equality)
+
+    @property
+    def kind(self) -> str:
+        """``"upper bound"``, ``"lower bound"`` or ``"identity"``."""
+        if self.is_identity:
+            return "identity"
+        return "upper bound" if self.is_upper else "lower bound"
+
+    def trivial_bound(self) -> sp.Expr | None:
+        """The bound the assumptions give for free, if any: with a :class:`BoundedLoss` of width
+        ``w = l_max - l_min`` every expected gap lies in ``[-w, w]``, so ``|gen_S|``,
+        ``|gen_T|`` are at most ``w`` and ``|dgen|`` at most ``2 w`` (THEORY §3).  ``None`` when
+        the left side is none of these or no bounded loss is assumed."""
+        from ..assumptions import BoundedLoss
+
+        widths = [a.sigma() for a in self.assumptions if isinstance(a, BoundedLoss)]
+        if not widths or self.is_identity:
+            return None
+        lhs = self.lhs.args[0] if isinstance(self.lhs, sp.Abs) else self.lhs
+        factor = {"dgen": 2, "gen_S": 1, "gen_T": 1}.get(getattr(lhs, "name", ""), None)
+        if factor is None or not isinstance(lhs, sp.Symbol) or lhs != PARAMS[lhs.name].symbol:
+            return None
+        w = sp.Min(*widths) if len(widths) > 1 else widths[0]
+        return factor * w if self.is_upper else -factor * w
 
     @property
     def integrand(self) -> sp.Expr | None:
@@ -128,6 +241,11 @@ class Theorem:
             _Compiled(self._numeric(e)) for e in (self.lhs, self.rhs, sp.sympify(self.reference))
         )
 
+    @cached_property
+    def _trivial(self):
+        t = self.trivial_bound()
+        return None if t is None else _Compiled(t)
+
     @property
     def symbols(self) -> list[str]:
         """Names of the values :meth:`evaluate` needs."""
@@ -150,13 +268,16 @@ class Theorem:
         """
         lhs_f, rhs_f, ref_f = self._compiled
         values = self._validated(values)
+        argmin: dict = {}
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            lhs, rhs, ref = (self._side(f, values) for f in (lhs_f, rhs_f, ref_f))
+            lhs, rhs, ref = (self._side(f, values, argmin) for f in (lhs_f, rhs_f, ref_f))
             if np.any(np.isnan(lhs)) or np.any(np.isnan(rhs)):
                 raise ValueError(f"{self.id}: evaluation produced NaN at {values!r}")
             tol = RTOL * np.maximum(np.abs(lhs), np.abs(rhs)) + ATOL
             tol = np.where(np.isfinite(tol), tol, 0.0)
-            if self.is_upper:
+            if self.is_identity:
+                slack = -np.abs(lhs - rhs)
+            elif self.is_upper:
                 slack = rhs - lhs
             else:
                 slack = lhs - rhs
@@ -165,7 +286,23 @@ class Theorem:
             ratio = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.sign(num) * np.inf)
             ratio = np.where((den == 0) & (num == 0), 1.0, ratio)
             ratio = np.where(np.isinf(rhs) & np.isfinite(lhs), 0.0, ratio)
-        return Evaluation(lhs=lhs, rhs=rhs, slack=slack, ratio=ratio, holds=holds)
+        return Evaluation(
+            lhs=lhs,
+            rhs=rhs,
+            slack=slack,
+            ratio=ratio,
+            holds=holds,
+            vacuous=self._vacuous(rhs, values),
+            argmin=argmin or None,
+        )
+
+    def _vacuous(self, rhs, values: dict):
+        """Where the bound is at or past :meth:`trivial_bound` (``None`` if there is none or
+        its values were not given)."""
+        if self._trivial is None or any(k not in values for k in self._trivial.names):
+            return None
+        triv = np.asarray(self._trivial(values), dtype=float)
+        return rhs >= triv if self.is_upper else rhs <= triv
 
     def _validated(self, values: dict) -> dict:
         """The values the statement uses, validated once, with a broadcast check naming them."""
@@ -183,9 +320,11 @@ class Theorem:
             ) from None
         return out
 
-    def _side(self, compiled: _Compiled, values: dict) -> np.ndarray:
+    def _side(self, compiled: _Compiled, values: dict, argmin: dict) -> np.ndarray:
         """One side in double precision; elements whose evaluation overflowed are redone in
-        mpmath (:meth:`_Compiled.mp`)."""
+        mpmath (:meth:`_Compiled.mp`).  Infima (:class:`Inf`) are minimised first."""
+        if compiled.infima:
+            values = compiled.minimise(values, argmin)
         with np.errstate(over="raise"):
             try:
                 return np.asarray(compiled(values), dtype=float)
@@ -267,14 +406,49 @@ class Theorem:
 
 
 class _Compiled:
-    """``lambdify`` of one expression with arguments passed by symbol name, validated."""
+    """``lambdify`` of one expression with arguments passed by symbol name, validated.  Each
+    :class:`Inf` in it becomes a placeholder argument, computed by :meth:`minimise`."""
 
     def __init__(self, expr: sp.Expr):
-        syms = sorted(expr.free_symbols, key=lambda s: s.name)
+        self.infima = []
+        for k, node in enumerate(sorted(expr.atoms(Inf), key=sp.default_sort_key)):
+            inner, lam = node.args[0], node.args[1]
+            low, high = (float(b) for b in node.bounds)
+            if not low < high:
+                raise ValueError(f"Inf over {lam}: need low < high, got ({low}, {high})")
+            place = sp.Symbol(f"_inf{k}")
+            rest = sorted(inner.free_symbols - {lam}, key=lambda s: s.name)
+            fn = sp.lambdify([lam, *rest], inner, modules="numpy")
+            self.infima.append((place, lam.name, [s.name for s in rest], fn, low, high))
+            expr = expr.xreplace({node: place})
+        places = {p for p, *_ in self.infima}
+        syms = sorted(expr.free_symbols - places, key=lambda s: s.name)
+        for _, _, rest, *_ in self.infima:
+            syms += [sp.Symbol(n) for n in rest if n not in {s.name for s in syms}]
+        syms = sorted(set(syms), key=lambda s: s.name)
         self.names = [s.name for s in syms]
-        self.fn = sp.lambdify(syms, expr, modules="numpy")
+        self.fn = sp.lambdify([*syms, *places], expr, modules="numpy")
         self.expr = expr
-        self.syms = syms
+        self.syms = [*syms, *places]
+
+    def minimise(self, values: dict, argmin: dict) -> dict:
+        """``values`` with each infimum's placeholder set to the minimum found (elementwise) and
+        the minimising variable recorded in ``argmin``."""
+        out = dict(values)
+        for place, lam, rest, fn, low, high in self.infima:
+            args = np.broadcast_arrays(*[np.asarray(values[k], dtype=float) for k in rest])
+            shape = args[0].shape if args else ()
+            best, where = np.empty(shape), np.empty(shape)
+            log = low >= 0 and math.isinf(high)
+            lo, hi = (math.log(max(low, 1e-300)), math.log(1e300)) if log else (low, high)
+            if log:
+                lo = max(lo, -700.0)
+                hi = min(hi, 700.0)
+            for idx in np.ndindex(shape):
+                best[idx], where[idx] = _minimise_1d(fn, [float(a[idx]) for a in args], log, lo, hi)
+            out[place.name] = best if shape else float(best)
+            argmin[lam] = where if shape else float(where)
+        return out
 
     @cached_property
     def fn_mp(self):
@@ -285,7 +459,8 @@ class _Compiled:
         double: ``inf`` only if the exact value is beyond double range."""
         import mpmath
 
-        args = np.broadcast_arrays(*[np.asarray(values[k], dtype=float) for k in self.names])
+        names = [s.name for s in self.syms]
+        args = np.broadcast_arrays(*[np.asarray(values[k], dtype=float) for k in names])
         shape = args[0].shape if args else ()
         out = np.empty(shape, dtype=float)
         with mpmath.workdps(50):
@@ -311,7 +486,43 @@ class _Compiled:
         for k in self.names:
             v = values[k]
             args.append(check_in(k, v, PARAMS[k].domain) if k in PARAMS else _real(k, v))
+        args += [values[p.name] for p, *_ in self.infima]
         return self.fn(*args)
+
+
+def _minimise_1d(fn, point: list, log: bool, lo: float, hi: float) -> tuple[float, float]:
+    """``(min, argmin)`` of ``fn(lam, *point)`` for ``lam`` in ``(lo, hi)`` (``log``: ``lam =
+    exp(x)``, ``x`` in ``(lo, hi)``): a 241-point scan brackets the global minimum, bounded Brent
+    refines it.  The value returned is ``fn`` at the argmin returned (never below the infimum)."""
+    from scipy.optimize import minimize_scalar
+
+    def f(x):
+        lam = math.exp(x) if log else x
+        with np.errstate(all="ignore"):
+            v = float(fn(lam, *point))
+        return v if math.isfinite(v) else math.inf
+
+    grid = np.linspace(lo, hi, 241)
+    vals = np.array([f(x) for x in grid])
+    j = int(np.argmin(vals))
+    a, b = grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)]
+    res = minimize_scalar(f, bounds=(a, b), method="bounded", options={"xatol": 1e-12})
+    x, v = (res.x, float(res.fun)) if res.fun <= vals[j] else (grid[j], float(vals[j]))
+    return v, math.exp(x) if log else x
+
+
+def _caller_location() -> str:
+    """``file:line`` of the code that constructed a theorem (the first frame outside this
+    module and the dataclass machinery)."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name != __file__ and not name.startswith("<"):
+            return f"{name}:{frame.f_lineno}"
+        frame = frame.f_back
+    return ""
 
 
 def _real(name, v):

@@ -56,6 +56,7 @@ THEOREM_L = register(
             "and the no-slack form gen_S >= gen_T - K_n/eta is false (N5)."
         ),
         proof="proofs/lower_bound.py",
+        tests=("tests/test_lower.py", "tests/test_cgf.py"),
     )
 )
 
@@ -78,6 +79,7 @@ THEOREM_U_JOINT = register(
             "the right-hand side is inf_theta (K_n + Lambda(theta))/theta."
         ),
         proof="proofs/lower_bound.py",
+        tests=("tests/test_lower.py", "tests/test_cgf.py"),
     )
 )
 
@@ -94,6 +96,7 @@ THEOREM_U_JOINT_LOWER = register(
         ),
         notes="Holds for every theta > 0; evaluated at the optimising theta* (the infimum).",
         proof="proofs/lower_bound.py",
+        tests=("tests/test_lower.py", "tests/test_cgf.py"),
     )
 )
 
@@ -114,6 +117,7 @@ THEOREM_U_GAMMA = register(
         proof_sketch=_GAMMA_SKETCH,
         notes="The honest joint form for the squared loss, whose CGF has a finite domain.",
         proof="proofs/lower_bound.py",
+        tests=("tests/test_lower.py", "tests/test_formulas_cgf.py"),
     )
 )
 
@@ -129,5 +133,6 @@ THEOREM_L_GAMMA = register(
         proof_sketch=_GAMMA_SKETCH.replace("U-joint", "the lower side of U-joint"),
         notes="V_g, b_g are the lower-tail envelope constants (Lambda(-theta) side).",
         proof="proofs/lower_bound.py",
+        tests=("tests/test_lower.py", "tests/test_formulas_cgf.py"),
     )
 )

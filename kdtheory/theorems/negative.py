@@ -29,6 +29,7 @@ def _false(id_: str, name: str, statement, notes: str, **kw) -> Theorem:
             ref="THEORY §8",
             statement=statement,
             notes=notes,
+            tests=("tests/test_negative_controls.py",),
             **kw,
         )
     )

@@ -1,25 +1,64 @@
-"""The theorem registry: ``register`` refuses a duplicate id; ``theorems()`` / ``theorem(id)``."""
+"""The theorem registry: :func:`register`, :func:`all_theorems`, :func:`theorem`, :func:`scoped`.
+
+Every theorem is registered with its *origin*: ``"kdtheory"`` for the toolkit's own, the plugin
+(a module name or a file path, :mod:`kdtheory.plugins`) that registered it, or ``"session"`` for
+one registered from a script or notebook.  ``kdtheory list`` and ``kdtheory show`` print it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from .base import Status, Theorem
 
-__all__ = ["register", "theorems", "theorem"]
+__all__ = ["register", "all_theorems", "theorem", "origin", "scoped", "loading"]
 
 _REGISTRY: dict[str, Theorem] = {}
+_ORIGIN: dict[str, str] = {}
+#: the origin recorded for a registration: set by :func:`loading` (the toolkit, a plugin)
+_CURRENT = ["session"]
 
 
-def register(thm: Theorem) -> Theorem:
-    """Add ``thm`` to the registry; ``ValueError`` if its id is taken."""
+@contextlib.contextmanager
+def loading(source: str) -> Iterator[None]:
+    """Record ``source`` as the origin of every theorem (and claim) registered inside the block."""
+    _CURRENT.append(source)
+    try:
+        yield
+    finally:
+        _CURRENT.pop()
+
+
+def current_origin() -> str:
+    """The origin a registration made now would record."""
+    return _CURRENT[-1]
+
+
+def register(thm: Theorem, replace: bool = False) -> Theorem:
+    """Add ``thm`` to the registry and return it.
+
+    A taken id raises ``ValueError`` unless ``replace=True`` (for a notebook cell run twice); the
+    toolkit's own theorems can never be replaced (use another id).
+    """
     if not isinstance(thm, Theorem):
         raise TypeError(f"register expects a Theorem, got {type(thm).__name__}")
+    if not isinstance(replace, bool):
+        raise TypeError(f"replace must be True or False, got {replace!r}")
     if thm.id in _REGISTRY:
-        raise ValueError(f"a theorem with id {thm.id!r} is already registered")
+        if not replace:
+            raise ValueError(
+                f"a theorem with id {thm.id!r} is already registered "
+                f"(from {_ORIGIN[thm.id]}); pass replace=True to replace it"
+            )
+        if _ORIGIN[thm.id] == "kdtheory" and current_origin() != "kdtheory":
+            raise ValueError(f"{thm.id!r} is one of the toolkit's theorems; choose another id")
     _REGISTRY[thm.id] = thm
+    _ORIGIN[thm.id] = current_origin()
     return thm
 
 
-def theorems(status: str | Status | None = None) -> list[Theorem]:
+def all_theorems(status: str | Status | None = None) -> list[Theorem]:
     """All registered theorems (in registration order), optionally of one status."""
     if status is None:
         return list(_REGISTRY.values())
@@ -33,3 +72,26 @@ def theorem(id: str) -> Theorem:
         return _REGISTRY[id]
     except KeyError:
         raise KeyError(f"no theorem {id!r}; registered: {sorted(_REGISTRY)}") from None
+
+
+def origin(id: str) -> str:
+    """Where theorem ``id`` was registered from (see the module doc)."""
+    theorem(id)
+    return _ORIGIN[id]
+
+
+@contextlib.contextmanager
+def scoped() -> Iterator[None]:
+    """A registry scope for notebooks and tests: theorems and claims registered inside the block
+    are forgotten when it ends (the registries are restored as they were)."""
+    from ..audit import engine  # the claim registry; imported late (audit imports theorems)
+
+    saved = (dict(_REGISTRY), dict(_ORIGIN), dict(engine._CLAIMS), dict(engine._CLAIM_ORIGIN))
+    try:
+        yield
+    finally:
+        for live, old in zip(
+            (_REGISTRY, _ORIGIN, engine._CLAIMS, engine._CLAIM_ORIGIN), saved, strict=True
+        ):
+            live.clear()
+            live.update(old)

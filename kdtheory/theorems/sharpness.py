@@ -62,6 +62,7 @@ THEOREM_S = register(
             "2 sigma / (G1 + sqrt(G1^2 + 2 beta sigma)); needs bounded teacher support."
         ),
         proof="proofs/sharpness.py",
+        tests=("tests/test_sharpness.py", "tests/test_vectorised_ball.py"),
         tags=("sharpness",),
     )
 )
@@ -97,6 +98,7 @@ THEOREM_S_SMOOTH = register(
             "0 < rho < rho_0^sm (THEORY §6.6)."
         ),
         proof="proofs/sharpness.py",
+        tests=("tests/test_smoothing.py", "tests/test_sharpness.py"),
         tags=("sharpness",),
     )
 )

@@ -28,6 +28,7 @@ LEMMA_DV = register(
         ),
         notes="For measurable f with E_P exp(f) finite, Q << P, and E_Q f defined.",
         proof="proofs/dv_optimisation.py",
+        tests=("tests/test_theorems.py", "tests/test_witness.py"),
     )
 )
 
@@ -45,6 +46,7 @@ LEMMA_SG = register(
         assumptions=(SubGaussian(of=None, under="its law"),),
         proof_sketch=r"The definition of the proxy, with $\mathbb{E}e^{tX}=e^{t\mathbb{E}X}\mathbb{E}e^{t(X-\mathbb{E}X)}$.",
         proof="proofs/dv_optimisation.py",
+        tests=("tests/test_theorems.py", "tests/test_witness.py"),
     )
 )
 
@@ -66,6 +68,7 @@ THEOREM_U0 = register(
         assumptions=(SubGaussian(conditional=True),),
         proof_sketch=_U_SKETCH,
         proof="proofs/dv_optimisation.py",
+        tests=("tests/test_u0_quadrature.py", "tests/test_gaussian_mean.py"),
     )
 )
 
@@ -80,6 +83,7 @@ THEOREM_U1 = register(
         proof_sketch=_U_SKETCH,
         notes="The primary encoded form: attained exactly by the tilt student (THEORY §6.4).",
         proof="proofs/dv_optimisation.py",
+        tests=("tests/test_gaussian_mean.py", "tests/test_audit.py"),
     )
 )
 
@@ -99,5 +103,6 @@ THEOREM_U_UNIFORM = register(
             "sigma_bar = l_max - l_min). Infinite in the Gaussian mean model."
         ),
         proof="proofs/dv_optimisation.py",
+        tests=("tests/test_memoriser.py", "tests/test_bump.py"),
     )
 )

@@ -1,0 +1,240 @@
+"""Check any statement on a model family: sampling, then adversarial search, then shrinking.
+
+This is the workflow for a researcher's own bound (README, "Check your own bound"):
+
+1. draw ``cases`` points of the family's box (:class:`~kdtheory.search.SearchSpace`;
+   ranges per call, pinned values) and evaluate the statement on the exact values there;
+2. run differential evolution for ``search`` evaluations, maximising the ratio
+   ``(lhs - ref)/(rhs - ref)`` (:func:`~kdtheory.search.search_counterexample`);
+3. shrink the worst violation to few significant digits and re-verify it.
+
+Every case is first checked against the theorem's assumptions (:meth:`Family.discharge
+<kdtheory.families.Family.discharge>`): a case where an assumption is *not met* is never counted
+for or against the statement ("assumption not met on K cases"); one the family cannot check is
+counted and reported as unchecked.  Where the assumptions give a trivial bound
+(:meth:`~kdtheory.theorems.Theorem.trivial_bound`) the cases at or past it are reported as
+vacuous.  A ``conjecture`` gets the neutral verdict ``no violation`` (or ``refuted``) and never
+fails an audit; a true status must hold, ``false`` must be refuted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..families import Family, admissibility, family
+from ..search import _shrink, search_counterexample
+from ..theorems import Status, Theorem
+from .engine import (
+    HOLDS,
+    INCONCLUSIVE,
+    NO_VIOLATION,
+    REFUTED,
+    Batch,
+    Claim,
+    ClaimResult,
+    _child,
+    claim_stream,
+    register_claim,
+)
+
+__all__ = ["StatementClaim", "check", "claim"]
+
+
+@dataclass
+class StatementClaim(Claim):
+    """A statement checked on a model family by sampling and search (module doc).
+
+    ``family`` is a :class:`~kdtheory.families.Family` or its name; ``ranges`` replaces some
+    coordinates' ranges (``{"alpha": (0.2, 0.8)}``, ``(low, high, "log")``, a ``Range`` or a
+    ``RANGES`` key) and ``pinned`` fixes coordinates, for this claim only."""
+
+    family: Family | str = "gaussian-mean"
+    cases: int = 1000
+    search: int = 400
+    ranges: Mapping | None = None
+    pinned: Mapping | None = None
+    seconds_per_case: float = 2e-4
+    fam: Family = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.theorem, Theorem):
+            raise TypeError(f"theorem must be a Theorem, got {type(self.theorem).__name__}")
+        self.fam = family(self.family)
+        self.model = self.fam.name
+        self.space = self.fam.search_space(self.ranges, self.pinned)
+        for name, n in (("cases", self.cases), ("search", self.search)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
+        if self.cases + self.search == 0:
+            raise ValueError("cases and search cannot both be 0")
+        missing = sorted(set(self.theorem.symbols) - set(self.fam.provides))
+        missing = [m for m in missing if m not in dict(self.space.pinned)]
+        if missing:
+            raise ValueError(
+                f"{self.theorem.id}: the family {self.fam.name!r} does not supply "
+                f"{', '.join(missing)} (it supplies {', '.join(self.fam.provides)})"
+            )
+
+    def planned_cases(self, scale: float = 1.0) -> int:
+        return max(1, int(round((self.cases + self.search) * scale)))
+
+    def run(self, seed, scale: float = 1.0) -> ClaimResult:
+        t0 = time.perf_counter()
+        root = claim_stream(seed, self.id)
+        thm = self.theorem
+        admissible, counts = admissibility(thm, self.fam)
+        n_cases = int(round(self.cases * scale))
+        rng = _child(root, 1)
+        params, rows = [], []
+        for _ in range(n_cases):
+            point = self.space.draw(rng)
+            try:
+                values = self.fam.values(point)
+            except ValueError:  # outside the model's domain: not a case
+                continue
+            if not admissible(point, values):
+                continue
+            params.append(point)
+            rows.append({k: values[k] for k in thm.symbols if k in values} | _pins(thm, point))
+        cx, max_ratio, vacuous = None, None, 0
+        if rows:
+            batch = Batch.from_rows(params, rows)
+            ev = thm.evaluate(**batch.values)
+            ratio = np.broadcast_to(ev.ratio, (len(rows),))
+            holds = np.broadcast_to(ev.holds, (len(rows),))
+            finite = ratio[np.isfinite(ratio)]
+            max_ratio = float(finite.max()) if finite.size else None
+            if ev.vacuous is not None:
+                vacuous = int(np.sum(np.broadcast_to(ev.vacuous, (len(rows),))))
+            if not holds.all():
+                worst = int(np.argmax(np.where(holds, -np.inf, ratio)))
+                cx = self._shrunk(params[worst], admissible)
+        evaluations = 0
+        budget = int(round(self.search * scale))
+        if cx is None and budget > 0:
+
+            def admit(point, values):
+                return admissible(point, values)
+
+            evaluations, cx, best = search_counterexample(
+                thm, self.space, _child(root, 2), budget, admissible=admit
+            )
+            if best is not None and np.isfinite(best):
+                max_ratio = best if max_ratio is None else max(max_ratio, best)
+        if cx is not None:
+            ev = thm.evaluate(**cx["values"])
+            if ev.all_hold:  # did not survive re-evaluation
+                cx = None
+            else:
+                cx = {**cx, "lhs": float(ev.lhs), "rhs": float(ev.rhs), "ratio": float(ev.ratio)}
+                max_ratio = cx["ratio"] if max_ratio is None else max(max_ratio, cx["ratio"])
+        tried = len(rows)
+        if cx is not None:
+            verdict = REFUTED
+        elif tried == 0 and evaluations == 0:
+            verdict = INCONCLUSIVE
+        else:
+            verdict = NO_VIOLATION if thm.status is Status.CONJECTURE else HOLDS
+        notes = []
+        if counts["not_met"]:
+            notes.append(f"assumption not met on {counts['not_met']} cases (not counted)")
+        if counts["unchecked"]:
+            notes.append(f"assumptions not checkable on {counts['unchecked']} cases")
+        if vacuous:
+            notes.append(
+                f"vacuous on {vacuous} of {tried} cases (bound at or past the trivial one)"
+            )
+        if tried == 0 and counts["not_met"]:
+            verdict = INCONCLUSIVE
+        return self._result(
+            verdict=verdict,
+            cases=tried,
+            violations=int(cx is not None),
+            max_ratio=max_ratio,
+            counterexample=cx,
+            seconds=time.perf_counter() - t0,
+            notes="; ".join(notes) or self.description,
+            extra={
+                "search_evaluations": evaluations,
+                "assumptions": dict(counts),
+                "vacuous": vacuous,
+                "family": self.fam.name,
+            },
+        )
+
+    def _shrunk(self, point: dict, admissible) -> dict | None:
+        def values_at(pt):
+            values = self.fam.values(pt)
+            if not admissible(pt, values):
+                raise ValueError("assumption not met")
+            return values | _pins(self.theorem, pt)
+
+        return _shrink(self.theorem, self.space, point, values_at)
+
+
+def _pins(thm: Theorem, point: dict) -> dict:
+    """Pinned or searched coordinates that are symbols of the statement (e.g. a user's own
+    parameter ``beta`` searched over a range) are passed to it as values."""
+    return {k: v for k, v in point.items() if k in thm.symbols}
+
+
+def check(
+    thm: Theorem,
+    family: Family | str = "gaussian-mean",
+    *,
+    cases: int = 1000,
+    search: int = 400,
+    seed: int = 0,
+    ranges: Mapping | None = None,
+    pinned: Mapping | None = None,
+) -> ClaimResult:
+    """Check ``thm`` on a model family now (module doc); the result's :meth:`summary
+    <kdtheory.audit.engine.ClaimResult.summary>` is the one-line verdict, ``counterexample``
+    the shrunk violating point with its exact values."""
+    c = StatementClaim(
+        id=thm.id,
+        theorem=thm,
+        model="",
+        family=family,
+        cases=cases,
+        search=search,
+        ranges=ranges,
+        pinned=pinned,
+    )
+    return c.run(seed)
+
+
+def claim(
+    thm: Theorem,
+    family: Family | str = "gaussian-mean",
+    *,
+    id: str | None = None,
+    cases: int = 1000,
+    search: int = 400,
+    ranges: Mapping | None = None,
+    pinned: Mapping | None = None,
+    replace: bool = False,
+) -> StatementClaim:
+    """Register ``thm`` checked on ``family`` as an audit claim (``kdtheory audit --claim ID``;
+    ``id`` defaults to ``thm.id`` or ``thm.id@family`` when that is taken)."""
+    from .engine import _CLAIMS
+
+    cid = id or thm.id
+    if id is None and cid in _CLAIMS and not replace:
+        cid = f"{thm.id}@{family if isinstance(family, str) else family.name}"
+    c = StatementClaim(
+        id=cid,
+        theorem=thm,
+        model="",
+        family=family,
+        cases=cases,
+        search=search,
+        ranges=ranges,
+        pinned=pinned,
+        description="sampling, then differential evolution, then shrinking",
+    )
+    return register_claim(c, replace=replace)
