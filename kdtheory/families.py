@@ -63,11 +63,14 @@ class Family:
         """The exact values of the supplied symbols at ``point`` (``ValueError`` if invalid)."""
         return self.space.build(point)
 
-    def search_space(self, ranges: Mapping | None = None, pinned: Mapping | None = None):
-        """The family's box with some ranges replaced or coordinates pinned (per call)."""
+    def search_space(
+        self, ranges: Mapping | None = None, pinned: Mapping | None = None, extra=frozenset()
+    ):
+        """The family's box with some ranges replaced or coordinates pinned (per call); names in
+        ``extra`` (a statement's symbols the family does not supply) may be added."""
         if not ranges and not pinned:
             return self.space
-        return self.space.with_ranges(ranges, pinned)
+        return self.space.with_ranges(ranges, pinned, extra)
 
     def discharge(self, assumption: Assumption, point: dict, values: dict) -> bool | None:
         """Whether ``assumption`` holds at ``point``: ``True``/``False``, or ``None`` when this

@@ -97,14 +97,20 @@ class SearchSpace:
         object.__setattr__(self, "build", build)
         object.__setattr__(self, "pinned", tuple(pinned.items()))
 
-    def with_ranges(self, ranges: Mapping | None = None, pinned: Mapping | None = None):
+    def with_ranges(
+        self, ranges: Mapping | None = None, pinned: Mapping | None = None, extra=frozenset()
+    ):
         """A copy with some coordinates' ranges replaced (``ranges``) or fixed (``pinned``);
-        ``KeyError`` names a coordinate the space does not have."""
+        names in ``extra`` (e.g. a statement's own parameters) may be added as new coordinates;
+        ``KeyError`` names any other coordinate the space does not have."""
         ranges, pinned = dict(ranges or {}), dict(pinned or {})
         known = {k for k, _ in self.coords} | dict(self.pinned).keys()
-        unknown = sorted((set(ranges) | set(pinned)) - known)
+        unknown = sorted((set(ranges) | set(pinned)) - known - set(extra))
         if unknown:
-            raise KeyError(f"unknown coordinate(s) {unknown}; this space has {sorted(known)}")
+            raise KeyError(
+                f"unknown coordinate(s) {unknown}; this space has {sorted(known)}"
+                + (f" and the statement's own {sorted(extra)}" if extra else "")
+            )
         coords = {k: ranges.get(k, r) for k, r in self.coords if k not in pinned}
         coords.update({k: v for k, v in ranges.items() if k not in coords and k not in pinned})
         fixed = {k: v for k, v in self.pinned if k not in ranges}

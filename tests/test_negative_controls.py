@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from kdtheory import GaussianMeanModel, Status, theorem
 from kdtheory.audit import run_audit
-from kdtheory.search import round_significant, search_counterexample
 from kdtheory.families import family, quadratic_values
 from kdtheory.sampling import RANGES
+from kdtheory.search import round_significant, search_counterexample
 
 N_IDS = ["N1", "N2", "N3", "N4", "N5", "N6", "N7"]
 

@@ -65,18 +65,21 @@ class StatementClaim(Claim):
             raise TypeError(f"theorem must be a Theorem, got {type(self.theorem).__name__}")
         self.fam = family(self.family)
         self.model = self.fam.name
-        self.space = self.fam.search_space(self.ranges, self.pinned)
+        own = set(self.theorem.symbols) - set(self.fam.provides)
+        self.space = self.fam.search_space(self.ranges, self.pinned, extra=own)
         for name, n in (("cases", self.cases), ("search", self.search)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
         if self.cases + self.search == 0:
             raise ValueError("cases and search cannot both be 0")
         missing = sorted(set(self.theorem.symbols) - set(self.fam.provides))
-        missing = [m for m in missing if m not in dict(self.space.pinned)]
+        given = {k for k, _ in self.space.coords} | dict(self.space.pinned).keys()
+        missing = [m for m in missing if m not in given]
         if missing:
             raise ValueError(
                 f"{self.theorem.id}: the family {self.fam.name!r} does not supply "
-                f"{', '.join(missing)} (it supplies {', '.join(self.fam.provides)})"
+                f"{', '.join(missing)} (it supplies {', '.join(self.fam.provides)}); give "
+                f"your own parameters a range or a value: ranges={{...}} or pinned={{...}}"
             )
 
     def planned_cases(self, scale: float = 1.0) -> int:

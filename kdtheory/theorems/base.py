@@ -342,7 +342,7 @@ class Theorem:
 
     def latex(self, proof: bool = True) -> str:
         r"""The full statement as LaTeX (THEORY §0 status labels): a ``theorem`` environment
-        (``claim`` for a ``false`` negative control) titled with the name, id, status and THEORY
+        (``claim`` for a ``false`` negative control, ``conjecture`` for a conjecture) titled with the name, id, status and THEORY
         reference; the assumptions as numbered hypotheses; the inequality from the sympy printer
         with the project's symbol names (:func:`kdtheory.symbols.to_latex`); the notes; and, if
         ``proof``, the proof sketch in a ``proof`` environment.
@@ -350,7 +350,7 @@ class Theorem:
         ``name`` and ``notes`` are plain text (``$...$`` segments are kept as math), the proof
         sketch is LaTeX.  The environments are defined by :func:`kdtheory.latex.preamble`.
         """
-        env = "claim" if self.status is Status.FALSE else "theorem"
+        env = {Status.FALSE: "claim", Status.CONJECTURE: "conjecture"}.get(self.status, "theorem")
         status = "false --- a negative control" if self.status is Status.FALSE else str(self.status)
         lines = [
             rf"\begin{{{env}}}[{{{tex_escape(self.name)}}}]\label{{thm:{self.id}}}",

@@ -82,16 +82,17 @@ def origin(id: str) -> str:
 
 @contextlib.contextmanager
 def scoped() -> Iterator[None]:
-    """A registry scope for notebooks and tests: theorems and claims registered inside the block
-    are forgotten when it ends (the registries are restored as they were)."""
+    """A registry scope for notebooks and tests: theorems, claims and quantities
+    (:func:`kdtheory.symbols.define`) registered inside the block are forgotten when it ends (the
+    registries are restored as they were)."""
     from ..audit import engine  # the claim registry; imported late (audit imports theorems)
+    from ..symbols import PARAMS
 
-    saved = (dict(_REGISTRY), dict(_ORIGIN), dict(engine._CLAIMS), dict(engine._CLAIM_ORIGIN))
+    live = (_REGISTRY, _ORIGIN, engine._CLAIMS, engine._CLAIM_ORIGIN, PARAMS)
+    saved = [dict(x) for x in live]
     try:
         yield
     finally:
-        for live, old in zip(
-            (_REGISTRY, _ORIGIN, engine._CLAIMS, engine._CLAIM_ORIGIN), saved, strict=True
-        ):
-            live.clear()
-            live.update(old)
+        for table, old in zip(live, saved, strict=True):
+            table.clear()
+            table.update(old)
