@@ -16,8 +16,9 @@ from .models import (
     LinearGaussianModel,
     MemoriserModel,
 )
+from .scope import scoped
 from .symbols import define
-from .theorems import Inf, Status, Theorem, all_theorems, register, scoped, theorem
+from .theorems import Inf, Status, Theorem, all_theorems, register, theorem
 
 __version__ = "0.1.0"
 

@@ -225,7 +225,7 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
         r"cases and every \emph{false} claim (a negative control) must be \emph{refuted} by a "
         r"concrete counterexample; a \emph{conjecture} is reported neutrally. Reproduce with "
         rf"\texttt{{{tex_escape(report.reproduce_command()).replace('--', '-{}-')} "
-        r"-{}-report DIR}}."
+        r"-{}-report DIR}."
         + (
             " Claims registered in a Python session ("
             + ", ".join(tex_escape(c) for c in report.session_claims)

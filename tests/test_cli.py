@@ -23,7 +23,8 @@ needs_pdflatex = pytest.mark.skipif(
 def test_list_prints_every_theorem(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == [t.id for t in all_theorems()]
+    assert out[0].split()[:4] == ["id", "status", "kind", "from"]
+    assert [line.split()[0] for line in out[1:]] == [t.id for t in all_theorems()]
 
 
 def test_latex_to_stdout_is_the_theorems_document(capsys):

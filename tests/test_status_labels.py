@@ -52,5 +52,6 @@ def test_label_appears_in_the_latex(tid):
 
 
 def test_every_label_is_used():
-    """Each THEORY §0 label names at least one registered theorem (the table is not one-sided)."""
-    assert {s for s, _ in EXPECTED_STATUS.values()} == set(Status)
+    """Each THEORY §0 label names at least one registered theorem (the table is not one-sided);
+    ``conjecture`` is for a user's statements, never the toolkit's."""
+    assert {s for s, _ in EXPECTED_STATUS.values()} == set(Status) - {Status.CONJECTURE}

@@ -88,9 +88,10 @@ def test_lower_bound_ratio_uses_reference():
     assert not bad.all_hold and float(bad.ratio) == pytest.approx(1.5)
 
 
-def test_statement_must_be_an_inequality():
-    with pytest.raises(TypeError):
-        Theorem("x", "x", "extension", "THEORY §1", sp.Eq(symbol("K_n"), 0))
+def test_statement_must_be_an_inequality_or_identity():
+    with pytest.raises(TypeError, match="sympy.Le, sympy.Ge or sympy.Eq"):
+        Theorem("x", "x", "extension", "THEORY §1", sp.Lt(symbol("K_n"), 0))
+    assert Theorem("x", "x", "extension", "THEORY §1", sp.Eq(symbol("K_n"), 0)).is_identity
     with pytest.raises(ValueError):
         Theorem("x", "x", "proven", "THEORY §1", sp.Le(symbol("K_n"), 1))
 

@@ -435,8 +435,9 @@ class AuditReport:
     plugins: list[str] = field(default_factory=list)
     #: audited claims registered from a Python session (no command line reproduces them)
     session_claims: list[str] = field(default_factory=list)
-    #: whether every registered claim was audited (else the reproduce line names them)
-    complete: bool = True
+    #: whether every registered claim was audited (else the reproduce line names them); ``None``:
+    #: decided by comparing the results with the registered claims
+    complete: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -446,7 +447,10 @@ class AuditReport:
         """The command line that reruns this audit (without output options)."""
         parts = ["kdtheory audit", f"--seed {self.seed}", f"--scale {self.scale:g}"]
         parts += [f"--plugin {shlex.quote(p)}" for p in self.plugins]
-        if not self.complete:
+        complete = self.complete
+        if complete is None:
+            complete = {r.id for r in self.results} == {c.id for c in claims()}
+        if not complete:
             parts += [f"--claim {shlex.quote(r.id)}" for r in self.results]
         return " ".join(parts)
 

@@ -4,7 +4,7 @@ one module per family (THEORY §2-§8)."""
 from importlib import import_module
 
 from .base import ATOL, E_D, RTOL, Evaluation, Inf, Status, Theorem
-from .registry import all_theorems, loading, origin, register, scoped, theorem
+from .registry import all_theorems, loading, origin, register, theorem
 
 #: the theorem modules, in registration order (true results first, negative controls last)
 THEOREM_MODULES = ("upper", "lower", "sharpness", "negative")
@@ -24,6 +24,5 @@ __all__ = [
     "theorem",
     "all_theorems",
     "origin",
-    "scoped",
     "loading",
 ]

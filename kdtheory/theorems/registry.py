@@ -1,4 +1,4 @@
-"""The theorem registry: :func:`register`, :func:`all_theorems`, :func:`theorem`, :func:`scoped`.
+"""The theorem registry: :func:`register`, :func:`all_theorems`, :func:`theorem`, :func:`origin`.
 
 Every theorem is registered with its *origin*: ``"kdtheory"`` for the toolkit's own, the plugin
 (a module name or a file path, :mod:`kdtheory.plugins`) that registered it, or ``"session"`` for
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from .base import Status, Theorem
 
-__all__ = ["register", "all_theorems", "theorem", "origin", "scoped", "loading"]
+__all__ = ["register", "all_theorems", "theorem", "origin", "loading"]
 
 _REGISTRY: dict[str, Theorem] = {}
 _ORIGIN: dict[str, str] = {}
@@ -78,21 +78,3 @@ def origin(id: str) -> str:
     """Where theorem ``id`` was registered from (see the module doc)."""
     theorem(id)
     return _ORIGIN[id]
-
-
-@contextlib.contextmanager
-def scoped() -> Iterator[None]:
-    """A registry scope for notebooks and tests: theorems, claims and quantities
-    (:func:`kdtheory.symbols.define`) registered inside the block are forgotten when it ends (the
-    registries are restored as they were)."""
-    from ..audit import engine  # the claim registry; imported late (audit imports theorems)
-    from ..symbols import PARAMS
-
-    live = (_REGISTRY, _ORIGIN, engine._CLAIMS, engine._CLAIM_ORIGIN, PARAMS)
-    saved = [dict(x) for x in live]
-    try:
-        yield
-    finally:
-        for table, old in zip(live, saved, strict=True):
-            table.clear()
-            table.update(old)
