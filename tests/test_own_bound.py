@@ -325,3 +325,29 @@ def test_profiles_importable():
     assert settings().derandomize and settings().max_examples == 40
     with pytest.raises(ValueError, match="unknown profile"):
         load_profile("nope")
+
+
+@pytest.mark.skipif(
+    __import__("kdtheory.latex").latex.pdflatex_path() is None, reason="pdflatex not on PATH"
+)
+def test_user_theorem_latex_compiles(tmp_path):
+    """A user's conjecture with its own quantity, an infimum and an assumption compiles."""
+    from kdtheory import latex as klatex
+
+    with kd.scoped():
+        c = kd.define("c_tex", r"c_{\mathrm{tex}}", (0, math.inf), "a user's constant")
+        lam = sp.Symbol("lam", positive=True)
+        thm = kd.Theorem(
+            id="tex-mine",
+            name="My bound & its infimum",
+            status="conjecture",
+            ref="notes §2",
+            statement=sp.Le(sp.Abs(dgen), kd.Inf(c * K / lam + lam * E / 2, lam)),
+            assumptions=(SubGaussian(conditional=True),),
+        )
+        tex = tmp_path / "mine.tex"
+        tex.write_text(klatex.theorems_document([thm]))
+    assert r"\begin{conjecture}" in tex.read_text() and r"\inf_{" in tex.read_text()
+    result = klatex.compile_pdf(tex)
+    assert result.ok, result.message
+    assert result.pages >= 1
