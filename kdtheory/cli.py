@@ -1,4 +1,4 @@
-"""Command line: ``kdtheory audit | list | show | latex | derive``.
+"""Command line: ``kdtheory audit | list | show | latex | prove | theory | derive``.
 
 Results go to stdout; progress goes to stderr only (and only once a run has lasted
 :data:`PROGRESS_DELAY` seconds; ``--quiet`` silences it).  Every output file is written
@@ -240,6 +240,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="also compile FILE.pdf next to it with pdflatex (needs -o; says so when pdflatex "
         "is missing; an existing FILE.pdf is replaced only by a complete new one)",
     )
+    pv = sub.add_parser(
+        "prove",
+        help="run a theorem's proof script and print its steps (PROVED / EVIDENCE / FAILED)",
+        description=(
+            "Run the executable derivation of theorem ID (its proof script, shipped with the "
+            "package) and print each step: PROVED (exact, in general), EVIDENCE (numeric, or "
+            "exact only at a fixed size) or FAILED. Exit 0 if no step failed, 1 otherwise."
+        ),
+        epilog=EPILOG,
+    )
+    pv.add_argument("id", metavar="ID", help="a theorem id with a proof script (kdtheory list)")
+    sub.add_parser(
+        "theory",
+        help="print the path of the mathematical reference every 'THEORY §x' cites",
+        epilog=EPILOG,
+    )
     dv = sub.add_parser(
         "derive",
         help="print a model quantity's closed form, its derivative and stationary points",
@@ -379,6 +395,19 @@ def _main(argv, out: _Stdout) -> int:
         return _latex(args, parser, out)
     if args.command == "derive":
         return _derive(args, parser, out)
+    if args.command == "prove":
+        return _prove(args, out)
+    if args.command == "theory":
+        from .proof import theory_document
+
+        doc = theory_document()
+        if doc is None:  # pragma: no cover - both the wheel and a checkout have it
+            print(
+                "kdtheory theory: the theory document is missing from this install", file=sys.stderr
+            )
+            return EXIT["bad_arguments"]
+        out(str(doc))
+        return EXIT["ok"]
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT["bad_arguments"]
 
@@ -478,6 +507,31 @@ def _derive(args, parser, out: _Stdout) -> int:
             shown = ", ".join(show(x) for x in points) if points else "none"
             out(f"stationary points in {args.wrt} (sympy.solve, symbolic): {shown}")
     return EXIT["ok"]
+
+
+def _prove(args, out: _Stdout) -> int:
+    from .proof import proof_script, run_proof_file
+    from .theorems import all_theorems
+
+    by_id = {t.id: t for t in all_theorems()}
+    if args.id not in by_id:
+        print(
+            f"kdtheory prove: no theorem {args.id!r}; known: {', '.join(sorted(by_id))}",
+            file=sys.stderr,
+        )
+        return EXIT["bad_arguments"]
+    thm = by_id[args.id]
+    if not thm.proof:
+        print(f"kdtheory prove: {thm.id} has no proof script ({thm.status.value})", file=sys.stderr)
+        return EXIT["bad_arguments"]
+    path = proof_script(thm.proof)
+    if path is None:
+        print(f"kdtheory prove: {thm.proof} is missing from this install", file=sys.stderr)
+        return EXIT["bad_arguments"]
+    out(f"{thm.id}: {thm.name} -- {thm.proof}")
+    proof = run_proof_file(path)
+    out(proof.report())
+    return EXIT["ok"] if proof.ok else EXIT["audit_failed"]
 
 
 def _audit(args, parser, out: _Stdout) -> int:

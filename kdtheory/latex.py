@@ -46,7 +46,9 @@ SOURCE_LINE = (
     r"An Information-Theoretic View}, arXiv:2605.13143. Status labels follow THEORY \S 0: "
     r"\emph{paper} (in the paper's text), \emph{reconstructed} (a precise, proved statement of "
     r"an announced result), \emph{extension} (beyond the paper), \emph{false} (a negative "
-    r"control the checker must refute)."
+    r"control the checker must refute). ``THEORY \S x'' cites section $x$ of kdtheory's "
+    r"mathematical reference, \texttt{docs/theory.md} (installed as \texttt{kdtheory/theory.md}; "
+    r"\texttt{kdtheory theory} prints its path)."
 )
 
 #: What to tell the user when ``pdflatex`` is not on PATH.

@@ -38,8 +38,12 @@ def proof_of(thm: Theorem) -> str:
     """The proof script, or why there is none (a negative control is refuted, not proved; a
     conjecture has no proof by definition)."""
     if thm.proof:
-        where = ROOT / thm.proof
-        return thm.proof + ("" if where.exists() else " (in the source repository)")
+        from .proof import proof_script
+
+        where = proof_script(thm.proof)
+        return thm.proof + (
+            f" (run it: kdtheory prove {thm.id})" if where else " (missing from this install)"
+        )
     if thm.status is Status.FALSE:
         return "none: a negative control, refuted by the audit's counterexample (THEORY §8)"
     if thm.status is Status.CONJECTURE:

@@ -114,3 +114,39 @@ class Proof:
 def run_script(run: Callable[[], Proof]) -> None:
     """``if __name__ == "__main__": run_script(run)`` in a proofs/ script."""
     sys.exit(run().main())
+
+
+def proof_script(path: str):
+    """The file of a proof script named as in :attr:`Theorem.proof` (``"proofs/x.py"``): the copy
+    installed with the package (``kdtheory/proofs/x.py`` in a wheel), else the source
+    repository's (``proofs/x.py`` next to the ``kdtheory`` folder); ``None`` if neither exists."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    name = Path(path).name
+    for candidate in (here / "proofs" / name, here.parent / "proofs" / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def theory_document():
+    """The project's mathematical reference that every ``THEORY §x`` cites: ``kdtheory/theory.md``
+    in a wheel, ``docs/theory.md`` in the source repository; ``None`` if neither exists."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "theory.md", here.parent / "docs" / "theory.md"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def run_proof_file(path) -> Proof:
+    """Import a proof script and return its ``run()`` (the :class:`Proof` with its steps)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"kdtheory_proof_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run()
