@@ -9,10 +9,12 @@
   ``numpy.log1p``, ``expm1`` by ``numpy.expm1``, the Bernoulli KL ``binary_kl`` as a sum of two
   nonnegative terms, the Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/
   ``logaddexp`` and a series, ``log1pmx`` and ``tightness_ratio`` by
-  :mod:`kdtheory.formulas.stable`);
+  :mod:`kdtheory.formulas.stable`, the ball kernel's ``ball_average`` in log space by
+  :mod:`kdtheory.formulas.ncx2`);
 * ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
-  *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
-  at 50 digits (``tests/test_formulas.py``);
+  *definition* (``phi(x) -> x - 1 - log x``; an ``Integral`` in a definition becomes
+  ``mpmath.quad``): the reference the stable forms are tested against at 50 digits
+  (``tests/test_formulas.py``);
 * ``arb`` -- a python-flint ball function (printed by :class:`ArbPrinter`: integer powers by
   repeated multiplication, rationals as exact quotients, as in :func:`kdtheory.certified.to_arb`),
   so that the ball encloses the exact value of the expression at the input balls.
