@@ -45,6 +45,7 @@ DERIVE_MODELS = {
     "memoriser": ("memoriser", "THEORY §8 N2"),
     "scalar-laws": ("scalar_laws", "the laws of Lemma SG, THEORY §2"),
     "bump": ("bump", "Model A-bump, THEORY §6 A-bump"),
+    "ball-kernel": ("ball", "uniform-ball kernels with the bump loss, THEORY §5, §6 A-bump"),
     "gaussian-pair": ("gaussian_pair", "the 1-d Gaussian pairs of Lemma DV, THEORY §2"),
 }
 
@@ -472,6 +473,8 @@ def _derive(args, parser, out: _Stdout) -> int:
     except ValueError as exc:
         parser.error(_one_line(exc))
     syms = {str(x) for x in expr.free_symbols}
+    if args.wrt is not None and isinstance(expr, sp.Rel):
+        parser.error(f"--wrt {args.wrt}: {args.quantity} is a relation, not a quantity")
     if args.wrt is not None and args.wrt not in syms:
         parser.error(
             f"--wrt {args.wrt}: not a symbol of {args.quantity}; its symbols: "
@@ -494,7 +497,7 @@ def _derive(args, parser, out: _Stdout) -> int:
     for name in used:  # the registered stable functions, by their definitions
         ov = OVERRIDES[name]
         arity = min(ov.function.nargs) if ov.function.nargs.is_finite_set else 1
-        xs = sp.symbols("x y z w")[:arity]
+        xs = sp.symbols("x y z w v")[:arity]
         args_s = ", ".join(map(str, xs))
         out(f"where {name}({args_s}) = {show(ov.definition(*xs))}")
     if args.wrt is not None:

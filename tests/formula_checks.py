@@ -1,13 +1,16 @@
-"""Shared by the formula tests (issue 11): the single-source inventory scan and a ``derive``
-runner."""
+"""Shared by the formula tests (issue 11): the single-source inventory scan, a ``derive``
+runner and random points in a symbol's domain."""
 
 from __future__ import annotations
 
 import ast
 import io
+import math
 import re
 from contextlib import redirect_stdout
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,3 +48,16 @@ def run_derive(*argv) -> tuple[int, str]:
     with redirect_stdout(buf):
         rc = main(["derive", *argv])
     return rc, buf.getvalue()
+
+
+def draw(rng, param, size):
+    """Values in ``param``'s domain: integers 1..40, [0, 1] uniform, log-uniform positives in
+    [0.05, 20], uniform reals in [-3, 3]."""
+    dom = param.domain
+    if dom.integer:
+        return rng.integers(1, 41, size)
+    if dom.low == 0 and dom.high == 1:
+        return rng.uniform(0.0, 1.0, size)
+    if dom.low == 0:
+        return np.exp(rng.uniform(math.log(0.05), math.log(20.0), size))
+    return rng.uniform(-3.0, 3.0, size)

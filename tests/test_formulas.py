@@ -5,7 +5,6 @@ only where it is derived."""
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from pathlib import Path
@@ -14,6 +13,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from formula_checks import draw as _draw
 from formula_checks import hits_outside_formulas, run_derive
 from scipy.optimize import minimize_scalar
 
@@ -26,18 +26,6 @@ from kdtheory.models import gaussian_mean_arrays as A
 
 ROOT = Path(__file__).resolve().parent.parent
 RTOL = 1e-12  # compiled double vs 50-digit mpmath of the expression (issue 11)
-
-
-def _draw(rng, param, size):
-    """Values in ``param``'s domain: integers 1..40, log-uniform positives, uniform reals, [0, 1]."""
-    dom = param.domain
-    if dom.integer:
-        return rng.integers(1, 41, size)
-    if dom.low == 0 and dom.high == 1:
-        return rng.uniform(0.0, 1.0, size)
-    if dom.low == 0:
-        return np.exp(rng.uniform(math.log(0.05), math.log(20.0), size))
-    return rng.uniform(-3.0, 3.0, size)
 
 
 def _mp_reference(fn, cols, i):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import sympy.codegen.cfunctions
+from formula_checks import draw as _draw
 from formula_checks import hits_outside_formulas, run_derive
 
 from kdtheory.formulas import OVERRIDES, compile_expr
@@ -40,19 +41,6 @@ MODULES = {
 
 def _module(model):
     return importlib.import_module(MODULES[model])
-
-
-def _draw(rng, param, size):
-    """Values in ``param``'s domain: integers 1..40, [0, 1] uniform, log-uniform positives in
-    [0.05, 20], uniform reals in [-3, 3]."""
-    dom = param.domain
-    if dom.integer:
-        return rng.integers(1, 41, size)
-    if dom.low == 0 and dom.high == 1:
-        return rng.uniform(0.0, 1.0, size)
-    if dom.low == 0:
-        return np.exp(rng.uniform(math.log(0.05), math.log(20.0), size))
-    return rng.uniform(-3.0, 3.0, size)
 
 
 def _finite_mgf(cols, rng):
@@ -115,9 +103,10 @@ SLICE_OVERRIDES = {"expm1", "binary_kl", "bernoulli_log_mgf", "uniform_log_mgf"}
 
 def test_every_override_is_tested():
     """Every registered override has a 50-digit test: phi and log1p in tests/test_formulas.py,
-    log1pmx and tightness_ratio in tests/test_formulas_cgf.py, the rest here."""
+    log1pmx and tightness_ratio in tests/test_formulas_cgf.py, ball_average in
+    tests/test_formulas_ball.py, the rest here."""
     cgf = {"log1pmx", "tightness_ratio"}
-    assert set(OVERRIDES) == {"phi", "log1p"} | cgf | SLICE_OVERRIDES
+    assert set(OVERRIDES) == {"phi", "log1p", "ball_average"} | cgf | SLICE_OVERRIDES
 
 
 def test_binary_kl_override_equals_its_definition():
@@ -272,10 +261,10 @@ def test_memoriser_formulas_match_brute_force(M, n):
     assert 0.0 <= lo and hi <= 1.0 and FM.compiled("uniform_proxy")() == (1 - 0) / 2
 
 
-def test_memoriser_arrays_compute_from_the_compiled_formulas():
-    from kdtheory.models import memoriser_arrays as A
+def test_memoriser_batch_functions_compute_from_the_compiled_formulas():
+    from kdtheory.models import memoriser as A
 
-    src = (ROOT / "kdtheory/models/memoriser_arrays.py").read_text()
+    src = (ROOT / "kdtheory/models/memoriser.py").read_text()
     for name in ("miss_probability", "gen", "K_n", "uniform_proxy"):
         assert f'_f("{name}")' in src
     vals = A.theorem_values([1, 10**6, 7], 10, [0.6, 0.6, 0.0], [0.5, 0.5, 1.0])
@@ -322,51 +311,16 @@ def test_bump_phi_per_coordinate_against_quadrature():
             assert float(c.numpy(ck**2, om, xv, 1)) == pytest.approx(float(want), rel=1e-13)
 
 
-def test_bump_arrays_compute_from_the_compiled_formulas():
+def test_bump_batch_functions_compute_from_the_compiled_formulas():
     from kdtheory.models.bump import BumpLossModel
 
-    src = (ROOT / "kdtheory/models/bump_arrays.py").read_text()
+    src = (ROOT / "kdtheory/models/bump.py").read_text()
     for name in FB.formulas():
         assert f'_f("{name}")' in src
     model = BumpLossModel(d=2, n=10, s=1.0, m=0.0, beta=1.0)
     assert model.gen(model.tempered_bayes(temperature=1.0)) == pytest.approx(
         0.045454545455, abs=1e-12
     )  # the doctest's value
-
-
-def _ball_average_30_digits(values):
-    """The ball average expression evaluated at 30 digits: its infinite Poisson sum by
-    ``mpmath.nsum`` of the summand, the rest by lambdify."""
-    e = FB.ball_average().subs(values)
-    (poisson,) = e.atoms(sp.Sum)
-    total = sp.Symbol("total")
-    term = sp.lambdify(poisson.variables[0], poisson.function, "mpmath")
-    with mpmath.workdps(30):
-        return sp.lambdify(total, e.subs(poisson, total), "mpmath")(
-            mpmath.nsum(term, [0, mpmath.inf])
-        )
-
-
-@pytest.mark.parametrize(
-    "ck2,radius,omega,x,d",
-    [
-        (1.5, 0.7, 0.9, 1.2, 3),
-        (0.0, 2.0, 1.0, 0.5, 1),
-        (9.0, 0.3, 0.6, 2.0, 5),
-        (0.2, 4.0, 2.0, 0.0, 2),
-    ],
-)
-def test_ball_average_numerics_equal_the_closed_form(ck2, radius, omega, x, d):
-    """The ball kernel's numerics (ball_arrays, left numeric) against the closed form of
-    :func:`kdtheory.formulas.bump.ball_average` at 30 digits."""
-    from kdtheory.models.ball_arrays import _ball_average
-
-    S = {k: p.symbol for k, p in FB.SYMBOLS.items()}
-    q = sp.Rational
-    vals = {S["ck2"]: q(ck2), S["radius"]: q(radius), S["omega"]: q(omega), S["x"]: q(x), S["d"]: d}
-    want = _ball_average_30_digits(vals)
-    got = _ball_average(*(np.array(v, dtype=float) for v in (ck2, radius, omega, x, d)))
-    assert float(got) == pytest.approx(float(want), rel=1e-12)
 
 
 # -- 3. the Gaussian pairs of Lemma DV (THEORY §2) -------------------------------------------------

@@ -34,9 +34,10 @@ from kdtheory.divergences import (
     IsotropicGaussian,
     kl,
 )
+from kdtheory.formulas import ncx2 as NCX2
 from kdtheory.matrix_normal import DEGENERATE_STUDENT, MatrixNormal
 from kdtheory.models import BallKernelModel
-from kdtheory.models import ball_arrays as BA
+from kdtheory.models import ball_kernel as BA
 from kdtheory.models.linear import LinearGaussianModel
 
 KL_RTOL = 1e-10
@@ -294,7 +295,7 @@ def test_small_ball_expansion_equals_the_definition_at_its_switch(t_factor):
     equal the quadrature of the definition to 1e-14."""
     d, ck2, omega, x = 3, 0.49, 0.8, 0.6
     q = omega**2 + x
-    radius = math.sqrt(t_factor * BA.SMALL_BALL_T * q / (d + ck2 / q))
+    radius = math.sqrt(t_factor * NCX2.SMALL_BALL_T * q / (d + ck2 / q))
     got = float(BA._ball_average(ck2, radius, omega, x, d))
     ref = ball_average_reference(ck2, radius, omega, x, d)
     assert abs(mpmath.mpf(got) - ref) <= 1e-14 * ref, (got, mpmath.nstr(ref, 17))

@@ -2,7 +2,7 @@
 
 Facts checked:
 
-* the array closed forms of :mod:`kdtheory.models.ball_arrays` on stacked hypothesis cases equal
+* the array closed forms of :mod:`kdtheory.models.ball_kernel` on stacked hypothesis cases equal
   the scalar :class:`BallKernelModel` values case by case;
 * :func:`ball_array_batch` has the law of :func:`build_ball_case` (d frequencies, ranges, student
   ball inside the teacher's, ``K_n = d log(1/f)``, two-sample KS tests against the scalar loop)
@@ -40,7 +40,7 @@ from kdtheory.audit.sharpness_cases import (
     replay_ball_case,
 )
 from kdtheory.models import BallKernelModel
-from kdtheory.models import ball_arrays as BA
+from kdtheory.models import ball_kernel as BA
 from kdtheory.sampling import RANGES
 from kdtheory.strategies import hypothesis_source
 from kdtheory.theorems.registry import theorem
@@ -83,7 +83,7 @@ def _values_agree(got: dict, ref: dict, model, student, teacher) -> None:
 @given(st.data())
 def test_stacked_array_values_equal_the_scalar_model(data):
     """5-12 hypothesis cases of one dimension per example (a few hundred in the ci profile),
-    stacked into arrays and evaluated by :func:`ball_arrays._theorem_values` at once."""
+    stacked into arrays and evaluated by :func:`ball_kernel._theorem_values` at once."""
     d = data.draw(st.sampled_from([1, 2]))
     cases = [
         build_ball_case(hypothesis_source(data.draw), d=d)
@@ -139,7 +139,8 @@ def test_divergence_is_infinite_outside_the_teacher_ball_as_arrays():
 def test_tiny_and_subnormal_offsets_match_the_poisson_mixture(d):
     """``P(chi'^2_d(nc) <= y) = e^{-nc/2} sum_j (nc/2)^j/j! F_{d+2j}(y)`` (five terms: the rest is
     below ``(nc/2)^5/5! < 1e-28``) for non-centralities from subnormal to 1e-6, on both sides of
-    :data:`ball_arrays.NC_CENTRAL`; ``scipy.special.chndtr`` alone is wrong for subnormal ``nc``
+    :data:`kdtheory.formulas.ncx2.NC_CENTRAL`; ``scipy.special.chndtr`` alone is wrong for
+    subnormal ``nc``
     (found by the thorough profile: offset ``c_K = 1.8e-162``)."""
     omega, radius = 0.36787944117144233, 1.0
     x = np.array([0.0, 1.0, 10.0])
@@ -291,13 +292,11 @@ def test_invalid_input_raises_naming_the_parameter(call, error, words):
 
 def test_divergence_is_never_negative_inside_the_containment_slack():
     """A student ball larger than the teacher's by less than the rounding slack has K_n = 0."""
-    from kdtheory.models import ball_arrays
-
     r_t = 1.0
-    r_s = r_t * (1 + 0.5 * ball_arrays.CONTAIN_RTOL)
-    kn = ball_arrays._distillation_divergence(1.0, np.zeros(1), r_s, 1.0, np.zeros(1), r_t, 1)
+    r_s = r_t * (1 + 0.5 * BA.CONTAIN_RTOL)
+    kn = BA._distillation_divergence(1.0, np.zeros(1), r_s, 1.0, np.zeros(1), r_t, 1)
     assert float(kn) == 0.0
-    kn_out = ball_arrays._distillation_divergence(1.0, np.zeros(1), 1.1, 1.0, np.zeros(1), r_t, 1)
+    kn_out = BA._distillation_divergence(1.0, np.zeros(1), 1.1, 1.0, np.zeros(1), r_t, 1)
     assert float(kn_out) == np.inf
 
 

@@ -46,7 +46,7 @@ from kdtheory.audit.sharpness_cases import (
 )
 from kdtheory.divergences import FullGaussian, kl
 from kdtheory.models import gaussian_cgf_arrays as C
-from kdtheory.models import memoriser_arrays as MA
+from kdtheory.models import memoriser as MA
 from kdtheory.models import smoothing_arrays as SA
 from kdtheory.models.memoriser import MemoriserModel
 from kdtheory.models.scalar_laws import LAWS, sg_values
@@ -232,7 +232,7 @@ def test_gap_variance_is_the_cgf_curvature_and_arrays_match_the_model(case):
 
 # -- U-uniform@memoriser -------------------------------------------------------------------------
 @pytest.mark.parametrize(("M", "n"), [(1, 3), (2, 4), (3, 3), (5, 2), (7, 1)])
-def test_memoriser_arrays_equal_brute_force(M, n):
+def test_memoriser_batch_equals_brute_force(M, n):
     p_s, p_t = np.array([0.0, 0.3, 1.0, 0.9]), np.array([0.5, 0.7, 0.2, 0.9])
     vals = MA.theorem_values(M, n, p_s, p_t)
     model = MemoriserModel(M, n)

@@ -186,7 +186,7 @@ def _smoothing_balls(params: dict, prec: int) -> dict:
 def _memoriser_balls(params: dict, prec: int) -> dict:
     """The memoriser (THEORY §8 N2): gen, K_n from the compiled formulas on balls."""
     from ..formulas import memoriser as fm
-    from ..models import memoriser_arrays as ma
+    from ..models import memoriser as ma
     from .witness import point
 
     keys = ("M", "n", "p_S", "p_T")

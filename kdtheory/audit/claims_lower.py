@@ -7,7 +7,7 @@ import numpy as np
 
 from ..models import gaussian_cgf_arrays as _carr
 from ..models import gaussian_mean_arrays as _arr
-from ..models import memoriser_arrays as _marr
+from ..models import memoriser as _memoriser
 from ..models.memoriser import MemoriserModel
 from ..theorems.registry import theorem
 from . import claims_upper  # noqa: F401  (registration order: the upper-bound claims first)
@@ -198,7 +198,7 @@ def memoriser_batch(rng: np.random.Generator, size: int) -> Batch:
     M = np.round(10 ** draw_column(rng, "log10_M", size)).astype(np.int64)
     n = draw_column(rng, "n", size)
     p_s, p_t = draw_column(rng, "p", size), draw_column(rng, "p", size)
-    vals = _marr._theorem_values(M, n, p_s, p_t)
+    vals = _memoriser._theorem_values(M, n, p_s, p_t)
     return Batch(ColumnRecords({"M": M, "n": n, "p_S": p_s, "p_T": p_t}), vals)
 
 

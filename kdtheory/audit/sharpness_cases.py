@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models import ball_arrays as _ball
-from ..models import bump_arrays as _barr
+from ..models import ball_kernel as _ball
+from ..models import bump as _bump
 from ..models import gaussian_mean_arrays as _arr
 from ..models.ball_kernel import BallKernelModel
 from ..models.bump import BumpLossModel
@@ -167,7 +167,7 @@ def ball_array_batch(rng: np.random.Generator, size: int, d: int | None = None) 
     unless ``d`` is given; the ranges of :data:`~kdtheory.sampling.RANGES`), drawn and evaluated
     as array code: one block per dimension (multinomial block sizes, so as a multiset the batch
     has the law of ``size`` independent draws) and the closed forms of
-    :mod:`kdtheory.models.ball_arrays` (THEORY §5, §6 A-bump) on each block.  ``Batch.params``
+    :mod:`kdtheory.models.ball_kernel` (THEORY §5, §6 A-bump) on each block.  ``Batch.params``
     is a lazy sequence of records in the format of ``build_ball_case(...).params``;
     :func:`replay_ball_case` rebuilds case ``i`` with the scalar builder and model."""
     size = int(check_in("size", size, POSITIVE_INTEGER))
@@ -302,9 +302,9 @@ def bump_array_batch(rng: np.random.Generator, size: int, smoothing: bool = Fals
         omega = draw_column(rng, "omega", len(n))
 
         def gen(k):
-            return _barr._gen(*k, m, n, s, omega)
+            return _bump._gen(*k, m, n, s, omega)
 
-        proxy = _barr._hoeffding_proxy(d, s, omega)
+        proxy = _bump._hoeffding_proxy(d, s, omega)
         gen_s, gen_t = gen(student), gen(teacher)
         vals = {
             "omega": omega,

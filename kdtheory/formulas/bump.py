@@ -23,17 +23,14 @@ the loss ``l(w, z) = 1 - exp(-||w - z||^2 / (2 omega^2))``.
 * ``hoeffding_proxy`` -- a **closed form taken from THEORY** (§3, §6 A-bump): Hoeffding's lemma on
   the range ``(-C, 1]``, ``(1 + C)^2/4``.
 
-The ball kernel's average (:func:`ball_average`, THEORY §5 with the bump loss) is an expression
-with an infinite Poisson sum: it is **not compiled**; its numerics (log space, far tail) stay in
-:mod:`kdtheory.models.ball_arrays` and are tested against it.
+The ball kernel's average (THEORY §5 with the bump loss) is a formula of
+:mod:`kdtheory.formulas.ball`, derived from ``Phi`` here.
 
-Nothing is derived at import (:class:`~kdtheory.formulas.table.FormulaTable`);
-:mod:`kdtheory.models.bump_arrays` evaluates the compiled functions.
+Nothing is derived at import (:class:`~kdtheory.formulas.table.FormulaTable`); the batch
+functions of :mod:`kdtheory.models.bump` evaluate the compiled functions.
 """
 
 from __future__ import annotations
-
-import functools
 
 import sympy as sp
 
@@ -50,7 +47,6 @@ __all__ = [
     "compiled",
     "closed_form",
     "expression",
-    "ball_average",
 ]
 
 _NONNEG = Domain(0.0, float("inf"), True, False)
@@ -67,7 +63,6 @@ SYMBOLS: dict[str, Param] = {
         Param("x", "x", _NONNEG, "per-coordinate variance of the Gaussian argument of Phi"),
         Param("a", "a", REAL, r"slope of a kernel $W \mid D \sim N(a\bar Z + b, \tau^2 I)$"),
         Param("tau", r"\tau", _NONNEG, "kernel standard deviation"),
-        Param("radius", "R", POSITIVE, "radius of a ball kernel (THEORY §5)"),
     ]
 }
 
@@ -145,30 +140,3 @@ def _derive(add, S) -> None:
 
 TABLE = FormulaTable("bump", SYMBOLS, _derive)
 formulas, formula, compiled, expression, closed_form = TABLE.api()
-
-
-@functools.cache
-def ball_average() -> sp.Expr:
-    """``Psi(x)`` of the ball kernel (THEORY §5, §6 A-bump; :mod:`kdtheory.models.ball_kernel`):
-    ``E_U Phi`` for ``U ~ Unif(B(0, R))`` added to the offset, i.e. ``(2 pi omega^2)^(d/2) /
-    vol(B(0, R)) P(chi'^2_d(ck2/q) <= R^2/q)``, ``q = omega^2 + x``, with the non-central
-    chi-square CDF as its Poisson mixture ``e^{-lam} sum_j lam^j/j! P(d/2 + j, y/2)``
-    (``lam = ck2/(2q)``, ``y = R^2/q``, ``P`` the regularised lower incomplete gamma).
-
-    A closed form taken from the model's derivation (the Gaussian integral over the ball), not
-    derived by sympy (sympy does not integrate a Gaussian over a d-ball in symbolic ``d``), and
-    **not compiled**: the sum is infinite, and its double-precision evaluation needs the
-    log-space, small-ball and far-tail handling of
-    :func:`kdtheory.models.ball_arrays._ball_average`, which stays numeric and is tested against
-    this expression at 30 digits (``tests/test_formulas_models.py``)."""
-    S = {k: p.symbol for k, p in SYMBOLS.items()}
-    d, omega, ck2, x, radius = S["d"], S["omega"], S["ck2"], S["x"], S["radius"]
-    j = sp.Symbol("j", integer=True, nonnegative=True)
-    q = omega**2 + x
-    lam, y = ck2 / (2 * q), radius**2 / q
-    cdf = sp.exp(-lam) * sp.Sum(
-        lam**j / sp.factorial(j) * sp.lowergamma(d / 2 + j, y / 2) / sp.gamma(d / 2 + j),
-        (j, 0, sp.oo),
-    )
-    volume = sp.pi ** (d / 2) * radius**d / sp.gamma(d / 2 + 1)
-    return (2 * sp.pi * omega**2) ** (d / 2) / volume * cdf

@@ -9,10 +9,12 @@
   ``numpy.log1p``, ``expm1`` by ``numpy.expm1``, the Bernoulli KL ``binary_kl`` as a sum of two
   nonnegative terms, the Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/
   ``logaddexp`` and a series, ``log1pmx`` and ``tightness_ratio`` by
-  :mod:`kdtheory.formulas.stable`);
+  :mod:`kdtheory.formulas.stable`, the ball kernel's ``ball_average`` in log space by
+  :mod:`kdtheory.formulas.ncx2`);
 * ``mpmath`` -- ``lambdify`` to mpmath of the expression with every override replaced by its
-  *definition* (``phi(x) -> x - 1 - log x``): the reference the stable forms are tested against
-  at 50 digits (``tests/test_formulas.py``);
+  *definition* (``phi(x) -> x - 1 - log x``; an ``Integral`` in a definition becomes
+  ``mpmath.quad``): the reference the stable forms are tested against at 50 digits
+  (``tests/test_formulas.py``);
 * ``arb`` -- a python-flint ball function (printed by :class:`ArbPrinter`: integer powers by
   repeated multiplication, rationals as exact quotients, as in :func:`kdtheory.certified.to_arb`),
   so that the ball encloses the exact value of the expression at the input balls.
@@ -42,6 +44,7 @@ __all__ = [
     "uniform_log_mgf",
     "log1pmx",
     "tightness_ratio",
+    "ball_average",
     "Override",
     "OVERRIDES",
     "register_override",
@@ -378,11 +381,14 @@ class tightness_ratio(sp.Function):  # noqa: N801 - sympy function naming
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
-def _stable(name: str):
-    def call(*xs):
-        from . import stable
+def _implementation(name: str, module: str = "stable"):
+    """``kdtheory.formulas.<module>.<name>``, imported on first call (scipy stays unloaded until a
+    compiled function runs)."""
 
-        return getattr(stable, name)(*xs)
+    def call(*xs):
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(*xs)
 
     return call
 
@@ -390,7 +396,7 @@ def _stable(name: str):
 register_override(
     Override(
         log1pmx,
-        numpy=_stable("log1pmx_numpy"),
+        numpy=_implementation("log1pmx_numpy"),
         arb=lambda x: x.log1p() - x,
         definition=_rewritten(log1pmx, sp.log),
         why="log(1 + x) - x cancels for small x: a series in u = x/(2 + x) for |x| <= 1/4",
@@ -399,11 +405,61 @@ register_override(
 register_override(
     Override(
         tightness_ratio,
-        numpy=_stable("tightness_ratio_numpy"),
-        arb=_stable("tightness_ratio_arb"),
+        numpy=_implementation("tightness_ratio_numpy"),
+        arb=_implementation("tightness_ratio_arb"),
         definition=_rewritten(tightness_ratio, sp.LambertW),
         why="the Lambert-W argument approaches the branch point -1/e as t -> 1 (NaN at "
         "1 - t = 1e-8): the series 2 dt + dt^2/3 + dt^3/9 for dt = 1 - t < 1e-4",
+    )
+)
+
+
+class ball_average(sp.Function):  # noqa: N801 - sympy function naming
+    """``ball_average(ck2, R, omega, x, d) = Psi``: the bump loss's Gaussian factor
+    ``(omega^2/q)^(d/2) exp(-||c + U||^2/(2q))`` (``q = omega^2 + x``, ``||c||^2 = ck2``) averaged
+    over ``U ~ Unif(B(0, R))`` in ``R^d`` (THEORY §5, §6 A-bump; the ball kernel's average).  By
+    the Gaussian integral over the ball it is
+    ``(2 pi omega^2)^(d/2) / vol(B(0, R)) P(chi'^2_d(ck2/q) <= R^2/q)``, the non-central
+    chi-square probability written as the integral of its density (the definition, with
+    ``0F1``).  A sympy function so that the compiled code can use the log-space evaluation of
+    :mod:`kdtheory.formulas.ncx2` (the prefactor ``~R^-d`` overflows where ``P`` underflows)."""
+
+    nargs = 5
+
+    def fdiff(self, argindex=1):
+        xs = [sp.Dummy() for _ in self.args]
+        deriv = sp.diff(self._eval_rewrite_as_Integral(*xs), xs[argindex - 1])
+        return deriv.subs(dict(zip(xs, self.args, strict=True)))
+
+    def _eval_rewrite_as_Integral(self, ck2, radius, omega, x, d, **kwargs):
+        t = sp.Dummy("t", positive=True)
+        q = omega**2 + x
+        nc = ck2 / q
+        # the density of chi'^2_d(nc) at t is exp(-nc/2) times this (its Bessel factor as 0F1);
+        # exp(-nc/2) stays outside the integral, so that its integrand is not tiny (mpmath's
+        # quadrature, the 50-digit reference, stops at an absolute error)
+        density = (
+            sp.exp(-t / 2) * t ** (d / 2 - 1) / (2 ** (d / 2) * sp.gamma(d / 2))
+            * sp.hyper([], [d / 2], nc * t / 4)
+        )  # fmt: skip
+        volume = sp.pi ** (d / 2) * radius**d / sp.gamma(d / 2 + 1)
+        prob = sp.exp(-nc / 2) * sp.Integral(density, (t, 0, radius**2 / q))
+        return (2 * sp.pi * omega**2) ** (d / 2) / volume * prob
+
+    def _latex(self, printer, exp=None):
+        xs = ", ".join(printer._print(a) for a in self.args)
+        tex = rf"\Psi_{{\mathrm{{ball}}}}\left({xs}\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
+register_override(
+    Override(
+        ball_average,
+        numpy=_implementation("ball_average_numpy", "ncx2"),
+        arb=_implementation("ball_average_arb", "ncx2"),
+        definition=_rewritten(ball_average, sp.Integral),
+        why="the prefactor ~R^-d overflows where the chi-square probability underflows: log "
+        "space, a small-ball expansion and an extended-precision far tail (formulas/ncx2.py)",
     )
 )
 

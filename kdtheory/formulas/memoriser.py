@@ -21,7 +21,7 @@ outputs ``set(D)`` with probability ``p`` and the empty set otherwise.
   range of ``g`` from the derivation in ``tests/test_formulas_models.py``).
 
 Nothing is derived at import (:class:`~kdtheory.formulas.table.FormulaTable`); the array code of
-:mod:`kdtheory.models.memoriser_arrays` evaluates the compiled functions.
+the batch functions of :mod:`kdtheory.models.memoriser` evaluate the compiled functions.
 """
 
 from __future__ import annotations

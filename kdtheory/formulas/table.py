@@ -42,6 +42,9 @@ class Formula:
     table: dict[str, Param]
     #: a per-coordinate formula (Model A): apply it to each coordinate of the vectors
     coordinate: bool = False
+    #: compile with common-subexpression elimination (False: every operation as written, e.g.
+    #: an unevaluated ``x/y`` that ``cse`` would turn into ``x * (1/y)``)
+    cse: bool = True
 
     @property
     def symbols(self) -> dict[str, Param]:
@@ -82,7 +85,7 @@ def proved(derived: sp.Expr, form: sp.Expr, positive: bool = False) -> sp.Expr:
 
 class FormulaTable:
     """The formulas of one model: ``symbols`` (name -> Param) and ``derive(add, S)``, which calls
-    ``add(name, expr, args, meaning, ref, how)`` once per quantity (``S(name)`` is the sympy
+    ``add(name, expr, args, meaning, ref, how[, cse])`` once per quantity (``S(name)`` is the sympy
     symbol of a table entry)."""
 
     def __init__(self, model: str, symbols: dict[str, Param], derive: Callable):
@@ -97,14 +100,14 @@ class FormulaTable:
     def _table(self) -> dict[str, Formula]:
         out: dict[str, Formula] = {}
 
-        def add(name, expr, args, meaning, ref, how):
+        def add(name, expr, args, meaning, ref, how, cse=True):
             expr = sp.sympify(expr)
             if name in out:
                 raise ValueError(f"{self.model}: formula {name!r} is derived twice")
             extra = {str(x) for x in expr.free_symbols} - set(args)
             if extra:
                 raise ArithmeticError(f"{self.model} {name}: unexpected symbols {sorted(extra)}")
-            out[name] = Formula(name, expr, tuple(args), meaning, ref, how, self.symbols)
+            out[name] = Formula(name, expr, tuple(args), meaning, ref, how, self.symbols, cse=cse)
 
         self._derive(add, self.symbol)
         return out
@@ -128,7 +131,7 @@ class FormulaTable:
         """``formula(name)`` compiled once to numpy / mpmath / arb (positional args:
         ``Formula.args``)."""
         f = self.formula(name)
-        return compile_expr(f.expr, [self.symbols[k].symbol for k in f.args])
+        return compile_expr(f.expr, [self.symbols[k].symbol for k in f.args], cse=f.cse)
 
     def api(self):
         """``(formulas, formula, compiled, expression, closed_form)``: the names a formula module

@@ -15,7 +15,8 @@ with per-coordinate variances ``v_tr = s^2 (1 - 2a/n + a^2/n)`` and ``v_te = s^2
            = (2 pi omega^2)^(d/2) / vol(B(0, R)) * P(chi'^2_d(||c_K||^2/q) <= R^2/q)
 
 (the Gaussian integral over the ball is a non-central chi-square probability).  Evaluated in
-log space (:func:`kdtheory.models.ball_arrays._ball_average`): a small-ball expansion for
+log space (the registered function :class:`kdtheory.formulas.compile.ball_average`, numerics in
+:mod:`kdtheory.formulas.ncx2`): a small-ball expansion for
 ``radius^2 (d + ||c_K||^2/q)/q <= 1e-8`` (any radius down to the smallest float), ``scipy.stats
 .ncx2.cdf`` where it is at least 1e-280, and an extended-precision Poisson mixture in the far
 tail where scipy flushes to 0 (large ``d``, or a ball far from the origin).  Relative accuracy
@@ -26,8 +27,12 @@ A non-centrality below machine epsilon is evaluated as 0 (``chndtr`` is wrong fo
 ones; the error of doing so is below ``nc/2`` relative).  The tests also cross-check it against
 adaptive quadrature (d = 1, 2), a Poisson series and the Monte Carlo twin (4 standard errors).
 
-The closed forms are array code in :mod:`kdtheory.models.ball_arrays` (one source for these
-methods and the vectorised audit claim ``S``).
+Every closed form is a formula of :mod:`kdtheory.formulas.ball` (derived there from the
+definitions; ``kdtheory derive gen --model ball-kernel``).  This module is batch-aware: the
+private functions after the class take ``n``, ``s``, ``omega`` and a kernel's ``a`` and
+``radius`` of batch shape ``(...)``, ``m`` and ``b`` of shape ``(..., d)`` with one common
+``d`` (scalars broadcast), evaluate the compiled formulas and do no validation; they serve the
+model's methods and the vectorised audit claim ``S``.
 
 Sharpness constants valid for *every* dataset (so Theorem S applies with them):
 ``||grad l|| <= 1/(omega sqrt(e))`` and ``||Hess l||_op <= 1/omega^2``; for ``L_mu(w) = 1 - C
@@ -59,11 +64,14 @@ from ..symbols import (
     check_rng,
     check_scalar,
 )
-from . import ball_arrays as _ball
-from .bump import bump_gap_floor, monte_carlo_gap
+from .bump import _test_variance, _train_variance, bump_gap_floor, monte_carlo_gap
 from .gaussian_mean import _mc_size, _vec
+from .gaussian_mean_arrays import _offset
 
 __all__ = ["BallKernel", "BallKernelModel"]
+
+#: containment slack for ``||b_S - b_T|| + R_S <= R_T`` (relative, absorbs rounding)
+CONTAIN_RTOL = 1e-12
 
 
 #: the radius of a ball kernel: any positive float up to the model bound (the closed forms
@@ -134,15 +142,14 @@ class BallKernelModel:
     # -- exact quantities -----------------------------------------------------------------------
     def ball_average(self, k: BallKernel, x: float) -> float:
         """``Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2/(2q))``, ``q = omega^2 + x``, by the
-        non-central chi-square form of the module docstring (array code:
-        :func:`kdtheory.models.ball_arrays._ball_average`)."""
+        non-central chi-square form of the module docstring (formula ``Psi``)."""
         c = self.offset(k)
-        return float(_ball._ball_average(np.sum(c * c), k.radius, self.omega, x, self.d))
+        return float(_ball_average(np.sum(c * c), k.radius, self.omega, x, self.d))
 
     def gen(self, k: BallKernel) -> float:
         """``gen = Psi(v_tr) - Psi(v_te)`` (module docstring; THEORY §6 A-bump with a ball)."""
         self._check_kernel("kernel", k)
-        return float(_ball._gen(k.a, k.b, k.radius, self.m, self.n, self.s, self.omega))
+        return float(_gen(k.a, k.b, k.radius, self.m, self.n, self.s, self.omega))
 
     def dgen(self, student: BallKernel, teacher: BallKernel) -> float:
         """``gen_S - gen_T``."""
@@ -156,7 +163,7 @@ class BallKernelModel:
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
         k_n = float(
-            _ball._distillation_divergence(
+            _distillation_divergence(
                 student.a, student.b, student.radius, teacher.a, teacher.b, teacher.radius, self.d
             )
         )
@@ -168,7 +175,7 @@ class BallKernelModel:
                 "a_S != a_T: the centres differ by (a_S - a_T) Zbar + const, unbounded in D, so "
                 "the student's ball leaves the teacher's with positive probability",
             )
-        shift = float(_ball._centre_shift(student.b, teacher.b))
+        shift = float(_centre_shift(student.b, teacher.b))
         return Divergence(
             math.inf,
             f"||b_S - b_T|| + R_S = {shift + student.radius!r} > R_T = {teacher.radius!r}: "
@@ -183,16 +190,16 @@ class BallKernelModel:
         """``G1 = (1/omega + C/sqrt(omega^2 + s^2))/sqrt(e)`` and
         ``beta = 1/omega^2 + C/(omega^2 + s^2)``: bounds on ``||grad g||`` and ``||Hess g||_op``
         valid at every ``w`` and every dataset (module docstring; THEORY §5)."""
-        g1, beta = _ball._sharpness_constants(self.d, self.s, self.omega)
+        g1, beta = _sharpness_constants(self.d, self.s, self.omega)
         return {"G1": float(g1), "beta": float(beta)}
 
     def theorem_values(self, student: BallKernel, teacher: BallKernel) -> dict:
         """Exact values of the symbols of Theorem S (``dgen``, ``K_n``, ``G1``, ``beta``,
         ``rho = R_T``) and of Theorem U-uniform (``sigma_bar = (1 + C)/2``, Hoeffding), from the
-        array closed forms :func:`kdtheory.models.ball_arrays._theorem_values` (THEORY §5)."""
+        batch function :func:`_theorem_values` (THEORY §5)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        vals = _ball._theorem_values(
+        vals = _theorem_values(
             self.m,
             self.n,
             self.s,
@@ -226,3 +233,98 @@ class BallKernelModel:
         z, w = self.simulate(kernel, size, rng)
         z_new = self.m + self.s * rng.standard_normal((size, self.d))
         return monte_carlo_gap(z, w, z_new, self.omega)
+
+
+# -- batch functions: the compiled formulas of kdtheory.formulas.ball ----------------------------
+def _f(name: str):
+    """The compiled ball-kernel formula ``name`` (:mod:`kdtheory.formulas.ball`)."""
+    from ..formulas.ball import compiled
+
+    return compiled(name)
+
+
+def _ball_average(ck2, radius, omega, x, d):
+    """``Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2/(2q))``, ``U ~ Unif(B(0, radius))``,
+    ``q = omega^2 + x``, ``ck2 = ||c_K||^2`` (formula ``Psi``: the registered ``ball_average``,
+    evaluated in log space by :func:`kdtheory.formulas.ncx2.ball_average_numpy`; an offset
+    beyond ~1e154 raises ``ValueError``)."""
+    return _f("Psi")(ck2, radius, omega, x, d)
+
+
+def _ball_averages(a, b, radius, m, n, s, omega):
+    """``(Psi(v_tr), Psi(v_te))`` with Model A-bump's variances at ``tau = 0`` (formulas
+    ``v_tr``, ``v_te`` of :mod:`kdtheory.formulas.bump`; THEORY §6 A-bump): given the ball offset
+    ``U``, ``W - Z_i`` and ``W - Z'`` are Gaussian with these variances."""
+    c = _offset(a, b, m)
+    with np.errstate(over="ignore"):  # an overflow is refused by _ball_average
+        ck2 = np.sum(c * c, axis=-1)
+    d = np.shape(m)[-1]
+    return (
+        _ball_average(ck2, radius, omega, _train_variance(a, 0.0, n, s), d),
+        _ball_average(ck2, radius, omega, _test_variance(a, 0.0, n, s), d),
+    )
+
+
+def _gen(a, b, radius, m, n, s, omega):
+    """``gen = Psi(v_tr) - Psi(v_te)`` (THEORY §6 A-bump with a uniform ball kernel; formula
+    ``gen``)."""
+    psi_tr, psi_te = _ball_averages(a, b, radius, m, n, s, omega)
+    return psi_tr - psi_te
+
+
+def _centre_shift(b_s, b_t):
+    """``||b_S - b_T||``: how far the student's ball centre sits from the teacher's (same ``a``;
+    formula ``centre_shift``)."""
+    diff = b_s - b_t
+    return _f("centre_shift")(np.sum(diff * diff, axis=-1))
+
+
+def _inside(a_s, b_s, r_s, a_t, b_t, r_t):
+    """Whether the student's ball lies in the teacher's for every dataset: ``a_S = a_T`` and
+    ``||b_S - b_T|| + R_S <= R_T`` (formula ``inside``, with the relative slack
+    :data:`CONTAIN_RTOL` on ``R_T``)."""
+    return (a_s == a_t) & _f("inside")(_centre_shift(b_s, b_t), r_s, r_t * (1 + CONTAIN_RTOL))
+
+
+def _distillation_divergence(a_s, b_s, r_s, a_t, b_t, r_t, d):
+    """``K_n = d log(R_T / R_S)`` (formula ``K_n``) where the student's ball lies in the
+    teacher's for every dataset (:func:`_inside`), ``+inf`` elsewhere (the student's law is then
+    not absolutely continuous w.r.t. the teacher's with positive probability; THEORY §1, §5)."""
+    inside = _inside(a_s, b_s, r_s, a_t, b_t, r_t)
+    # R_S within the containment slack above R_T is R_S = R_T up to rounding: K_n = 0, not < 0
+    with np.errstate(divide="ignore"):
+        return np.where(inside, np.maximum(_f("K_n")(d, r_s, r_t), 0.0), np.inf)
+
+
+def _sharpness_constants(d, s, omega):
+    """``(G1, beta)`` with ``G1 = (1/omega + C/sqrt(omega^2 + s^2))/sqrt(e)`` and
+    ``beta = 1/omega^2 + C/(omega^2 + s^2)``, ``C = (omega^2/(omega^2 + s^2))^(d/2)``: bounds on
+    ``||grad g||`` and ``||Hess g||_op`` at every ``w`` and every dataset (THEORY §5; formulas
+    ``G1``, ``beta``)."""
+    return _f("G1")(d, s, omega), _f("beta")(d, s, omega)
+
+
+def _hoeffding_scale(d, s, omega):
+    """``sigma_bar = (1 + C)/2``: Hoeffding's sub-Gaussian scale of a gap in ``(-C, 1]`` under any
+    law (THEORY §3, §6 A-bump; formula ``sigma_bar``)."""
+    return _f("sigma_bar")(d, s, omega)
+
+
+def _theorem_values(m, n, s, omega, a_s, b_s, r_s, a_t, b_t, r_t):
+    """Exact values of Theorem S's symbols (``dgen``, ``K_n``, ``G1``, ``beta``, ``rho = R_T``)
+    and of Theorem U-uniform's (``sigma_bar``) for uniform-ball students and teachers (THEORY §3,
+    §5, §6 A-bump)."""
+    d = np.shape(m)[-1]
+    gen_s = _gen(a_s, b_s, r_s, m, n, s, omega)
+    gen_t = _gen(a_t, b_t, r_t, m, n, s, omega)
+    g1, beta = _sharpness_constants(d, s, omega)
+    return {
+        "dgen": gen_s - gen_t,
+        "gen_S": gen_s,
+        "gen_T": gen_t,
+        "K_n": _distillation_divergence(a_s, b_s, r_s, a_t, b_t, r_t, d),
+        "G1": g1,
+        "beta": beta,
+        "rho": r_t,
+        "sigma_bar": _hoeffding_scale(d, s, omega),
+    }

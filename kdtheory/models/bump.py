@@ -15,7 +15,10 @@ flatness moves the tightness radius ``rho_0^sm`` (found numerically here).
 
 ``Phi``, ``v_tr``, ``v_te``, gen, ``C`` and the Hoeffding proxy are the formulas of
 :mod:`kdtheory.formulas.bump` (derived there from the definitions; ``kdtheory derive gen --model
-bump``), evaluated through :mod:`kdtheory.models.bump_arrays`.
+bump``).  This module is batch-aware: the private functions after the class take ``n``, ``s``,
+``omega`` and a kernel's ``a``, ``tau`` of batch shape, ``m`` and ``b`` of shape ``(..., d)``,
+evaluate the compiled formulas (the vector offsets enter through ``||c_K||^2``) and do no
+validation; they serve the model's methods and the vectorised audit.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import numpy as np
 from scipy import optimize
 
 from ..symbols import MODEL_SCALE, check_scalar
-from . import bump_arrays as _barr
 from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size
+from .gaussian_mean_arrays import _offset
 from .gaussian_smoothing import GaussianMeanSmoothing
 
 __all__ = ["BumpLossModel", "bump_loss", "bump_gap_floor", "monte_carlo_gap"]
@@ -41,7 +44,7 @@ def bump_loss(w: np.ndarray, z: np.ndarray, omega: float) -> np.ndarray:
 def bump_gap_floor(d: int, s: float, omega: float) -> float:
     """``C = (omega^2/(omega^2 + s^2))^(d/2)``: ``L_mu(w) = 1 - C exp(-||w - m||^2 /
     (2 (omega^2 + s^2))) >= 1 - C``, so the gap lies in ``(-C, 1]`` (THEORY §6 A-bump)."""
-    return float(_barr._gap_floor(d, s, omega))
+    return float(_gap_floor(d, s, omega))
 
 
 def monte_carlo_gap(z: np.ndarray, w: np.ndarray, z_new: np.ndarray, omega: float):
@@ -125,22 +128,22 @@ class BumpLossModel(GaussianMeanSmoothing):
     def _phi(self, k: GaussianKernel, x: float) -> float:
         """``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x)))``."""
         c = self.offset(k)
-        return float(_barr._phi(float(np.sum(c * c)), self.omega, x, self.d))
+        return float(_phi(float(np.sum(c * c)), self.omega, x, self.d))
 
     def train_variance(self, k: GaussianKernel) -> float:
         """``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2``: per-coordinate variance of ``W - Z_i``."""
         self._check_kernel("kernel", k)
-        return float(_barr._train_variance(k.a, k.tau, self.n, self.s))
+        return float(_train_variance(k.a, k.tau, self.n, self.s))
 
     def test_variance(self, k: GaussianKernel) -> float:
         """``v_te = s^2 (1 + a^2/n) + tau^2``: per-coordinate variance of ``W - Z'`` (fresh Z')."""
         self._check_kernel("kernel", k)
-        return float(_barr._test_variance(k.a, k.tau, self.n, self.s))
+        return float(_test_variance(k.a, k.tau, self.n, self.s))
 
     def gen(self, k: GaussianKernel) -> float:
         """Exact ``gen = Phi(v_tr) - Phi(v_te)`` (THEORY §6 A-bump)."""
         self._check_kernel("kernel", k)
-        return float(_barr._gen(k.a, k.b, k.tau, self.m, self.n, self.s, self.omega))
+        return float(_gen(k.a, k.b, k.tau, self.m, self.n, self.s, self.omega))
 
     def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
         """``gen_S - gen_T``."""
@@ -155,7 +158,7 @@ class BumpLossModel(GaussianMeanSmoothing):
     def hoeffding_proxy(self) -> float:
         """``(1 + C)^2 / 4``: a sub-Gaussian proxy of the gap under any law (Hoeffding's lemma on
         the range ``(-C, 1]``, THEORY §3 and §6 A-bump)."""
-        return float(_barr._hoeffding_proxy(self.d, self.s, self.omega))
+        return float(_hoeffding_proxy(self.d, self.s, self.omega))
 
     def conditional_proxy(self, teacher: GaussianKernel) -> float:
         """A valid (not exact) conditional proxy ``E_D sigma_D^2``: the Hoeffding proxy, which
@@ -220,3 +223,49 @@ class BumpLossModel(GaussianMeanSmoothing):
         z, w = self.simulate(kernel, size, rng)
         z_new = self.m + self.s * rng.standard_normal((size, self.d))
         return monte_carlo_gap(z, w, z_new, self.omega)
+
+
+# -- batch functions: the compiled formulas of kdtheory.formulas.bump -----------------------------
+def _f(name: str):
+    """The compiled Model A-bump formula ``name`` (:mod:`kdtheory.formulas.bump`)."""
+    from ..formulas.bump import compiled
+
+    return compiled(name)
+
+
+def _phi(ck2, omega, x, d):
+    """``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x)))`` (formula
+    ``Phi``)."""
+    return _f("Phi")(ck2, omega, x, d)
+
+
+def _train_variance(a, tau, n, s):
+    """``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2``: per-coordinate variance of ``W - Z_i``
+    (formula ``v_tr``)."""
+    return _f("v_tr")(a, tau, n, s)
+
+
+def _test_variance(a, tau, n, s):
+    """``v_te = s^2 (1 + a^2/n) + tau^2``: per-coordinate variance of ``W - Z'`` (formula
+    ``v_te``)."""
+    return _f("v_te")(a, tau, n, s)
+
+
+def _gen(a, b, tau, m, n, s, omega):
+    """``gen = Phi(v_tr) - Phi(v_te)`` (THEORY §6 A-bump; formula ``gen``), ``||c_K||^2`` from
+    the vector offsets."""
+    c = _offset(a, b, m)
+    ck2 = np.sum(c * c, axis=-1)
+    return _f("gen")(a, tau, ck2, n, s, omega, np.shape(m)[-1])
+
+
+def _gap_floor(d, s, omega):
+    """``C = (omega^2/(omega^2 + s^2))^(d/2)``: the gap lies in ``(-C, 1]`` (formula
+    ``gap_floor``)."""
+    return _f("gap_floor")(d, s, omega)
+
+
+def _hoeffding_proxy(d, s, omega):
+    """``(1 + C)^2 / 4``: Hoeffding's proxy on the range ``(-C, 1]`` (THEORY §3, §6 A-bump;
+    formula ``hoeffding_proxy``)."""
+    return _f("hoeffding_proxy")(d, s, omega)

@@ -11,8 +11,10 @@ probability ``p`` and the empty set otherwise.  Then ``L_D(set(D)) = 0``,
   THEORY §3) — only because ``g >= 0`` here; for a general loss in ``[0, 1]`` it is 1.
 
 These closed forms are the formulas of :mod:`kdtheory.formulas.memoriser` (derived there from
-the definitions; ``kdtheory derive gen --model memoriser``), evaluated through
-:mod:`kdtheory.models.memoriser_arrays`.  :meth:`MemoriserModel.brute_force` recomputes gen and
+the definitions; ``kdtheory derive gen --model memoriser``).  This module is batch-aware: the
+private functions after the class evaluate the compiled formulas on broadcast arrays (``M``, ``n``
+integer arrays, ``p`` arrays in ``[0, 1]``) without validation; :func:`theorem_values` is their
+validated batch entry point (the vectorised audit of Theorem U-uniform).  :meth:`MemoriserModel.brute_force` recomputes gen and
 ``K_n`` from these definitions by enumerating all ``M^n`` datasets (small ``M``, ``n`` only).
 """
 
@@ -22,13 +24,13 @@ import itertools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.special import rel_entr  # brute force only: from the definition of KL_D
 
 from ..divergences import Divergence
-from ..symbols import MODEL_COUNT, UNIT_CLOSED, check_int, check_scalar
-from . import memoriser_arrays as _marr
+from ..symbols import MODEL_COUNT, POSITIVE_INTEGER, UNIT_CLOSED, check_in, check_int, check_scalar
 
-__all__ = ["MemoriserKernel", "MemoriserModel", "binary_kl"]
+__all__ = ["MemoriserKernel", "MemoriserModel", "binary_kl", "theorem_values"]
 
 #: enumeration limit of :meth:`MemoriserModel.brute_force` (number of datasets M^n)
 BRUTE_FORCE_LIMIT = 200_000
@@ -49,7 +51,7 @@ def binary_kl(p: float, q: float) -> Divergence:
     reason) when ``q in {0, 1}`` puts zero mass where ``p`` does not."""
     p = check_scalar("p", p, UNIT_CLOSED)
     q = check_scalar("q", q, UNIT_CLOSED)
-    val = float(_marr._binary_kl(p, q))
+    val = float(_binary_kl(p, q))
     if math.isinf(val):
         return Divergence(math.inf, f"Bernoulli({p!r}) is not << Bernoulli({q!r})")
     return Divergence(val)
@@ -81,12 +83,12 @@ class MemoriserModel:
     # -- exact quantities ---------------------------------------------------------------------
     def miss_probability(self) -> float:
         """``(1 - 1/M)^n = E[1 - |set(D)|/M]``: the chance that a fresh ``Z`` is not in ``D``."""
-        return float(_marr._miss_probability(self.M, self.n))
+        return float(_miss_probability(self.M, self.n))
 
     def gen(self, k: MemoriserKernel) -> float:
         """``gen = p (1 - 1/M)^n`` (THEORY §8 N2)."""
         self._check_kernel("kernel", k)
-        return float(_marr._gen(k.p, self.M, self.n))
+        return float(_gen(k.p, self.M, self.n))
 
     def dgen(self, student: MemoriserKernel, teacher: MemoriserKernel) -> float:
         """``gen_S - gen_T = (p_S - p_T)(1 - 1/M)^n``."""
@@ -103,7 +105,7 @@ class MemoriserModel:
     def uniform_proxy(self) -> float:
         """``sigma_bar = 1/2``: ``g(W, D) in [0, 1]`` for every ``W`` and ``D`` (range 1), so by
         Hoeffding's lemma ``1/4`` is a proxy under any law (THEORY §3, §8 N2)."""
-        return float(_marr._f("uniform_proxy")())
+        return float(_f("uniform_proxy")())
 
     def theorem_values(self, student: MemoriserKernel, teacher: MemoriserKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``,
@@ -156,3 +158,56 @@ class MemoriserModel:
                 kl_d += float(rel_entr(ps, pt))
             k_n += prob_d * kl_d
         return {"gen_S": gen["S"], "gen_T": gen["T"], "K_n": k_n, "g_range": (g_min, g_max)}
+
+
+# -- batch functions: the compiled formulas of kdtheory.formulas.memoriser ------------------------
+def _f(name: str):
+    """The compiled memoriser formula ``name`` (:mod:`kdtheory.formulas.memoriser`)."""
+    from ..formulas.memoriser import compiled
+
+    return compiled(name)
+
+
+def _miss_probability(M, n):
+    """``(1 - 1/M)^n``, the chance that a fresh ``Z`` is not in ``D`` (``0`` for ``M = 1``;
+    formula ``miss_probability``)."""
+    with np.errstate(divide="ignore"):  # log1p(-1) = -inf at M = 1: exp gives 0 exactly
+        return _f("miss_probability")(np.asarray(M, dtype=float), n)
+
+
+def _gen(p, M, n):
+    """``gen = p (1 - 1/M)^n`` (THEORY §8 N2; formula ``gen``)."""
+    with np.errstate(divide="ignore"):
+        return _f("gen")(p, np.asarray(M, dtype=float), n)
+
+
+def _binary_kl(p, q):
+    """``kl(p || q)`` (THEORY §8 N2; formula ``K_n``, the registered ``binary_kl`` override):
+    clipped at 0 from below; ``inf`` where ``q in {0, 1}`` puts zero mass where ``p`` does not."""
+    return _f("K_n")(p, q)
+
+
+def _theorem_values(M, n, p_s, p_t):
+    """Exact values of the upper bounds' symbols (``dgen``, ``gen_S``, ``gen_T``, ``K_n``,
+    ``sigma_bar``, ``n``; THEORY §3, §8 N2), from the compiled formulas."""
+    gen_s, gen_t = _gen(p_s, M, n), _gen(p_t, M, n)
+    k_n = _binary_kl(p_s, p_t)
+    shape = np.shape(k_n)
+    return {
+        "dgen": gen_s - gen_t,
+        "gen_S": gen_s,
+        "gen_T": gen_t,
+        "K_n": k_n,
+        "sigma_bar": np.full(shape, float(_f("uniform_proxy")())),
+        "n": np.broadcast_to(np.asarray(n, dtype=float), shape),
+    }
+
+
+def theorem_values(M, n, p_s, p_t) -> dict:
+    """Validated :func:`_theorem_values` for broadcastable arrays of memorisers and kernels."""
+    M = np.asarray(check_in("M", M, POSITIVE_INTEGER))
+    n = np.asarray(check_in("n", n, POSITIVE_INTEGER))
+    p_s = np.asarray(check_in("p_S", p_s, UNIT_CLOSED), dtype=float)
+    p_t = np.asarray(check_in("p_T", p_t, UNIT_CLOSED), dtype=float)
+    M, n, p_s, p_t = np.broadcast_arrays(M, n, p_s, p_t)
+    return _theorem_values(M, n, p_s, p_t)

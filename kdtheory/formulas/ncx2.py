@@ -1,13 +1,16 @@
-"""Uniform-ball kernel closed forms as array code (THEORY §5, §6 A-bump): one source for the
-scalar methods of :class:`~kdtheory.models.ball_kernel.BallKernelModel` and the vectorised audit
-claim ``S``.
+"""The ball average of the bump kernel's Gaussian, ``Psi``, in double precision and in arb
+(THEORY §5, §6 A-bump): the numeric implementations of the registered function
+:class:`kdtheory.formulas.compile.ball_average`, whose definition (the closed form with the
+non-central chi-square probability written as the integral of its density) is in that class.
 
-Shapes as in :mod:`kdtheory.models.bump_arrays`: ``n``, ``s``, ``omega`` and a kernel's ``a`` and
-``radius`` of batch shape ``(...)``, ``m`` and ``b`` of shape ``(..., d)`` with one common ``d``;
-scalars broadcast, so one function serves one case or a million.  A kernel is
-``W | D ~ Uniform(B(a Zbar + b, radius))``.  No validation here (the model class validates);
-float arithmetic, numpy ufuncs and ``scipy.stats.ncx2.cdf``, plus an element-by-element
-extended-precision (mpmath) tail evaluation where that CDF underflows (:func:`_ball_average`).
+``Psi(x) = (2 pi omega^2)^(d/2) / vol(B(0, R)) * P(chi'^2_d(||c_K||^2/q) <= R^2/q)``,
+``q = omega^2 + x``: the prefactor ``~R^-d`` overflows for ``R <~ 1e-154`` or ``d >~ 300`` while
+``P`` underflows, so the double-precision evaluation (:func:`ball_average_numpy`) works in log
+space with a small-ball expansion and an extended-precision far tail; that is why the registered
+function is the whole ball average and not the bare CDF.  :func:`ball_average_arb` encloses the
+same quantity by its Poisson mixture with a rigorous bound on the rest.
+
+No validation here (the model class validates).
 """
 
 from __future__ import annotations
@@ -18,14 +21,9 @@ import numpy as np
 from scipy import special
 from scipy.stats import ncx2
 
-from . import bump_arrays as _barr
-from .gaussian_mean_arrays import _offset
+__all__ = ["ball_average_numpy", "ball_average_arb"]
 
-__all__: list[str] = []
-
-#: containment slack for ``||b_S - b_T|| + R_S <= R_T`` (relative, absorbs rounding)
-CONTAIN_RTOL = 1e-12
-#: below this non-centrality the central chi-square CDF is used (see :func:`_ball_average`)
+#: below this non-centrality the central chi-square CDF is used (see :func:`ball_average_numpy`)
 NC_CENTRAL = float(np.finfo(float).eps)
 
 
@@ -39,11 +37,11 @@ PROB_FLOOR = 1e-280
 MAX_POISSON_TERMS = 20_000
 
 
-def _ball_average(ck2, radius, omega, x, d):
+def ball_average_numpy(ck2, radius, omega, x, d):
     """``Psi(x) = E_U (omega^2/q)^(d/2) exp(-||c_K + U||^2/(2q))``, ``U ~ Unif(B(0, radius))``,
     ``q = omega^2 + x``, ``ck2 = ||c_K||^2``: the Gaussian integral over the ball is
     ``(2 pi omega^2)^(d/2) / vol(B(0, radius)) * P(chi'^2_d(ck2/q) <= radius^2/q)`` (module
-    docstring of :mod:`~kdtheory.models.ball_kernel`; THEORY §5, §6 A-bump).
+    docstring; THEORY §5, §6 A-bump).
 
     Evaluated in log space, ``exp(log_pref + log P)``, so the prefactor (``~radius^-d``, which
     overflows for ``radius <~ 1e-154`` or ``d >~ 300``) never meets an underflowed ``P``:
@@ -232,79 +230,36 @@ def _log_ball_probability_mp(y: float, d: int, nc: float, dps: int = 30) -> floa
         return float(mpmath.log(total))
 
 
-def _ball_averages(a, b, radius, m, n, s, omega):
-    """``(Psi(v_tr), Psi(v_te))`` with Model A-bump's variances at ``tau = 0``,
-    ``v_tr = s^2 (1 - 2a/n + a^2/n)``, ``v_te = s^2 (1 + a^2/n)`` (THEORY §6 A-bump): given the
-    ball offset ``U``, ``W - Z_i`` and ``W - Z'`` are Gaussian with these variances."""
-    c = _offset(a, b, m)
-    with np.errstate(over="ignore"):  # an overflow is refused by _ball_average
-        ck2 = np.sum(c * c, axis=-1)
-    d = np.shape(m)[-1]
-    return (
-        _ball_average(ck2, radius, omega, _barr._train_variance(a, 0.0, n, s), d),
-        _ball_average(ck2, radius, omega, _barr._test_variance(a, 0.0, n, s), d),
-    )
+def ball_average_arb(ck2, radius, omega, x, d):
+    """An arb ball enclosing ``Psi(x) = (2 omega^2)^(d/2) Gamma(d/2 + 1) / R^d *
+    e^{-lam} sum_j lam^j/j! P(d/2 + j, z)`` (``lam = ck2/(2q)``, ``z = R^2/(2q)``, ``q = omega^2 +
+    x``, ``P`` the regularised lower incomplete gamma; the Poisson mixture of the non-central
+    chi-square CDF; ``P(a, z) = z^a e^{-z} M(1, a + 1, z)/Gamma(a + 1)``, Kummer's form as in
+    :func:`_log_ball_probability`).  The first ``J`` terms are summed in arb; the rest lies in
+    ``[0, U_J/(1 - r)]`` by the bound ``T_j <= U_j = e^{-lam} lam^j/j! z^(d/2+j)/Gamma(d/2+j+1)``
+    of :func:`_log_ball_probability_mp` (ratios of ``U_j`` at most ``r < 1``), and summation stops
+    once that bound is below ``2^-(prec + 8)`` of the sum; more than :data:`MAX_POISSON_TERMS`
+    terms raise ``ValueError``."""
+    from flint import arb, ctx
 
-
-def _gen(a, b, radius, m, n, s, omega):
-    """``gen = Psi(v_tr) - Psi(v_te)`` (THEORY §6 A-bump with a uniform ball kernel)."""
-    psi_tr, psi_te = _ball_averages(a, b, radius, m, n, s, omega)
-    return psi_tr - psi_te
-
-
-def _centre_shift(b_s, b_t):
-    """``||b_S - b_T||``: how far the student's ball centre sits from the teacher's (same ``a``)."""
-    diff = b_s - b_t
-    return np.sqrt(np.sum(diff * diff, axis=-1))
-
-
-def _inside(a_s, b_s, r_s, a_t, b_t, r_t):
-    """Whether the student's ball lies in the teacher's for every dataset: ``a_S = a_T`` and
-    ``||b_S - b_T|| + R_S <= R_T`` (relative slack :data:`CONTAIN_RTOL`)."""
-    return (a_s == a_t) & (_centre_shift(b_s, b_t) + r_s <= r_t * (1 + CONTAIN_RTOL))
-
-
-def _distillation_divergence(a_s, b_s, r_s, a_t, b_t, r_t, d):
-    """``K_n = d log(R_T / R_S)`` where the student's ball lies in the teacher's for every
-    dataset (:func:`_inside`), ``+inf`` elsewhere (the student's law is then not absolutely
-    continuous w.r.t. the teacher's with positive probability; THEORY §1, §5)."""
-    inside = _inside(a_s, b_s, r_s, a_t, b_t, r_t)
-    # R_S within the containment slack above R_T is R_S = R_T up to rounding: K_n = 0, not < 0
-    with np.errstate(divide="ignore"):
-        return np.where(inside, np.maximum(d * np.log(r_t / r_s), 0.0), np.inf)
-
-
-def _sharpness_constants(d, s, omega):
-    """``(G1, beta)`` with ``G1 = (1/omega + C/sqrt(omega^2 + s^2))/sqrt(e)`` and
-    ``beta = 1/omega^2 + C/(omega^2 + s^2)``, ``C = (omega^2/(omega^2 + s^2))^(d/2)``: bounds on
-    ``||grad g||`` and ``||Hess g||_op`` at every ``w`` and every dataset (THEORY §5; derivation
-    in the module docstring of :mod:`~kdtheory.models.ball_kernel`)."""
-    c = _barr._gap_floor(d, s, omega)
-    sig2 = omega**2 + s**2
-    return (1 / omega + c / np.sqrt(sig2)) / np.sqrt(np.e), 1 / omega**2 + c / sig2
-
-
-def _hoeffding_scale(d, s, omega):
-    """``sigma_bar = (1 + C)/2``: Hoeffding's sub-Gaussian scale of a gap in ``(-C, 1]`` under any
-    law (THEORY §3, §6 A-bump)."""
-    return (1 + _barr._gap_floor(d, s, omega)) / 2
-
-
-def _theorem_values(m, n, s, omega, a_s, b_s, r_s, a_t, b_t, r_t):
-    """Exact values of Theorem S's symbols (``dgen``, ``K_n``, ``G1``, ``beta``, ``rho = R_T``)
-    and of Theorem U-uniform's (``sigma_bar``) for uniform-ball students and teachers (THEORY §3,
-    §5, §6 A-bump)."""
-    d = np.shape(m)[-1]
-    gen_s = _gen(a_s, b_s, r_s, m, n, s, omega)
-    gen_t = _gen(a_t, b_t, r_t, m, n, s, omega)
-    g1, beta = _sharpness_constants(d, s, omega)
-    return {
-        "dgen": gen_s - gen_t,
-        "gen_S": gen_s,
-        "gen_T": gen_t,
-        "K_n": _distillation_divergence(a_s, b_s, r_s, a_t, b_t, r_t, d),
-        "G1": g1,
-        "beta": beta,
-        "rho": r_t,
-        "sigma_bar": _hoeffding_scale(d, s, omega),
-    }
+    q = omega * omega + x
+    lam, z = ck2 / (2 * q), radius * radius / (2 * q)
+    half_d = d / 2
+    tol = arb(2) ** (-(ctx.prec + 8))
+    total, weight = arb(0), (-lam).exp()
+    for j in range(MAX_POISSON_TERMS):
+        a = half_d + j
+        # P(a, z) by Kummer's form (arb's gamma_lower loses every digit for a >~ 300)
+        p_az = (z.log() * a - z).exp() / (a + 1).gamma() * z.hypgeom_1f1(1, a + 1)
+        total += weight * p_az
+        weight = weight * lam / (j + 1)  # the Poisson weight of term j + 1
+        ratio = lam * z / ((j + 2) * (a + 2))  # bounds U_{i+1}/U_i for every i >= j + 1
+        if ratio < arb(1) / 2:
+            rest = weight * (z.log() * (a + 1)).exp() / (a + 2).gamma() / (1 - ratio)
+            if (lam == 0) or rest < total * tol:
+                total += arb(0).union(rest.upper()) if lam != 0 else 0
+                break
+    else:
+        raise ValueError(f"the ball average needs more than {MAX_POISSON_TERMS} Poisson terms")
+    prefactor = ((2 * omega * omega).log() * half_d).exp() * (half_d + 1).gamma()
+    return prefactor / (radius.log() * d).exp() * total
