@@ -3,7 +3,7 @@
 Same conventions as :mod:`kdtheory.formulas.gaussian_mean` (its :data:`SYMBOLS`, its
 :class:`Formula`; one coordinate, then summed over the ``d`` coordinates; vectors enter through
 squared norms).  The CGF quantities are written in ``v = s^2/n`` (and ``n`` for the
-chi-square count), the arguments of the array code of :mod:`kdtheory.models.gaussian_cgf_arrays`.
+chi-square count), the arguments of the array code of :mod:`kdtheory.models.gaussian_cgf`.
 
 **What is derived, what is assembled.**
 

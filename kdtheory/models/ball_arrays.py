@@ -19,7 +19,7 @@ from scipy import special
 from scipy.stats import ncx2
 
 from . import bump_arrays as _barr
-from .gaussian_mean_arrays import _offset
+from .gaussian_mean import _offset
 
 __all__: list[str] = []
 

@@ -1,7 +1,7 @@
 """Model A-bump closed forms as array code (THEORY §6, Model A-bump): one source for the scalar
 methods of :class:`~kdtheory.models.bump.BumpLossModel` and the vectorised audit.
 
-Shapes as in :mod:`kdtheory.models.gaussian_mean_arrays`: ``n``, ``s``, ``omega`` and a kernel's
+Shapes as in :mod:`kdtheory.models.gaussian_mean`: ``n``, ``s``, ``omega`` and a kernel's
 ``a``, ``tau`` of batch shape, ``m`` and ``b`` of shape ``(..., d)``.  No validation here (the
 model class validates).  Every quantity is a compiled formula of :mod:`kdtheory.formulas.bump`
 (derived there from the definitions); the vector offsets enter through ``||c_K||^2``.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gaussian_mean_arrays import _offset
+from .gaussian_mean import _offset
 
 __all__: list[str] = []
 
