@@ -359,9 +359,14 @@ def check_symbolic(label: str, value, domain: Domain) -> sp.Expr:
         above = value - sp.Float(dom.high) if dom.high else value
         outside |= bool(above.is_positive if dom.high_closed else above.is_nonnegative)
     if outside:
+        where = (
+            f"be an integer in {dom.describe(kind=False)}"
+            if dom.integer
+            else f"lie in {dom.describe()}"
+        )
         raise ValueError(
-            f"{label} must lie in {dom.describe()}, got {short_repr(value)}, which is outside "
-            "it for every value of its symbols"
+            f"{label} must {where}, got {short_repr(value)}, which is not for any value of its "
+            "symbols"
         )
     return value
 

@@ -19,10 +19,20 @@ expectation over the standard normals ``eta`` (data), ``xi`` (kernel noise), ``z
   the design helper) has scalar prior means ``m0_T, m0_S`` (``m0 * ones(d)``) and takes ``m``
   through ``m_sq = ||m||^2`` and ``m_sum = sum_j m_j``.
 
+* ``bayes_gamma`` is the tempered Bayes inverse temperature ``n/(2 s^2 T)`` (a definition:
+  the log-likelihood is ``-(n/(2 s^2)) L_D(w)`` up to a constant; THEORY §6).
+
 Nothing is derived at import: :func:`formulas` runs the derivations once, on first use
 (``functools.cache``; about a second), and :func:`compiled` compiles a formula once
-(:func:`kdtheory.formulas.compile.compile_expr`).  The array code of
-:mod:`kdtheory.models.gaussian_mean` evaluates these compiled functions.
+(:func:`kdtheory.formulas.compile.compile_expr`).  :mod:`kdtheory.models.gaussian_mean`
+evaluates these compiled functions (numbers, arrays, arb balls) or substitutes into these
+expressions (sympy arguments).
+
+**Design** (issue 11 item 4): :func:`design` chooses the student's ``alpha``, ``gamma_S``,
+``T_S`` or ``lam_S`` minimising ``K_n`` or the U1 bound of a KD student of a Gibbs teacher
+(:func:`kd_of_gibbs` puts any expression in the kernel symbols into the hyper-parameters), by
+``sympy.solve`` of the stationary equation where it gives roots (:func:`stationary_points`,
+also behind ``kdtheory derive --wrt``), by scipy otherwise; ``kdtheory design`` is its CLI.
 """
 
 from __future__ import annotations

@@ -554,6 +554,7 @@ class GaussianMeanCGF:
         return float(var), float(b)
 
     def _gamma(self, theorem, side, student, teacher) -> CGFBound:
+        self._check_kernel("student", student)
         k_n = self.distillation_divergence(student, teacher)
         var, b = self.sub_gamma_constants(teacher, side)
         vals = {**self._sides(student, teacher), "V_g": var, "b_g": b, "K_n": k_n}
@@ -577,6 +578,8 @@ class GaussianMeanCGF:
         }
 
     def _positive_divergence(self, student, teacher) -> float:
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         k_n = self.distillation_divergence(student, teacher)
         if not k_n > 0:
             raise ValueError(
