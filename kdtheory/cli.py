@@ -245,29 +245,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: ``kdtheory design --help`` (argparse reflows it)
+DESIGN_DESCRIPTION = """Find the student's parameter PARAM (--wrt: alpha, the KD weight;
+gamma_S, its inverse temperature; T_S, its temperature, gamma_S = n/(2 s^2 T_S); lam_S, its
+prior precision) that minimises TARGET (K_n, the distillation divergence, or U1, the bound
+sqrt(2 Esigma2 K_n) on gen_S - gen_T) for a KD student (mean soft labels) of a Gibbs teacher in
+the Gaussian mean model (THEORY §6). The stationary points come from sympy.solve of
+d TARGET/d PARAM = 0 (symbolic); where sympy gives none (or with --numeric) a bounded scipy
+minimisation is used (numeric); the output says which and why. Without numbers it prints the
+stationary points in the symbols (e.g. alpha* = gamma_T lam_S/(gamma_S lam_T) with
+--zero-prior-means); with --set NAME=VALUE for every other symbol (gamma_T or T_T, lam_T, m0_T,
+gamma_S or T_S, lam_S, m0_S, alpha, m_sq = ||m||^2, m_sum = sum_j m_j, d, n, s) it prints the
+minimiser and the minimum. Solving in the symbols takes from seconds (alpha) to a minute (T_S);
+at numbers, about a second. Example: kdtheory design K_n --wrt alpha --zero-prior-means;
+kdtheory design U1 --wrt T_S --set gamma_T=2 lam_T=0.7 m0_T=0.2 alpha=0.3 lam_S=2 m0_S=0
+m_sq=5.25 m_sum=1.5 d=3 n=7 s=1.3"""
+
+
 def _add_design_parser(sub) -> None:
     """``kdtheory design``: :func:`kdtheory.formulas.gaussian_mean.design` from the command line."""
     ds = sub.add_parser(
         "design",
         help="choose the KD weight, temperature or regulariser of a student minimising K_n or U1",
-        description=(
-            "Find the student's parameter PARAM (--wrt: alpha, the KD weight; gamma_S, its "
-            "inverse temperature; T_S, its temperature, gamma_S = n/(2 s^2 T_S); lam_S, its "
-            "prior precision) that minimises TARGET (K_n, the distillation divergence, or U1, "
-            "the bound sqrt(2 Esigma2 K_n) on gen_S - gen_T) for a KD student (mean soft labels) "
-            "of a Gibbs teacher in the Gaussian mean model (THEORY §6). The stationary points "
-            "come from sympy.solve of d TARGET/d PARAM = 0 (symbolic); where sympy gives none "
-            "(or with --numeric) a bounded scipy minimisation is used (numeric); the output "
-            "says which and why. Without numbers it prints the stationary points in the "
-            "symbols (e.g. alpha* = gamma_T lam_S/(gamma_S lam_T) with --zero-prior-means); "
-            "with --set NAME=VALUE for every other symbol (gamma_T or T_T, lam_T, m0_T, gamma_S or "
-            "T_S, lam_S, m0_S, alpha, m_sq = ||m||^2, m_sum = sum_j m_j, d, n, s) it prints "
-            "the minimiser and the minimum. Solving in the symbols takes from seconds (alpha) "
-            "to a minute (T_S); at numbers, about a second. "
-            "Example: kdtheory design K_n --wrt alpha --zero-prior-means; "
-            "kdtheory design U1 --wrt T_S --set gamma_T=2 lam_T=0.7 m0_T=0.2 alpha=0.3 lam_S=2 "
-            "m0_S=0 m_sq=5.25 m_sum=1.5 d=3 n=7 s=1.3"
-        ),
+        description=DESIGN_DESCRIPTION,
         epilog=EPILOG,
     )
     ds.add_argument("target", metavar="TARGET", help="K_n or U1")
