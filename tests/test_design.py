@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
 import sympy as sp
+from formula_checks import hits_outside_formulas
 from scipy.optimize import minimize_scalar
 
 from kdtheory import theorem
@@ -230,3 +232,12 @@ def test_cli_help_says_what_it_does(capsys):
     text = capsys.readouterr().out
     for word in ("--set NAME=VALUE", "--wrt PARAM", "T_S", "sympy.solve", "numeric", "U1"):
         assert word in text
+
+
+def test_tempered_bayes_gamma_is_written_only_in_the_formulas_module():
+    """Inventory: gamma = n/(2 s^2 T) (THEORY §6), which the design helper substitutes for
+    T_S, is the formula ``bayes_gamma``; no module outside kdtheory/formulas/ types it."""
+    pattern = r"\bn\s*/\s*\(\s*2\s*\*\s*s\s*(\*\s*s|\*\*\s*2)"
+    old_line = "return n / (2 * s * s * temperature)"  # models/gaussian_mean_arrays.py before
+    assert re.search(pattern, old_line)
+    assert hits_outside_formulas(pattern) == []

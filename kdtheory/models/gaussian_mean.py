@@ -611,8 +611,10 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
             return self.gibbs(gamma=_bayes_gamma(t, self.n, self.s), lam=lam, m0=m0)
         gamma = float(_bayes_gamma(t, self.n, self.s))
         if not MODEL_SCALE.contains(gamma):
-            lo = max(MODEL_SCALE.low, self.n / (2 * self.s * self.s * MODEL_SCALE.high))
-            hi = min(MODEL_SCALE.high, self.n / (2 * self.s * self.s * MODEL_SCALE.low))
+            # gamma T = n/(2 s^2) is symmetric in gamma and T: the bounds on T are bayes_gamma
+            # at the bounds on gamma
+            lo = max(MODEL_SCALE.low, float(_bayes_gamma(MODEL_SCALE.high, self.n, self.s)))
+            hi = min(MODEL_SCALE.high, float(_bayes_gamma(MODEL_SCALE.low, self.n, self.s)))
             raise ValueError(
                 f"temperature must lie in [{lo:g}, {hi:g}] for this model (s = {self.s!r}, "
                 f"n = {self.n}: gamma = n/(2 s^2 T) must lie in {MODEL_SCALE.describe()}), "
