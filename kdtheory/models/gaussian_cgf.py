@@ -484,8 +484,9 @@ class GaussianMeanCGF:
     # -- central condition (THEORY §4, §6.6) --------------------------------------------------
     def loss_central_constant(self) -> float:
         """``1/(2 s^2)``: the loss-level central condition ``E exp(-eta (l(w,Z) - l(m,Z))) =
-        exp(-eta (1 - 2 eta s^2) ||w - m||^2) <= 1`` holds iff ``eta <= 1/(2 s^2)`` (THEORY §6.6)."""
-        return 1 / (2 * self.s**2)
+        exp(-eta (1 - 2 eta s^2) ||w - m||^2) <= 1`` holds iff ``eta <= 1/(2 s^2)`` (THEORY §6.6;
+        the formula ``loss_central_constant`` of :mod:`kdtheory.formulas.gaussian_cgf`)."""
+        return float(_f("loss_central_constant")(self.s))
 
     def eta_central(self, teacher) -> float:
         """``eta_c = sup{eta > 0 : E exp(-eta g) <= 1}`` (THEORY §4, §6.6): the positive root of
