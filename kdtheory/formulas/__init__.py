@@ -5,7 +5,8 @@
   registered numerically stable forms (``phi``, ``log1p``, ``expm1``, ``log1pmx``,
   ``tightness_ratio``, ``binary_kl``, ``bernoulli_log_mgf``, ``uniform_log_mgf``);
 * :mod:`kdtheory.formulas.stable` -- the longer stable implementations of the overrides;
-* :mod:`kdtheory.formulas.gaussian_mean` -- Model A (THEORY §6), derived on first use;
+* :mod:`kdtheory.formulas.gaussian_mean` -- Model A (THEORY §6), derived on first use, and its
+  design helper :func:`~kdtheory.formulas.gaussian_mean.design` (``kdtheory design``);
 * :mod:`kdtheory.formulas.gaussian_cgf` -- Model A's joint CGF, central and sub-gamma constants
   and smoothing radii (THEORY §6.5, §6.6), derived on first use;
 * :mod:`kdtheory.formulas.table` -- the formula table the simpler models share, whose formula

@@ -542,8 +542,10 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
     **Symbolic in, symbolic out** (issue 11 item 3).  Every parameter but ``d`` may be a sympy
     expression: ``n``, ``s``, the entries of ``m`` here, and the parameters of :meth:`kernel`,
     :meth:`gibbs`, :meth:`tempered_bayes`, :meth:`kd_student` (``alpha``, ``gamma``, ``lam``,
-    ``m0``) and :meth:`tilt_student`.  A kernel built from any symbolic input is symbolic
-    (:attr:`GaussianKernel.symbolic`), and :meth:`offset`, :meth:`gen`, :meth:`dgen`,
+    ``m0``) and :meth:`tilt_student`.  A kernel built from symbolic input is symbolic
+    (:attr:`GaussianKernel.symbolic`) unless the symbols cancel (``alpha`` for a teacher with
+    ``a_T = 1, b_T = 0``: the student is then numeric); a sympy *number* (``Rational(3, 10)``)
+    is a number.  For a symbolic kernel or model, :meth:`offset`, :meth:`gen`, :meth:`dgen`,
     :meth:`divergence_parts`, :meth:`distillation_divergence`, :meth:`conditional_proxy`,
     :meth:`information_ratio`, the three informations and :meth:`theorem_values` then return
     sympy expressions: the formulas of :mod:`kdtheory.formulas.gaussian_mean` with the arguments
