@@ -166,6 +166,7 @@ def test_general_roots_at_numbers_give_the_minimiser():
         ({"wrt": "alpha", "method": "numeric"}, ValueError, "needs numbers for"),
         ({"wrt": "alpha", "nonsense": 1.0}, KeyError, "unknown symbols"),
         ({"wrt": "alpha", "method": "guess"}, ValueError, "method must be"),
+        ({"zero_prior_means": True, "m0_T": 1.0}, ValueError, "give no value for them"),
     ],
 )
 def test_bad_design_input(kwargs, error, match):
@@ -189,6 +190,8 @@ def test_cli_prints_the_solvers_kd_weight():
     shown = sp.sympify(line.split(": ", 1)[1], locals=SYM)
     assert sp.simplify(shown - SYM["gamma_T"] * SYM["lam_S"] / (SYM["gamma_S"] * SYM["lam_T"])) == 0
     assert "minimiser: needs numbers (--set NAME=VALUE) for d, gamma_S" in text
+    rc, tex = _run("K_n", "--wrt", "alpha", "--zero-prior-means", "--latex")
+    assert rc == 0 and r"\frac{\gamma_T \lambda_S}{\gamma_S \lambda_T}" in tex
 
 
 @pytest.mark.parametrize("numeric", [False, True])

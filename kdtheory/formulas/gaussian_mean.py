@@ -729,6 +729,8 @@ def design(
         raise KeyError(f"unknown symbols {bad}; the symbols of the design objective are Model A's")
     if wrt in values:
         raise ValueError(f"{wrt} is the parameter to choose: give no value for it")
+    if zero_prior_means and {"m0_T", "m0_S"} & set(values):
+        raise ValueError("zero_prior_means sets m0_T = m0_S = 0: give no value for them")
     for k, v in values.items():
         SYMBOLS[k].validate(v)
     expr = _design_objective(target, wrt, zero_prior_means, values)
