@@ -588,7 +588,7 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
     return rhs, f"{side} side of theorem {t.id} ({t.name}) in Model A ({t.ref}, THEORY §6)"
 
 
-#: what :func:`design` can minimise: name -> (meaning, its expression in the kernel symbols)
+#: what :func:`design` can minimise: name -> meaning
 DESIGN_TARGETS = {
     "K_n": "the distillation divergence K_n (THEORY §6.2)",
     "U1": "the U1 bound sqrt(2 Esigma2 K_n) on dgen (THEORY §3, §6.4)",
@@ -653,15 +653,16 @@ def _design_objective(target: str, wrt: str, zero_prior_means: bool, given) -> s
     return expr
 
 
-def _admissible(root: sp.Expr, domain: Domain) -> bool:
-    """``False`` when sympy proves ``root`` non-real or outside the parameter's domain (its
-    mathematical domain: ``0 <= alpha <= 1``, ``gamma_S, T_S > 0``, ``lam_S >= 0``)."""
+def _admissible(root: sp.Expr, wrt: str) -> bool:
+    """``False`` when sympy proves ``root`` non-real or outside the mathematical domain of the
+    design parameter ``wrt`` (``0 <= alpha <= 1``, ``lam_S >= 0``, ``gamma_S, T_S > 0``; every
+    lower end is 0)."""
     if root.is_extended_real is False:
         return False
-    low = root - domain.low if domain.low else root
-    if (low.is_nonpositive if domain.low > 0 else low.is_negative) is True:
-        return False
-    return not (domain.high == 1.0 and (root - 1).is_positive is True)
+    lo, hi = _ENDS[wrt]
+    below = root.is_negative if _in(lo, wrt) else root.is_nonpositive
+    above = (root - hi).is_positive if math.isfinite(hi) else False
+    return not (below is True or above is True)
 
 
 def _solve_target(target: str, expr: sp.Expr) -> sp.Expr:
@@ -678,7 +679,7 @@ def _stationary(target: str, wrt: str, zero_prior_means: bool, temperatures: tup
     expr = _design_objective(target, wrt, zero_prior_means, dict.fromkeys(temperatures))
     _, points, how = stationary_points(_solve_target(target, expr), _s(wrt))
     if points is not None:
-        points = tuple(r for r in points if _admissible(r, DESIGN_PARAMETERS[wrt]))
+        points = tuple(r for r in points if _admissible(r, wrt))
         how = f"sympy.solve of d{target}/d{wrt} = 0 in the symbols"
     return expr, points, how
 
