@@ -3,7 +3,7 @@
 Prints, in one run and as ratios:
 
 1. Model A ``K_n`` + Theorem U1 (THEORY §3, §6) on the same points: vectorised array code
-   (:mod:`kdtheory.models.gaussian_mean_arrays` + ``Theorem.evaluate``) vs a scalar Python loop
+   (:mod:`kdtheory.models.gaussian_mean` + ``Theorem.evaluate``) vs a scalar Python loop
    over the package's scalar API vs ``sympy`` ``subs``/``evalf`` of the same formulas (the sympy
    expression is built by running the same array kernels on sympy symbols; all three agree);
    plus the audit's end-to-end rate (vectorised sampler + evaluation) for the U1 claim.
@@ -34,7 +34,7 @@ import sympy as sp  # noqa: E402
 from kdtheory import LinearGaussianModel  # noqa: E402
 from kdtheory.audit.gaussian_cases import gaussian_mean_array_batch  # noqa: E402
 from kdtheory.models import GaussianMeanModel  # noqa: E402
-from kdtheory.models import gaussian_mean_arrays as A  # noqa: E402
+from kdtheory.models import gaussian_mean as A  # noqa: E402
 from kdtheory.sampling import RANGES  # noqa: E402
 from kdtheory.theorems import theorem  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Command line: ``kdtheory audit | list | show | latex | prove | theory | derive``.
+"""Command line: ``kdtheory audit | list | show | latex | prove | theory | derive | design``.
 
 Results go to stdout; progress goes to stderr only (and only once a run has lasted
 :data:`PROGRESS_DELAY` seconds; ``--quiet`` silences it).  Every output file is written
@@ -270,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
             "model (an unknown name lists them); for gaussian-mean: (gen, "
             "K_n, offset, estimation, spread, Esigma2, mutual_information, "
             "lautum_information, symmetrized_information, the kernel maps gibbs_*, kd_*, "
-            "tilt_*, K_n_kd: K_n of a KD student of a Gibbs teacher; the joint CGF: "
+            "tilt_*, bayes_gamma, K_n_kd: K_n of a KD student of a Gibbs teacher (kdtheory design "
+            "minimises it); the joint CGF: "
             "joint_cgf, centred_cgf, cgf_p, chaos_mu_plus, chaos_mu_minus, cgf_lo, cgf_hi, "
             "gap_variance, b_g_upper, b_g_lower, central_cgf (eta_c is its root); smoothing: "
             "smoothing_bound, smoothing_h, optimal_radius, tightness_radius, tightness_ratio) "
@@ -291,7 +292,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dv.add_argument("--wrt", metavar="PARAM", help="differentiate in PARAM and solve d/dPARAM = 0")
     dv.add_argument("--latex", action="store_true", help="print the expressions as LaTeX")
+    _add_design_parser(sub)
     return p
+
+
+#: ``kdtheory design --help`` (argparse reflows it)
+DESIGN_DESCRIPTION = """Find the student's parameter PARAM (--wrt: alpha, the KD weight;
+gamma_S, its inverse temperature; T_S, its temperature, gamma_S = n/(2 s^2 T_S); lam_S, its
+prior precision) that minimises TARGET (K_n, the distillation divergence, or U1, the bound
+sqrt(2 Esigma2 K_n) on gen_S - gen_T) for a KD student (mean soft labels) of a Gibbs teacher in
+the Gaussian mean model (THEORY §6). The stationary points come from sympy.solve of
+d TARGET/d PARAM = 0 (symbolic); where sympy gives none (or with --numeric) a bounded scipy
+minimisation is used (numeric); the output says which and why. Without numbers it prints the
+stationary points in the symbols (e.g. alpha* = gamma_T lam_S/(gamma_S lam_T) with
+--zero-prior-means); with --set NAME=VALUE for every other symbol (gamma_T or T_T, lam_T, m0_T,
+gamma_S or T_S, lam_S, m0_S, alpha, m_sq = ||m||^2, m_sum = sum_j m_j, d, n, s) it prints the
+minimiser and the minimum. Solving in the symbols takes from seconds (alpha) to a minute (T_S);
+at numbers, about a second. Example: kdtheory design K_n --wrt alpha --zero-prior-means;
+kdtheory design U1 --wrt T_S --set gamma_T=2 lam_T=0.7 m0_T=0.2 alpha=0.3 lam_S=2 m0_S=0
+m_sq=5.25 m_sum=1.5 d=3 n=7 s=1.3"""
+
+
+def _add_design_parser(sub) -> None:
+    """``kdtheory design``: :func:`kdtheory.formulas.gaussian_mean.design` from the command line."""
+    ds = sub.add_parser(
+        "design",
+        help="choose the KD weight, temperature or regulariser of a student minimising K_n or U1",
+        description=DESIGN_DESCRIPTION,
+        epilog=EPILOG,
+    )
+    ds.add_argument("target", metavar="TARGET", help="K_n or U1")
+    ds.add_argument(
+        "--set",
+        dest="values",
+        metavar="NAME=VALUE",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="numbers for the other symbols, e.g. --set n=7 s=1.3 (repeatable)",
+    )
+    ds.add_argument(
+        "--wrt",
+        metavar="PARAM",
+        default="alpha",
+        help="alpha, gamma_S, T_S or lam_S (default alpha)",
+    )
+    ds.add_argument(
+        "--zero-prior-means", action="store_true", help="set the prior means m0_T = m0_S = 0"
+    )
+    ds.add_argument(
+        "--numeric", action="store_true", help="skip sympy.solve: scipy bounded minimisation"
+    )
+    ds.add_argument("--latex", action="store_true", help="print the expressions as LaTeX")
 
 
 class _Stdout:
@@ -409,6 +461,8 @@ def _main(argv, out: _Stdout) -> int:
             return EXIT["bad_arguments"]
         out(str(doc))
         return EXIT["ok"]
+    if args.command == "design":
+        return _design(args, parser, out)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT["bad_arguments"]
 
@@ -535,6 +589,59 @@ def _prove(args, out: _Stdout) -> int:
     proof = run_proof_file(path)
     out(proof.report())
     return EXIT["ok"] if proof.ok else EXIT["audit_failed"]
+
+
+def _design(args, parser, out: _Stdout) -> int:
+    import sympy as sp
+
+    from .formulas import gaussian_mean as fm
+
+    values = {}
+    for item in args.values:
+        name, eq, text = item.partition("=")
+        try:
+            if not eq:
+                raise ValueError("not NAME=VALUE")
+            values[name] = float(text)
+        except ValueError:
+            parser.error(f"{item}: expected NAME=VALUE with a number (e.g. n=7)")
+    try:
+        res = fm.design(
+            args.target,
+            args.wrt,
+            zero_prior_means=args.zero_prior_means,
+            method="numeric" if args.numeric else "auto",
+            **values,
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        parser.error(_one_line(exc).strip("'\""))
+    names = {p.symbol: p.latex for p in fm.SYMBOLS.values()}
+
+    def show(e) -> str:
+        return sp.latex(e, symbol_names=names) if args.latex else sp.sstr(e)
+
+    out(
+        f"design (gaussian-mean): minimise {res.target}, {fm.DESIGN_TARGETS[res.target]}, over "
+        f"{res.wrt} for a KD student (mean soft labels) of a Gibbs teacher (THEORY §6)"
+    )
+    if args.numeric:
+        out(f"stationary points in {res.wrt}: not sought (--numeric)")
+    elif res.stationary is None:
+        out(f"stationary points in {res.wrt}: none from sympy.solve")
+    else:
+        at = " at the given numbers" if res.value is not None else ""
+        shown = [show(sp.N(r, 15) if res.value is not None else r) for r in res.stationary]
+        out(
+            f"stationary points in {res.wrt}{at} (sympy.solve, symbolic): "
+            f"{', '.join(shown) if shown else 'none'}"
+        )
+    if res.value is None:
+        out(f"minimiser: needs numbers (--set NAME=VALUE) for {', '.join(res.missing)}")
+    else:
+        out(f"minimiser: {res.wrt} = {res.value!r}")
+        out(f"minimum: {res.target} = {res.minimum!r}")
+    out(f"how: {res.kind}: {res.why}")
+    return EXIT["ok"]
 
 
 def _audit(args, parser, out: _Stdout) -> int:

@@ -40,6 +40,9 @@ __all__ = [
     "check_int",
     "check_size",
     "check_rng",
+    "is_symbolic",
+    "check_symbolic",
+    "check_real",
     "real_scalar",
     "real_array",
     "FLOAT_MAX",
@@ -306,6 +309,75 @@ def check_in(label: str, value, domain: Domain, *, scalar: bool = False):
 def check_scalar(label: str, value, domain: Domain) -> float:
     """:func:`check_in` for a parameter that must be one real number (never an array)."""
     return check_in(label, value, domain, scalar=True)
+
+
+def is_symbolic(value) -> bool:
+    """``True`` for a sympy object with free symbols (``Symbol("alpha")``, ``2 * gamma``): the
+    input that takes the symbolic path of the model API.  A sympy *number* (``Rational(3, 2)``,
+    ``sqrt(2)``) is not symbolic: it is validated and used as a float."""
+    return isinstance(value, sp.Basic) and bool(value.free_symbols)
+
+
+def _plain(sym) -> bool:
+    """A symbol made without assumptions (``Symbol("x")``), which the model API takes as real."""
+    return isinstance(sym, sp.Symbol) and sym.assumptions0 == {"commutative": True}
+
+
+def check_symbolic(label: str, value, domain: Domain) -> sp.Expr:
+    """A symbolic real parameter: ``value`` (a sympy expression with free symbols) checked and
+    returned unchanged; errors name ``label``.
+
+    The symbols must be real: declared ``real=True`` (or anything implying it: ``positive=True``,
+    ``integer=True``, ...) or *plain* (``Symbol("x")``, no assumptions: taken as real, as every
+    kdtheory parameter is).  Refused with ``TypeError``: a non-expression (a relation, a matrix,
+    a boolean), a symbol declared otherwise (``complex=True``, ``imaginary=True``, ``real=False``,
+    non-commutative) and an expression with an imaginary part (``I``); with ``ValueError``:
+    ``nan``, ``oo``, ``zoo`` inside it, and an expression that sympy *proves* to lie outside the
+    mathematical domain of the parameter (``domain.math``, else ``domain``: e.g.
+    ``-Symbol("x", positive=True)`` for a positive parameter, ``1 + Symbol("x", positive=True)``
+    for ``alpha in [0, 1]``).  What sympy cannot decide is accepted: the result is then valid for
+    the values of the symbols that lie in the domain."""
+    if not isinstance(value, sp.Expr) or isinstance(value, sp.MatrixBase):
+        raise _type_error(label, value, "a real number or a real sympy expression")
+    for sym in sorted(value.free_symbols, key=str):
+        if not (sym.is_real or _plain(sym)):
+            raise TypeError(
+                f"{label}: the symbol {sym} is not real (assumptions {sym.assumptions0}); "
+                f"declare it real (sympy.Symbol({str(sym)!r}, real=True) or positive=True) "
+                "or make it without assumptions (taken as real)"
+            )
+    if value.has(sp.I) or value.is_extended_real is False:
+        raise TypeError(f"{label} must be real, got the complex expression {short_repr(value)}")
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"{label} must be finite, got {short_repr(value)}")
+    dom = domain.math if domain.math is not None else domain
+    outside = dom.integer and value.is_integer is False
+    if math.isfinite(dom.low):
+        below = value - sp.Float(dom.low) if dom.low else value
+        outside |= bool(below.is_negative if dom.low_closed else below.is_nonpositive)
+    if math.isfinite(dom.high):
+        above = value - sp.Float(dom.high) if dom.high else value
+        outside |= bool(above.is_positive if dom.high_closed else above.is_nonnegative)
+    if outside:
+        where = (
+            f"be an integer in {dom.describe(kind=False)}"
+            if dom.integer
+            else f"lie in {dom.describe()}"
+        )
+        raise ValueError(
+            f"{label} must {where}, got {short_repr(value)}, which is not for any value of its "
+            "symbols"
+        )
+    return value
+
+
+def check_real(label: str, value, domain: Domain):
+    """One real parameter, numeric or symbolic: a float by :func:`check_scalar` for a number
+    (sympy numbers included), the expression by :func:`check_symbolic` for a sympy expression
+    with free symbols (:func:`is_symbolic`)."""
+    if is_symbolic(value):
+        return check_symbolic(label, value, domain)
+    return check_scalar(label, value, domain)
 
 
 def check_int(label: str, value, domain: Domain) -> int:

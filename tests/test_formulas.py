@@ -22,7 +22,7 @@ from kdtheory.cli import main
 from kdtheory.formulas import OVERRIDES, compile_expr, phi
 from kdtheory.formulas import gaussian_mean as F
 from kdtheory.formulas.compile import definition
-from kdtheory.models import gaussian_mean_arrays as A
+from kdtheory.models import gaussian_mean as A
 
 ROOT = Path(__file__).resolve().parent.parent
 RTOL = 1e-12  # compiled double vs 50-digit mpmath of the expression (issue 11)
@@ -197,20 +197,20 @@ def test_golden_tilt_student_attains_u1():
     assert float(dgen) == pytest.approx(0.5794285714285716, rel=1e-12)
 
 
-# -- the design helper ---------------------------------------------------------------------------
-def test_optimal_kd_weight_zero_prior_means_from_the_solver():
+# -- the design helper (more in tests/test_design.py) ---------------------------------------------
+def test_design_kd_weight_zero_prior_means_from_the_solver():
     """For zero prior means the solver's root is gamma_T lam_S / (gamma_S lam_T) (issue 11)."""
-    w = F.optimal_kd_weight(zero_prior_means=True)
+    w = F.design("K_n", "alpha", zero_prior_means=True)
     S = {k: p.symbol for k, p in F.SYMBOLS.items()}
-    assert w.kind == "symbolic"
+    assert w.kind == "symbolic" and w.value is None
     assert sp.simplify(w.expr - S["gamma_T"] * S["lam_S"] / (S["gamma_S"] * S["lam_T"])) == 0
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_optimal_kd_weight_agrees_with_a_numeric_minimiser(seed):
-    """The helper's alpha (symbolic root clipped to [0, 1]) against scipy's bounded minimiser of
-    K_n computed by the array code (Gibbs teacher, KD student, exact K_n) -- an independent
-    route through the kernel maps and the vector c_Delta."""
+def test_design_kd_weight_agrees_with_a_numeric_minimiser(seed):
+    """The helper's alpha (exact root at the numbers, or an end of [0, 1]) against scipy's
+    bounded minimiser of K_n computed by the array code (Gibbs teacher, KD student, exact K_n)
+    -- an independent route through the kernel maps and the vector c_Delta."""
     rng = np.random.default_rng(seed)
     d, n, s = int(rng.integers(1, 5)), int(rng.integers(1, 30)), float(rng.uniform(0.3, 3))
     m = rng.normal(size=d)
@@ -224,13 +224,14 @@ def test_optimal_kd_weight_agrees_with_a_numeric_minimiser(seed):
 
     res = minimize_scalar(k_n, bounds=(0, 1), method="bounded", options={"xatol": 1e-10})
     best = min([0.0, 1.0, res.x], key=k_n)
-    w = F.optimal_kd_weight(
-        gamma_S=g_s, lam_S=l_s, m0_S=m0_s, gamma_T=g_t, lam_T=l_t, m0_T=m0_t,
+    w = F.design(
+        "K_n", "alpha", gamma_S=g_s, lam_S=l_s, m0_S=m0_s, gamma_T=g_t, lam_T=l_t, m0_T=m0_t,
         m_sq=float(m @ m), m_sum=float(m.sum()), d=d, n=n, s=s,
     )  # fmt: skip
     assert w.kind == "symbolic"
     assert w.value == pytest.approx(best, abs=1e-6)
     assert k_n(w.value) <= k_n(best) + 1e-12
+    assert w.minimum == pytest.approx(k_n(w.value), rel=1e-12)
 
 
 # -- kdtheory derive -----------------------------------------------------------------------------
@@ -329,7 +330,7 @@ def test_model_a_k_n_is_written_only_in_the_formulas_module(what):
     pattern, old_line = TELLTALES[what]
     assert re.search(pattern, old_line), "the telltale must match the code it replaced"
     assert hits_outside_formulas(pattern) == []
-    arrays = (ROOT / "kdtheory" / "models" / "gaussian_mean_arrays.py").read_text()
+    arrays = (ROOT / "kdtheory" / "models" / "gaussian_mean.py").read_text()
     for name in (
         "offset",
         "estimation",

@@ -416,10 +416,10 @@ def test_cgf_and_smoothing_are_written_only_in_the_formulas_module(what):
     pattern, old_line = TELLTALES[what]
     assert re.search(pattern, old_line), "the telltale must match the code it replaced"
     assert hits_outside_formulas(pattern) == []
-    arrays = (ROOT / "kdtheory" / "models" / "gaussian_cgf_arrays.py").read_text()
+    arrays = (ROOT / "kdtheory" / "models" / "gaussian_cgf.py").read_text()
     for name in ("chaos_mu_plus", "gap_variance", "cgf_lo", "cgf_p", "centred_cgf_gauss"):
         assert f'_f("{name}")' in arrays
-    smoothing = (ROOT / "kdtheory" / "models" / "smoothing_arrays.py").read_text()
+    smoothing = (ROOT / "kdtheory" / "models" / "gaussian_smoothing.py").read_text()
     for name in ("tightness_radius", "tightness_ratio", "optimal_radius"):
         assert f'_f("{name}")' in smoothing
 

@@ -45,9 +45,9 @@ from kdtheory.audit.sharpness_cases import (
     smoothing_array_batch,
 )
 from kdtheory.divergences import FullGaussian, kl
-from kdtheory.models import gaussian_cgf_arrays as C
+from kdtheory.models import gaussian_cgf as C
+from kdtheory.models import gaussian_smoothing as SA
 from kdtheory.models import memoriser as MA
-from kdtheory.models import smoothing_arrays as SA
 from kdtheory.models.memoriser import MemoriserModel
 from kdtheory.models.scalar_laws import LAWS, sg_values
 from kdtheory.strategies import gaussian_mean_cases

@@ -38,7 +38,7 @@ from kdtheory import GaussianMeanModel
 from kdtheory.audit import claims, run_audit
 from kdtheory.audit.claims_lower import central_batch, joint_batch
 from kdtheory.audit.gaussian_cases import replay_gaussian_mean_case
-from kdtheory.models import gaussian_cgf_arrays as C
+from kdtheory.models import gaussian_cgf as C
 from kdtheory.strategies import gaussian_mean_cases
 from kdtheory.theorems.registry import theorem
 

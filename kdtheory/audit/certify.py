@@ -143,7 +143,7 @@ def _joint_balls(side: str):
     """U-joint (THEORY §3, §6.5): the Model A values and ``Lambda(+-theta)`` of the exact CGF
     (the array kernel on balls) at the case's ``theta`` (an exact point: every ``theta > 0``
     gives a valid bound, the audit's is the optimiser)."""
-    from ..models import gaussian_cgf_arrays as carr
+    from ..models import gaussian_cgf as carr
     from .claims_lower import _teacher_cgf_params
     from .witness import point
 

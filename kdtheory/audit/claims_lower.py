@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import gaussian_cgf_arrays as _carr
-from ..models import gaussian_mean_arrays as _arr
+from ..models import gaussian_cgf as _carr
+from ..models import gaussian_mean as _arr
 from ..models import memoriser as _memoriser
 from ..models.memoriser import MemoriserModel
 from ..theorems.registry import theorem
@@ -40,7 +40,7 @@ class _Subset(LazyRecords):
 
 def _teacher_cgf_params(m, n, s, teacher) -> tuple:
     """``(gen_T, a_T, tau_T, ||c_K||^2, d, n, v)`` of a block of teachers: the arguments of the
-    array kernels of :mod:`~kdtheory.models.gaussian_cgf_arrays` (THEORY §6.1, §6.5)."""
+    array kernels of :mod:`~kdtheory.models.gaussian_cgf` (THEORY §6.1, §6.5)."""
     a_t, b_t, tau_t = teacher
     ck = _arr._offset(a_t, b_t, m)
     d = m.shape[-1]
@@ -71,7 +71,7 @@ def conditioned_batch(
 
 def central_extra(rng: np.random.Generator):
     """``extra`` hook of :func:`gaussian_mean_array_batch` for Theorem L (THEORY §4, §6.6): per
-    case ``eta_c`` (:func:`~kdtheory.models.gaussian_cgf_arrays._eta_central`) and, with kind
+    case ``eta_c`` (:func:`~kdtheory.models.gaussian_cgf._eta_central`) and, with kind
     ``0, 1, 2`` uniform: ``eta = u eta_c``, ``u ~ RANGES['eta_fraction']``, with the best slack
     ``c = c*(eta)``; the same with ``c = 0``; the edge ``eta = eta_c`` (``u = 1``) with ``c = 0``.
     Cases with ``gen_T <= 0`` (``eta_c = 0``: no admissible eta) get ``eta = c = nan`` and are
@@ -120,7 +120,7 @@ def joint_extra(side: str):
     """``extra`` hook of :func:`gaussian_mean_array_batch` for Theorem U-joint (THEORY §3, §6.5):
     the optimising ``theta*`` of ``(K_n + Lambda(+-theta))/theta`` and ``Lambda`` there
     (``Lambda_T`` on the upper side, ``Lambda_T_neg`` on the lower), by
-    :func:`~kdtheory.models.gaussian_cgf_arrays._joint_optimum`; ``nan`` where ``K_n = 0`` (no
+    :func:`~kdtheory.models.gaussian_cgf._joint_optimum`; ``nan`` where ``K_n = 0`` (no
     optimiser; dropped by :func:`joint_batch`)."""
     sign, key = (1, "Lambda_T") if side == "upper" else (-1, "Lambda_T_neg")
 

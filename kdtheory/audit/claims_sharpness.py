@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models import gaussian_mean_arrays as _arr
-from ..models import smoothing_arrays as _sarr
+from ..models import gaussian_mean as _arr
+from ..models import gaussian_smoothing as _sarr
 from ..sampling import RANGES, TEACHER_KINDS, Source, build_gaussian_mean_case, rng_source
 from ..theorems.registry import theorem
 from ..theorems.sharpness import tightness_radius_local_value
@@ -276,7 +276,7 @@ def smoothing_regime_array_check(
 ) -> RegimeOutcome:
     """:func:`smoothing_regime_check` as array code: ``size`` Model A cases of
     :func:`gaussian_mean_array_batch` (all teacher/student kinds), ``rho_0^sm`` by the vectorised
-    Lambert W of :mod:`kdtheory.models.smoothing_arrays`, ``B(rho)`` from Theorem S''s sympy
+    Lambert W of :mod:`kdtheory.models.gaussian_smoothing`, ``B(rho)`` from Theorem S''s sympy
     statement on arrays (THEORY §5, §6.6).  Record ``i`` holds ``rho_0`` and the radii
     ``rho_1..rho_k``; the scalar model replays it."""
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..models import gaussian_mean_arrays as _arr
+from ..models import gaussian_mean as _arr
 from ..sampling import (
     RANGES,
     STUDENT_KINDS,
@@ -225,7 +225,7 @@ def gaussian_mean_array_batch(
     over cases: the cases come in contiguous blocks, one per (d, teacher kind, student kind)
     cell with multinomial block sizes (so, as a multiset, the batch has the law of ``size``
     independent draws), and the THEORY §6 closed forms of
-    :mod:`kdtheory.models.gaussian_mean_arrays` run on each block's arrays.  ``Batch.params`` is
+    :mod:`kdtheory.models.gaussian_mean` run on each block's arrays.  ``Batch.params`` is
     a lazy sequence of records; :func:`replay_gaussian_mean_case` rebuilds case ``i`` from its
     record with the scalar model.  ``ranges`` overrides entries of ``RANGES`` (e.g. a wider
     ``s`` for the stability tests).  ``extra(m, n, s, student, teacher) -> dict`` adds further

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..models import ball_kernel as _ball
 from ..models import bump as _bump
-from ..models import gaussian_mean_arrays as _arr
+from ..models import gaussian_mean as _arr
 from ..models.ball_kernel import BallKernelModel
 from ..models.bump import BumpLossModel
 from ..sampling import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import gaussian_mean_arrays as _arr
+from ..models import gaussian_mean as _arr
 from ..models import scalar_laws as _laws
 
 __all__ = [

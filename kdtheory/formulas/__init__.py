@@ -8,7 +8,8 @@
 * :mod:`kdtheory.formulas.stable` -- the longer stable implementations of the overrides;
 * :mod:`kdtheory.formulas.ncx2` -- the ball average's non-central chi-square numerics (the
   ``ball_average`` override, double precision and arb);
-* :mod:`kdtheory.formulas.gaussian_mean` -- Model A (THEORY §6), derived on first use;
+* :mod:`kdtheory.formulas.gaussian_mean` -- Model A (THEORY §6), derived on first use, and its
+  design helper :func:`~kdtheory.formulas.gaussian_mean.design` (``kdtheory design``);
 * :mod:`kdtheory.formulas.gaussian_cgf` -- Model A's joint CGF, central and sub-gamma constants
   and smoothing radii (THEORY §6.5, §6.6), derived on first use;
 * :mod:`kdtheory.formulas.table` -- the formula table the simpler models share, whose formula

@@ -19,9 +19,11 @@
   repeated multiplication, rationals as exact quotients, as in :func:`kdtheory.certified.to_arb`),
   so that the ball encloses the exact value of the expression at the input balls.
 
-Calling a :class:`Compiled` dispatches on its arguments: ``dtype=object`` arrays or arb scalars
-(the audit's ball-arithmetic path, :mod:`kdtheory.audit.certify`) go elementwise through the arb
-function, everything else through the numpy one.
+Calling a :class:`Compiled` dispatches on its arguments: sympy objects (or ``dtype=object``
+arrays of them) are substituted into the expression (:meth:`Compiled.symbolic`: symbolic in,
+symbolic out, issue 11 item 3); other ``dtype=object`` arrays or arb scalars (the audit's
+ball-arithmetic path, :mod:`kdtheory.audit.certify`) go elementwise through the arb function;
+everything else through the numpy one.
 """
 
 from __future__ import annotations
@@ -557,6 +559,14 @@ def _is_ball(x) -> bool:
     return type(x).__module__.split(".")[0] == "flint"
 
 
+def _is_sympy(x) -> bool:
+    """A sympy object, or a ``dtype=object`` array of them (a symbolic vector): the symbolic path
+    of :class:`Compiled` (a symbolic array holds sympy objects only, so its first entry says)."""
+    if isinstance(x, np.ndarray):
+        return x.dtype == object and x.size > 0 and isinstance(x.flat[0], sp.Basic)
+    return isinstance(x, sp.Basic)
+
+
 @dataclass(frozen=True, eq=False)
 class Compiled:
     """``expr`` compiled three ways (see the module doc); call it like ``numpy``/``arb``."""
@@ -573,7 +583,16 @@ class Compiled:
 
         return self._arb_raw(*(x if isinstance(x, arb) else arb(x) for x in xs))
 
+    def symbolic(self, *xs) -> sp.Expr:
+        """``expr`` with its arguments replaced by ``xs`` (sympy expressions or numbers):
+        symbolic in, symbolic out, by substitution into the one expression (nothing retyped)."""
+        return self.expr.xreplace(dict(zip(self.args, map(sp.sympify, xs), strict=True)))
+
     def __call__(self, *xs):
+        if any(_is_sympy(x) for x in xs):
+            if any(isinstance(x, np.ndarray) for x in xs):
+                return np.frompyfunc(self.symbolic, len(xs), 1)(*xs)
+            return self.symbolic(*xs)
         if any(_is_ball(x) for x in xs):
             return np.frompyfunc(self.arb, len(xs), 1)(*xs)
         return self.numpy(*xs)

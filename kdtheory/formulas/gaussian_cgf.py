@@ -3,7 +3,7 @@
 Same conventions as :mod:`kdtheory.formulas.gaussian_mean` (its :data:`SYMBOLS`, its
 :class:`Formula`; one coordinate, then summed over the ``d`` coordinates; vectors enter through
 squared norms).  The CGF quantities are written in ``v = s^2/n`` (and ``n`` for the
-chi-square count), the arguments of the array code of :mod:`kdtheory.models.gaussian_cgf_arrays`.
+chi-square count), the arguments of the array code of :mod:`kdtheory.models.gaussian_cgf`.
 
 **What is derived, what is assembled.**
 
@@ -215,6 +215,20 @@ def formulas() -> dict[str, Formula]:
         ("eta", "a", "tau", "c_K2", "d", "n", "v"),
         "log E exp(-eta g); eta_c is its positive root",
         "THEORY §4, §6.6",
+    )
+    # loss-level central constant (THEORY §6.6): per coordinate, with Z = m + s zeta,
+    # log E exp(-eta (l(w, Z) - l(m, Z))) = -eta (1 - 2 eta s^2) (w - m)^2 by the engine, <= 0
+    # for every w iff its (w - m)^2 coefficient is <= 0: the edge is the positive root in eta
+    z = S("m") + S("s") * _zeta
+    loss_mgf, _ = gaussian_log_mgf(sp.expand(-eta * ((w - z) ** 2 - (S("m") - z) ** 2)), [_zeta])
+    coef = sp.Poly(sp.expand(loss_mgf), w).coeff_monomial(w**2)
+    (edge,) = [r for r in sp.solve(coef, eta) if r.is_positive]
+    add(
+        "loss_central_constant",
+        edge,
+        ("s",),
+        "largest eta with E exp(-eta (l(w,Z) - l(m,Z))) <= 1 for every w",
+        "THEORY §6.6",
     )
 
     # -- smoothing (THEORY §5, §6.6) ----------------------------------------------------------------

@@ -19,10 +19,20 @@ expectation over the standard normals ``eta`` (data), ``xi`` (kernel noise), ``z
   the design helper) has scalar prior means ``m0_T, m0_S`` (``m0 * ones(d)``) and takes ``m``
   through ``m_sq = ||m||^2`` and ``m_sum = sum_j m_j``.
 
+* ``bayes_gamma`` is the tempered Bayes inverse temperature ``n/(2 s^2 T)`` (a definition:
+  the log-likelihood is ``-(n/(2 s^2)) L_D(w)`` up to a constant; THEORY §6).
+
 Nothing is derived at import: :func:`formulas` runs the derivations once, on first use
 (``functools.cache``; about a second), and :func:`compiled` compiles a formula once
-(:func:`kdtheory.formulas.compile.compile_expr`).  The array code of
-:mod:`kdtheory.models.gaussian_mean_arrays` evaluates these compiled functions.
+(:func:`kdtheory.formulas.compile.compile_expr`).  :mod:`kdtheory.models.gaussian_mean`
+evaluates these compiled functions (numbers, arrays, arb balls) or substitutes into these
+expressions (sympy arguments).
+
+**Design** (issue 11 item 4): :func:`design` chooses the student's ``alpha``, ``gamma_S``,
+``T_S`` or ``lam_S`` minimising ``K_n`` or the U1 bound of a KD student of a Gibbs teacher
+(:func:`kd_of_gibbs` puts any expression in the kernel symbols into the hyper-parameters), by
+``sympy.solve`` of the stationary equation where it gives roots (:func:`stationary_points`,
+also behind ``kdtheory derive --wrt``), by scipy otherwise; ``kdtheory design`` is its CLI.
 """
 
 from __future__ import annotations
@@ -31,22 +41,26 @@ import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from ..symbols import PARAMS, POSITIVE, REAL, UNIT_CLOSED, Domain, Param
-from .compile import Compiled, compile_expr, log1p, phi
+from .compile import Compiled, compile_expr, definition, log1p, phi
 from .engine import gaussian_expectation
 from .table import Formula
 
 __all__ = [
     "SYMBOLS",
     "Formula",
-    "KDWeight",
+    "Design",
+    "DESIGN_TARGETS",
+    "DESIGN_PARAMETERS",
     "formulas",
     "formula",
     "compiled",
     "closed_form",
-    "optimal_kd_weight",
+    "design",
+    "kd_of_gibbs",
     "stationary_points",
     "expression",
 ]
@@ -93,6 +107,9 @@ SYMBOLS: dict[str, Param] = {
         _p("kappa", r"\kappa", REAL, r"tilt: $\mu_S = \mu_T + \kappa (\bar Z - m)$"),
         _p("m_sq", r"\|m\|^2", _NONNEG, "squared norm of the data mean"),
         _p("m_sum", r"\textstyle\sum_j m_j", REAL, "sum of the coordinates of the data mean"),
+        _p("temperature", "T", POSITIVE, "temperature of a tempered Bayes posterior"),
+        _p("T_S", "T_S", POSITIVE, "student's temperature: gamma_S = n/(2 s^2 T_S)"),
+        _p("T_T", "T_T", POSITIVE, "teacher's temperature: gamma_T = n/(2 s^2 T_T)"),
         # the joint CGF and the central condition (THEORY §4, §6.5)
         _p("v", "v", POSITIVE, "v = s^2/n, the variance of each coordinate of Zbar"),
         _p("theta", r"\theta", REAL, "argument of the joint CGF log E exp(theta g)"),
@@ -157,8 +174,6 @@ def _as_phi(expr: sp.Expr, x: sp.Expr) -> sp.Expr:
 def _proved(derived: sp.Expr, form: sp.Expr) -> sp.Expr:
     """``form`` (a stable or readable shape) after checking ``simplify(derived - form) == 0``
     with the overrides expanded; ``ArithmeticError`` otherwise."""
-    from .compile import definition
-
     diff = sp.simplify(sp.expand_log(definition(derived) - definition(form), force=True))
     if diff != 0:
         raise ArithmeticError(f"{form} differs from the derived {derived} by {diff}")
@@ -390,6 +405,17 @@ def formulas() -> dict[str, Formula]:
         "sd of the KD student (soft label a teacher sample)",
         "THEORY §6",
     )
+    # tempered Bayes: the Gibbs kernel whose gamma L_D(w) is the log-likelihood of the data,
+    # -sum_i (w - Z_i)^2 / (2 s^2) = -(n / (2 s^2)) L_D(w), divided by the temperature
+    temperature = S("temperature")
+    bayes = sp.solve(sp.Eq(gamma_t * temperature, n / (2 * s**2)), gamma_t)[0]
+    add(
+        "bayes_gamma",
+        bayes,
+        ("temperature", "n", "s"),
+        "inverse temperature of the tempered Bayes posterior (a definition)",
+        "THEORY §6",
+    )
     tilt_mean = teacher_mean + kappa * (zbar - m)
     t_a, t_b = _coeffs(tilt_mean, zbar, a_t, b_t, m)
     add("tilt_a_S", t_a, ("a_T", "kappa"), "slope of the tilt student", "THEORY §6")
@@ -397,12 +423,8 @@ def formulas() -> dict[str, Formula]:
     add("tilt_tau_S", tau_t, ("tau_T",), "sd of the tilt student (= tau_T)", "THEORY §6")
 
     # K_n of a KD student (mean soft labels) of a Gibbs teacher, scalar prior means m0_T, m0_S
-    teacher = {a_t: g_a, b_t: g_b.subs(m0_t, m0_t), tau_t: sp.sqrt(g_var)}
-    student = {a_s: kd_a.subs(teacher), b_s: kd_b.subs(teacher), tau_s: sp.sqrt(kd_var)}
-    cj = sp.expand(c_delta.subs(student).subs(teacher))  # = A m_j + B
-    coef_m, const = sp.Poly(cj, m).coeff_monomial(m), sp.Poly(cj, m).coeff_monomial(1)
-    c2 = coef_m**2 * S("m_sq") + 2 * coef_m * const * S("m_sum") + d * const**2
-    k_kd = (offset + estimation + spread).subs(S("c_Delta2"), c2).subs(student).subs(teacher)
+    maps = ("gibbs_a", "gibbs_b", "gibbs_tau", "kd_a_S", "kd_b_S", "kd_tau_S", "c_Delta")
+    k_kd = _kd_of_gibbs(offset + estimation + spread, {k: out[k].expr for k in maps})
     add(
         "K_n_kd",
         k_kd,
@@ -424,6 +446,36 @@ def formulas() -> dict[str, Formula]:
         "THEORY §6.2, §6",
     )
     return out
+
+
+def _kd_of_gibbs(expr: sp.Expr, maps: dict[str, sp.Expr]) -> sp.Expr:
+    """``expr`` (in the kernel symbols ``a_S, b_S, tau_S, a_T, b_T, tau_T`` and ``c_Delta2``)
+    for a KD student (mean soft labels) of a Gibbs teacher, with scalar prior means ``m0_S``,
+    ``m0_T``: the kernel maps ``maps`` (the formulas ``gibbs_*``, ``kd_*_S``, ``c_Delta``)
+    substituted, ``||c_Delta||^2`` summed over the coordinates through ``m_sq = ||m||^2`` and
+    ``m_sum = sum_j m_j`` (THEORY §6)."""
+    S = _s
+    m, d = S("m"), S("d")
+    teacher = {S("a_T"): maps["gibbs_a"], S("b_T"): maps["gibbs_b"], S("tau_T"): maps["gibbs_tau"]}
+    student = {
+        S("a_S"): maps["kd_a_S"].subs(teacher),
+        S("b_S"): maps["kd_b_S"].subs(teacher),
+        S("tau_S"): maps["kd_tau_S"],
+    }
+    cj = sp.Poly(sp.expand(maps["c_Delta"].subs(student).subs(teacher)), m)  # = A m_j + B
+    coef_m, const = cj.coeff_monomial(m), cj.coeff_monomial(1)
+    c2 = coef_m**2 * S("m_sq") + 2 * coef_m * const * S("m_sum") + d * const**2
+    return expr.subs(S("c_Delta2"), c2).subs(student).subs(teacher)
+
+
+def kd_of_gibbs(expr: sp.Expr) -> sp.Expr:
+    """A Model A expression in the kernel symbols (``a_S, b_S, tau_S, a_T, b_T, tau_T``,
+    ``c_Delta2``; e.g. ``expression("U1")[0]``) for a KD student (mean soft labels) of a Gibbs
+    teacher: in the hyper-parameters ``alpha, gamma_S, lam_S, m0_S, gamma_T, lam_T, m0_T`` and
+    ``m_sq, m_sum, d, n, s`` (``formula("K_n_kd")`` is ``kd_of_gibbs`` of ``K_n``)."""
+    table = formulas()
+    maps = ("gibbs_a", "gibbs_b", "gibbs_tau", "kd_a_S", "kd_b_S", "kd_tau_S", "c_Delta")
+    return _kd_of_gibbs(expr, {k: table[k].expr for k in maps})
 
 
 def _all_formulas() -> dict[str, Formula]:
@@ -536,46 +588,249 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
     return rhs, f"{side} side of theorem {t.id} ({t.name}) in Model A ({t.ref}, THEORY §6)"
 
 
+#: what :func:`design` can minimise: name -> meaning
+DESIGN_TARGETS = {
+    "K_n": "the distillation divergence K_n (THEORY §6.2)",
+    "U1": "the U1 bound sqrt(2 Esigma2 K_n) on dgen (THEORY §3, §6.4)",
+}
+#: the student's parameters :func:`design` can choose, with the numeric search range used when
+#: sympy gives no stationary point (log-spaced for the scale parameters)
+DESIGN_PARAMETERS = {
+    "alpha": Domain(0.0, 1.0, True, True),
+    "gamma_S": Domain(1e-6, 1e6, True, True, note="the numeric search range; gamma_S > 0"),
+    "lam_S": Domain(0.0, 1e6, True, True, note="the numeric search range; lam_S >= 0"),
+    "T_S": Domain(1e-6, 1e6, True, True, note="the numeric search range; T_S > 0"),
+}
+
+
 @dataclass(frozen=True)
-class KDWeight:
-    """The KD weight ``alpha`` minimising ``K_n`` (:func:`optimal_kd_weight`): the stationary
-    point ``expr`` (``None`` when sympy cannot solve), ``kind`` ``'symbolic'`` or ``'numeric'``,
-    and ``value`` in ``[0, 1]`` when numbers were given."""
+class Design:
+    """The result of :func:`design`: the student parameter ``wrt`` minimising ``target``.
 
-    expr: sp.Expr | None
+    ``objective`` is the target in the hyper-parameters (:func:`kd_of_gibbs`; ``T_S``/``T_T``
+    through the formula ``bayes_gamma``), before any number is substituted; ``stationary`` the
+    roots of its derivative in ``wrt`` from ``sympy.solve`` -- in the symbols (those sympy does
+    not prove to lie outside the domain) when some number is missing, exact algebraic numbers
+    at the given numbers otherwise; ``None`` when sympy gave none.  ``kind`` is
+    ``'symbolic'`` (from those roots) or ``'numeric'`` (scipy), and ``why`` says which and why.
+    With numbers for every other symbol, ``value`` is the minimiser and ``minimum`` the target
+    there (``None`` otherwise)."""
+
+    target: str
+    wrt: str
+    objective: sp.Expr
+    domain: Domain
+    stationary: tuple | None
     kind: str
+    why: str
     value: float | None = None
-    note: str = ""
+    minimum: float | None = None
+    #: the symbols without a number (no minimiser without them)
+    missing: tuple = ()
+
+    @property
+    def expr(self) -> sp.Expr | None:
+        """The stationary point when sympy gives exactly one admissible root, else ``None``."""
+        return self.stationary[0] if self.stationary and len(self.stationary) == 1 else None
 
 
-def optimal_kd_weight(zero_prior_means: bool = False, **values) -> KDWeight:
-    """The KD weight ``alpha in [0, 1]`` minimising ``K_n`` for a KD student (mean soft labels)
-    of a Gibbs teacher (THEORY §6.2, §6): the root of ``dK_n/dalpha`` from ``sympy.solve`` (K_n is
-    a convex quadratic in alpha), or a bounded numeric minimisation (scipy) when sympy finds no
-    root; the result says which.  ``zero_prior_means`` sets ``m0_T = m0_S = 0``.  With ``values``
-    (numbers for every other symbol of ``K_n_kd``: ``gamma_S, lam_S, gamma_T, lam_T, m_sq, m_sum,
-    d, n, s`` and, unless zero, ``m0_S, m0_T``) ``value`` is the minimiser over ``[0, 1]``."""
-    f = formula("K_n_kd")
-    expr = f.expr
+def _design_objective(target: str, wrt: str, zero_prior_means: bool, given) -> sp.Expr:
+    if target not in DESIGN_TARGETS:
+        raise KeyError(f"unknown design target {target!r}; known: {', '.join(DESIGN_TARGETS)}")
+    if wrt not in DESIGN_PARAMETERS:
+        raise KeyError(
+            f"design --wrt {wrt!r}: not a student parameter; known: {', '.join(DESIGN_PARAMETERS)}"
+        )
+    expr = formula("K_n_kd").expr if target == "K_n" else kd_of_gibbs(expression(target)[0])
     if zero_prior_means:
         expr = expr.subs({_s("m0_T"): 0, _s("m0_S"): 0})
-    alpha = _s("alpha")
-    _, points, how = stationary_points(expr, alpha)
-    sym = points[0] if how == "symbolic" and len(points) == 1 else None
-    if not values:
-        if sym is None:
-            return KDWeight(None, "numeric", None, f"sympy found no unique root ({how})")
-        return KDWeight(sym, "symbolic", None, "stationary point of K_n in alpha (not clipped)")
-    subs = {_s(k): v for k, v in values.items()}
-    objective = sp.lambdify(alpha, expr.subs(subs), "mpmath")
-    if sym is not None:
-        root = sym.subs(subs)
-        cands = [0.0, 1.0]
-        if root.is_real and root.is_finite and 0.0 <= float(root) <= 1.0:
-            cands.append(float(root))
-        best = min(cands, key=lambda x: float(objective(x)))
-        return KDWeight(sym, "symbolic", best, "the root clipped to [0, 1] (K_n convex in alpha)")
+    bayes = formula("bayes_gamma").expr
+    for who in ("S", "T"):  # a temperature in place of an inverse temperature (THEORY §6)
+        if wrt == f"T_{who}" or f"T_{who}" in given:
+            if f"gamma_{who}" in given:
+                raise ValueError(f"give gamma_{who} or T_{who}, not both")
+            expr = expr.subs(_s(f"gamma_{who}"), bayes.subs(_s("temperature"), _s(f"T_{who}")))
+    return expr
+
+
+def _admissible(root: sp.Expr, wrt: str) -> bool:
+    """``False`` when sympy proves ``root`` non-real or outside the mathematical domain of the
+    design parameter ``wrt`` (``0 <= alpha <= 1``, ``lam_S >= 0``, ``gamma_S, T_S > 0``; every
+    lower end is 0)."""
+    if root.is_extended_real is False:
+        return False
+    lo, hi = _ENDS[wrt]
+    below = root.is_negative if _in(lo, wrt) else root.is_nonpositive
+    above = (root - hi).is_positive if math.isfinite(hi) else False
+    return not (below is True or above is True)
+
+
+def _solve_target(target: str, expr: sp.Expr) -> sp.Expr:
+    """What is solved for the stationary points: the target with the stable functions expanded
+    (U1 squared: a nonnegative square root has the minimisers of its square)."""
+    return definition(sp.expand_power_base(expr**2, force=True) if target == "U1" else expr)
+
+
+@functools.cache
+def _stationary(target: str, wrt: str, zero_prior_means: bool, temperatures: tuple):
+    """``(objective, roots, how)``: the admissible stationary points of the objective in its
+    symbols (:func:`stationary_points` of :func:`_solve_target`), cached: ``sympy.solve`` takes
+    from a second (``alpha``) to a minute (``T_S``) on the general expression."""
+    expr = _design_objective(target, wrt, zero_prior_means, dict.fromkeys(temperatures))
+    _, points, how = stationary_points(_solve_target(target, expr), _s(wrt))
+    if points is not None:
+        points = tuple(r for r in points if _admissible(r, wrt))
+        how = f"sympy.solve of d{target}/d{wrt} = 0 in the symbols"
+    return expr, points, how
+
+
+def design(
+    target: str = "K_n",
+    wrt: str = "alpha",
+    *,
+    zero_prior_means: bool = False,
+    method: str = "auto",
+    **values,
+) -> Design:
+    """Choose the student's KD weight ``alpha``, inverse temperature ``gamma_S``, temperature
+    ``T_S`` (tempered Bayes, ``gamma_S = n/(2 s^2 T_S)``, THEORY §6) or regulariser ``lam_S``
+    to minimise ``target`` -- ``"K_n"`` (THEORY §6.2) or ``"U1"``, the bound
+    ``sqrt(2 Esigma2 K_n)`` on dgen (THEORY §3, §6.4) -- for a KD student (mean soft labels) of
+    a Gibbs teacher (the formula ``K_n_kd``, :func:`kd_of_gibbs`).
+
+    ``values``: numbers for the other symbols (``gamma_T`` or ``T_T``, ``lam_T``, ``m0_T``,
+    ``gamma_S`` or ``T_S``, ``lam_S``, ``m0_S``, ``alpha``, ``m_sq = ||m||^2``,
+    ``m_sum = sum_j m_j``, ``d``, ``n``, ``s``; ``zero_prior_means`` sets ``m0_T = m0_S = 0``).
+
+    * **Without** numbers for every other symbol: the stationary points in the symbols, from
+      ``sympy.solve`` of ``d target / d wrt = 0`` (:func:`stationary_points`; U1 through its
+      square, which has the same minimisers), those sympy proves outside the domain dropped
+      (e.g. the pole ``gamma_S = -lam_S/2``).  For zero prior means the KD weight
+      ``alpha* = gamma_T lam_S / (gamma_S lam_T)`` comes out of the solver.  ``Design.value`` is
+      ``None``.
+    * **With** them: the minimiser over the domain (``Design.value``) and the target there
+      (``Design.minimum``).  ``kind='symbolic'``: the numbers are made exact rationals (a double
+      is a rational), ``sympy.solve`` gives the stationary points exactly (the derivative is a
+      rational function of every design parameter: quadratic numerators for ``gamma_S``,
+      ``lam_S``, ``T_S`` after the pole factors), and the best of the real roots in the domain,
+      the closed ends and the limits at the open ends, each evaluated at 30 digits, is taken.
+      ``kind='numeric'`` where sympy gives no root (or with ``method="numeric"``): scipy's
+      bounded minimisation over the range of :data:`DESIGN_PARAMETERS` (log-spaced for the
+      scale parameters, from the best point of a grid), and the ends.
+
+    ``Design.why`` says which was used and why; an infimum approached at an open end (e.g.
+    ``gamma_S -> 0``) is reported as that end, with "not attained".  ``KeyError`` names the
+    known targets and parameters; ``ValueError`` a value outside its domain, a number for
+    ``wrt`` itself, or both ``gamma_S`` and ``T_S``.
+    """
+    if method not in ("auto", "numeric"):
+        raise ValueError(f"method must be 'auto' or 'numeric', got {method!r}")
+    bad = sorted(set(values) - set(SYMBOLS))
+    if bad:
+        raise KeyError(f"unknown symbols {bad}; the symbols of the design objective are Model A's")
+    if wrt in values:
+        raise ValueError(f"{wrt} is the parameter to choose: give no value for it")
+    if zero_prior_means and {"m0_T", "m0_S"} & set(values):
+        raise ValueError("zero_prior_means sets m0_T = m0_S = 0: give no value for them")
+    for k, v in values.items():
+        SYMBOLS[k].validate(v)
+    expr = _design_objective(target, wrt, zero_prior_means, values)
+    domain, x = DESIGN_PARAMETERS[wrt], _s(wrt)
+    exact = {_s(k): sp.Rational(v) for k, v in values.items()}
+    missing = sorted(str(y) for y in expr.subs(exact).free_symbols - {x})
+    if missing:
+        if method == "numeric":
+            raise ValueError(f"the numeric minimisation needs numbers for {', '.join(missing)}")
+        temps = tuple(sorted(k for k in ("T_S", "T_T") if k in values))
+        expr, roots, how = _stationary(target, wrt, zero_prior_means, temps)
+        kind = "symbolic" if roots is not None else "numeric"
+        why = f"{how}; no numbers for {', '.join(missing)}, so no minimiser"
+        return Design(target, wrt, expr, domain, roots, kind, why, missing=tuple(missing))
+    objective = definition(expr.subs(exact))
+
+    def value_at(t) -> float:
+        return float(sp.N(objective.subs(x, t), 30))
+
+    lo, hi = _ENDS[wrt]
+    ends = [(e, value_at(e)) for e in (lo, hi) if _in(e, wrt)]
+    for e, side in ((lo, "+"), (hi, "-")):  # an open end: the infimum may be approached there
+        if not _in(e, wrt):
+            limit = sp.limit(objective, x, sp.oo if e == math.inf else e, side)
+            if limit.is_extended_real and limit.is_finite:
+                ends.append((e, float(sp.N(limit, 30))))
+    roots, how = None, "numeric minimisation requested (method='numeric')"
+    if method == "auto":
+        _, roots, how = stationary_points(_solve_target(target, objective), x)
+    if roots is not None:
+        roots = tuple(roots)
+        cands = list(ends)
+        for r in roots:
+            z = complex(sp.N(r, 30))
+            if abs(z.imag) <= 1e-12 * max(1.0, abs(z.real)) and _in(z.real, wrt):
+                cands.append((z.real, value_at(z.real)))
+        best, low = min(cands, key=lambda c: c[1])
+        kind = "symbolic"
+        why = (
+            f"sympy.solve of d{target}/d{wrt} = 0 at the given numbers (exact rationals): the "
+            "best of the real roots in the domain and the ends"
+        )
+    else:
+        best, low = _numeric_minimum(value_at, wrt, domain)
+        for e, v in ends:
+            if v < low:
+                best, low = e, v
+        kind, why = "numeric", f"scipy bounded minimisation over {domain.describe()} ({how})"
+    if not _in(best, wrt):
+        why += f"; the infimum is approached as {wrt} -> {best}, not attained"
+    return Design(target, wrt, expr, domain, roots, kind, why, best, low)
+
+
+#: the ends of each design parameter's mathematical domain (an end outside it is open)
+_ENDS = {
+    "alpha": (0.0, 1.0),
+    "gamma_S": (0.0, math.inf),
+    "lam_S": (0.0, math.inf),
+    "T_S": (0.0, math.inf),
+}
+
+
+def _in(t: float, wrt: str) -> bool:
+    """``t`` in the mathematical domain of the design parameter ``wrt`` (``0 <= alpha <= 1``,
+    ``lam_S >= 0``, ``gamma_S, T_S > 0``; finite)."""
+    if not math.isfinite(t):
+        return False
+    if wrt == "alpha":
+        return 0.0 <= t <= 1.0
+    return t >= 0.0 if wrt == "lam_S" else t > 0.0
+
+
+def _numeric_minimum(value_at, wrt: str, domain: Domain) -> tuple[float, float]:
+    """``(argmin, min)`` of ``value_at`` over ``domain``: the best of a grid (uniform for
+    ``alpha``, log-spaced otherwise, plus ``lam_S = 0``), refined by scipy's bounded Brent
+    between the grid neighbours of the best point (in ``log`` for the scale parameters)."""
     from scipy.optimize import minimize_scalar
 
-    res = minimize_scalar(lambda x: float(objective(x)), bounds=(0.0, 1.0), method="bounded")
-    return KDWeight(None, "numeric", float(res.x), f"scipy bounded minimisation ({how})")
+    logs = wrt != "alpha"
+    if logs:
+        grid = np.geomspace(max(domain.low, 1e-6), domain.high, 121)
+    else:
+        grid = np.linspace(domain.low, domain.high, 101)
+    vals = [value_at(float(t)) for t in grid]
+    k = min(range(len(grid)), key=vals.__getitem__)
+    a, b = float(grid[max(k - 1, 0)]), float(grid[min(k + 1, len(grid) - 1)])
+    if logs:
+        res = minimize_scalar(
+            lambda u: value_at(math.exp(u)),
+            bounds=(math.log(a), math.log(b)),
+            method="bounded",
+            options={"xatol": 1e-12},
+        )
+        x_best = math.exp(res.x)
+    else:
+        res = minimize_scalar(value_at, bounds=(a, b), method="bounded", options={"xatol": 1e-12})
+        x_best = float(res.x)
+    cands = [(vals[k], float(grid[k])), (float(res.fun), x_best)]
+    if wrt == "lam_S":
+        cands.append((value_at(0.0), 0.0))
+    low, best = min(cands)
+    return best, low

@@ -65,8 +65,7 @@ from ..symbols import (
     check_scalar,
 )
 from .bump import _test_variance, _train_variance, bump_gap_floor, monte_carlo_gap
-from .gaussian_mean import _mc_size, _vec
-from .gaussian_mean_arrays import _offset
+from .gaussian_mean import _mc_size, _offset, _vec
 
 __all__ = ["BallKernel", "BallKernelModel"]
 

@@ -29,8 +29,7 @@ import numpy as np
 from scipy import optimize
 
 from ..symbols import MODEL_SCALE, check_scalar
-from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size
-from .gaussian_mean_arrays import _offset
+from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size, _offset
 from .gaussian_smoothing import GaussianMeanSmoothing
 
 __all__ = ["BumpLossModel", "bump_loss", "bump_gap_floor", "monte_carlo_gap"]

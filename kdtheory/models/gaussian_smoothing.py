@@ -10,6 +10,16 @@ is evaluated from the sympy statement of Theorem S' (:data:`THEOREM_S_SMOOTH`) w
 model's exact values, so :class:`GaussianMeanSmoothing` works for any host that provides
 ``kernel``, ``gen``, ``distillation_divergence``, ``conditional_proxy`` and ``_check_kernel``
 (Model A, THEORY §6; the bump-loss model, THEORY §6 A-bump).
+
+Model A's smoothing radii (THEORY §6.6) are array code here too (one batch-aware module, issue 11
+item 2): the private ``_``-prefixed kernels below serve :func:`smoothing_radius_from_ratio`,
+:meth:`GaussianMeanSmoothing.tightness_radius`, :meth:`GaussianMeanSmoothing.optimal_radius`
+and the vectorised audit of the smoothing regime (no validation in them; the callers validate).
+The closed forms are not typed here: they are the formulas ``tightness_ratio``,
+``tightness_radius`` and ``optimal_radius`` of :mod:`kdtheory.formulas.gaussian_cgf` (derived
+there by ``sympy.solve``; the Lambert-W ratio is the registered stable override
+``tightness_ratio``, its series near ``t -> 1`` in :mod:`kdtheory.formulas.stable`), compiled
+once; ``dtype=object`` arrays of arb balls go through the compiled arb functions.
 """
 
 from __future__ import annotations
@@ -20,10 +30,9 @@ import math
 import numpy as np
 from scipy import optimize
 
+from ..formulas.stable import SERIES_THRESHOLD
 from ..symbols import MODEL_SCALE, Domain, check_scalar, real_array
 from ..theorems.sharpness import THEOREM_S_SMOOTH
-from . import smoothing_arrays as _sarr
-from .smoothing_arrays import SERIES_THRESHOLD
 
 __all__ = ["GaussianMeanSmoothing", "SERIES_THRESHOLD", "smoothing_radius_from_ratio"]
 
@@ -34,6 +43,39 @@ _GRID_RATIO = 2.0 ** (1 / 8)
 RADIUS = Domain(0.0, 1e150, True, True, note="the supported smoothing radii")
 
 
+# -- array kernels (no validation) --------------------------------------------------------------
+def _f(name: str):
+    """The compiled formula ``name`` of :mod:`kdtheory.formulas.gaussian_cgf`."""
+    from ..formulas.gaussian_cgf import compiled
+
+    return compiled(name)
+
+
+def _radius_from_ratio(t):
+    """``(rho_0^sm)^2 / tau_S^2 = exp(1 + W_0((t log t - t)/e)) - t`` for ``t = tau_T^2/tau_S^2``
+    in ``(0, 1)`` (THEORY §6.6; formula ``tightness_ratio``), elementwise; the series
+    ``2 delta_t + delta_t^2/3 + delta_t^3/9`` where ``delta_t = 1 - t < SERIES_THRESHOLD``."""
+    return _f("tightness_ratio")(np.asarray(t, dtype=float))
+
+
+def _tightness_radius(tau_s, tau_t):
+    """``rho_0^sm`` (formula ``tightness_radius``) if ``tau_S > tau_T``, else 0 (THEORY §6.6),
+    elementwise (the formula is evaluated at ``tau_T = tau_S / sqrt(2)`` where it is not used)."""
+    tau_s, tau_t = np.broadcast_arrays(
+        np.asarray(tau_s, dtype=float), np.asarray(tau_t, dtype=float)
+    )
+    wider = np.square(tau_s) > np.square(tau_t)
+    safe_t = np.where(wider, tau_t, tau_s * np.sqrt(0.5))
+    return np.where(wider, _f("tightness_radius")(tau_s, safe_t), 0.0)
+
+
+def _optimal_radius(tau_s, tau_t):
+    """``rho_* = sqrt((tau_S^2 - tau_T^2)_+)``, the minimiser of ``B`` (THEORY §6.6; formula
+    ``optimal_radius``), elementwise."""
+    return _f("optimal_radius")(tau_s, tau_t)
+
+
+# -- one case -----------------------------------------------------------------------------------
 def smoothing_radius_from_ratio(t: float) -> float:
     """``(rho_0^sm)^2 / tau_S^2 = exp(1 + W_0((t log t - t)/e)) - t`` for ``t = tau_T^2/tau_S^2
     in (0, 1)`` (THEORY §6.6, principal Lambert W; the formula ``tightness_ratio`` of
@@ -46,7 +88,7 @@ def smoothing_radius_from_ratio(t: float) -> float:
     the threshold; tested against a 50-digit root)."""
     if not 0.0 < t < 1.0:
         raise ValueError(f"t must lie in (0, 1), got {t!r}")
-    return float(_sarr._radius_from_ratio(t))
+    return float(_radius_from_ratio(t))
 
 
 class GaussianMeanSmoothing:
@@ -105,7 +147,7 @@ class GaussianMeanSmoothing:
         ``optimal_radius`` of :mod:`kdtheory.formulas.gaussian_cgf`)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        return float(_sarr._optimal_radius(student.tau, teacher.tau))
+        return float(_optimal_radius(student.tau, teacher.tau))
 
     def tightness_radius(self, student, teacher) -> float:
         """``rho_0^sm = sup{rho: B(r) < B(0) for all r in (0, rho)}`` in closed form (THEORY §6.6):
@@ -115,7 +157,7 @@ class GaussianMeanSmoothing:
         series near ``t -> 1``)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        return float(_sarr._tightness_radius(student.tau, teacher.tau))
+        return float(_tightness_radius(student.tau, teacher.tau))
 
     def tightness_radius_numeric(self, student, teacher, scale: float | None = None) -> float:
         """``rho_0^sm`` found numerically from :meth:`smoothing_bound` alone (THEORY §5): the

@@ -24,7 +24,7 @@ from kdtheory.audit.gaussian_cases import (
     record_triple,
     replay_gaussian_mean_case,
 )
-from kdtheory.models import gaussian_mean_arrays as A
+from kdtheory.models import gaussian_mean as A
 from kdtheory.sampling import RANGES
 from kdtheory.strategies import gaussian_mean_cases
 
