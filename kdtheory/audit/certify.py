@@ -7,12 +7,20 @@ Inputs of the ball evaluation, per claim:
   arithmetic from the case's parameter record (every recorded float an exact point): the
   models' array code and compiled formulas run on arb balls -- Model A's values (``U1``,
   ``U0``, ``L``, ``U-joint`` and its lower side with the exact CGF at the case's ``theta``,
-  ``U-gamma``, ``L-gamma``, ``S-smooth`` at the case's ``rho``), the memoriser, the scalar laws
-  of Lemma SG, the Gaussian pairs of Lemma DV (``arb_mat``), and U1 on Model C for a tilt
-  student (THEORY §7 trace forms in ``arb_mat``); a parameter the statement is read at
-  (``eta``, ``c``, ``theta``, ``rho``) is an exact point.  An equality witness (THEORY §6.4,
-  tilt student) gives a slack ball around 0 that shrinks with the precision: "equal within the
-  ball".  A value a hook's code computes in floats is not counted as recomputed;
+  ``U-gamma``, ``L-gamma``, ``S-smooth`` at the case's ``rho``), U0's ``E_D`` (a perturbation
+  bound around its closed form, or arb's rigorous integration where the angle drops out or
+  ``d = 1``: :func:`~kdtheory.audit.witness_balls.u0_expectation_ball`), the bump loss
+  (``U-uniform@bump``, ``S-smooth@bump``), the ball kernel of ``S`` (the non-central chi-square
+  probability as a Poisson series with a rigorous tail bound), the memoriser, the scalar laws
+  of Lemma SG, the Gaussian pairs of Lemma DV (``arb_mat``), U1 on Model C for a tilt student
+  (THEORY §7 trace forms in ``arb_mat``), and the counterexamples of the negative controls
+  N1-N7 (THEORY §8) from their search points (Model A, the memoriser, the quadratic gap; N5's
+  ``eta_c`` bracketed in arb); a parameter the statement is read at (``eta``, ``c``,
+  ``theta``, ``rho``) is an exact point.  An equality witness (THEORY §6.4, tilt student) gives
+  a slack ball around 0 that shrinks with the precision: "equal within the ball".  A value a
+  hook's code computes in floats, or does not enclose (U0's ``E_D`` for ``d >= 2`` with both
+  ``c_Delta`` and ``a_S - a_T`` nonzero; U1@linear for a student that is not a tilt), is not
+  counted as recomputed;
 * every other recorded value is the recorded double with a ball of radius
   ``POINT_RTOL |x| + POINT_ATOL`` = the audit's tolerances :data:`kdtheory.theorems.base.RTOL`
   (1e-9, relative) and :data:`~kdtheory.theorems.base.ATOL` (1e-12, absolute: it covers values
@@ -37,6 +45,7 @@ given to a recorded input (``allowance``, ``None`` when there is none).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -227,8 +236,287 @@ def _linear_balls(params: dict, prec: int) -> dict:
     return _balls(linear_tilt_exact(params, point))
 
 
-#: U0's E_D is a polar quadrature at epsrel 1e-11 (THEORY §6.4); 1e-10 is its stated accuracy
-register_ball_inputs(("U1", "U0"), _gaussian_mean_balls, {"E_D": 1e-10})
+def _at_rising_precision(fn, prec: int, max_prec: int = 1024):
+    """``fn()`` at ``prec``, ``2 prec``, ... bits until it is not ``None`` (a ball computed at a
+    higher precision encloses the same exact value)."""
+    import flint
+
+    old = flint.ctx.prec
+    try:
+        p = prec
+        while p <= max_prec:
+            flint.ctx.prec = p
+            out = fn()
+            if out is not None:
+                return out
+            p *= 2
+    finally:
+        flint.ctx.prec = old
+    return None
+
+
+def _u0_balls(params: dict, prec: int) -> dict:
+    """Theorem U0 on Model A: the Model A values and ``E_D`` enclosed in arb
+    (:func:`~kdtheory.audit.witness_balls.u0_expectation_ball`: a perturbation bound around the
+    closed form, or arb's rigorous integration); where it is not enclosed (``d >= 2`` with both
+    ``c_Delta`` and ``a_S - a_T`` nonzero) ``E_D`` keeps the quadrature's stated accuracy."""
+    from .witness import point
+    from .witness_balls import u0_expectation_ball
+
+    e_d = _at_rising_precision(lambda: u0_expectation_ball(params, point), prec)
+    return {**_gaussian_mean_balls(params, prec), **({"E_D": e_d} if e_d is not None else {})}
+
+
+# -- the negative controls (THEORY §8): the search points of claims_negative, in arb -------------
+def _search_model_a(pt: dict) -> tuple:
+    """``(m, n, s, student, teacher)`` of a Model A search point of
+    :mod:`~kdtheory.audit.claims_negative` (its ``_gaussian``: a generic or Gibbs teacher; the
+    student ``a_T + kappa``, ``b_T - kappa m + db``, ``tau_factor tau_T``, or the tilt when there
+    is no ``db``), every recorded float an exact point, by the array code on balls."""
+    from ..models import gaussian_mean_arrays as arr
+    from .witness import point
+
+    d, n = int(pt["d"]), int(pt["n"])
+
+    def vec(x):
+        return np.array([point(x)] * d, dtype=object)
+
+    m, s = vec(pt["m"]), point(pt["s"])
+    if "gamma_T" in pt:
+        teacher = arr._gibbs(point(pt["gamma_T"]), point(pt["lam_T"]), vec(pt["m0_T"]))
+    else:
+        teacher = (point(pt["a_T"]), vec(pt["b_T"]), point(pt["tau_T"]))
+    student = None
+    if "kappa" in pt and "db" not in pt:
+        student = arr._tilt_student(*teacher, point(pt["kappa"]), m)
+    elif "kappa" in pt:
+        a_t, b_t, tau_t = teacher
+        k = point(pt["kappa"])
+        student = (a_t + k, b_t - k * m + vec(pt["db"]), tau_t * point(pt["tau_factor"]))
+    return m, n, s, student, teacher
+
+
+def _negative_gaussian_balls(pt: dict, prec: int) -> dict:
+    """N1, N3, N4 (THEORY §8): Theorem U's symbols, ``d``, ``n``, ``s``, the reversed divergence
+    ``K_rev = KL(T || S)`` and the student's proxy ``Esigma2_S``."""
+    from ..models import gaussian_mean_arrays as arr
+    from .witness import point
+
+    m, n, s, student, teacher = _search_model_a(pt)
+    d = m.shape[-1]
+    values = arr._theorem_values(m, n, s, *student, *teacher)
+    values.update(
+        d=point(d),
+        n=point(n),
+        s=s,
+        K_rev=arr._theorem_values(m, n, s, *teacher, *student)["K_n"],
+        Esigma2_S=arr._conditional_proxy(student[2], n, s, d),
+    )
+    return _balls(values)
+
+
+#: half-widths (in ulps of the double ``eta_c``) tried in turn to bracket ``eta_c`` in arb
+_ETA_BRACKETS = (1, 16, 2**20, 2**40)
+
+
+def _eta_central_ball(gen_t, cgf):
+    """``eta_c`` (THEORY §4) as a ball: the double root of the array code bracketed by two
+    points ``lo < hi`` with ``h(lo) <= 0 < h(hi)`` decided in arb, ``h(eta) = -gen_T +
+    Lambda(-eta)/eta`` (increasing, ``eta_c`` its root); ``None`` if no bracket is decided."""
+    from ..models import gaussian_cgf_arrays as carr
+    from .witness import point
+
+    a, tau, ck2, d, n, v = cgf
+    root = float(carr._eta_central(float(gen_t.mid()), *(float(x.mid()) for x in (a, tau, ck2)),
+                                   d, n, float(v.mid())))  # fmt: skip
+    for k in _ETA_BRACKETS:
+        lo, hi = point(root - k * math.ulp(root)), point(root + k * math.ulp(root))
+        h_lo, h_hi = (_centred_cgf_ball(-x, *cgf) / x - gen_t for x in (lo, hi))
+        if h_lo <= 0 and h_hi > 0:
+            return lo.union(hi)
+    return None
+
+
+def _centred_cgf_ball(theta, a, tau, ck2, d, n, v):
+    """``Lambda(theta)`` (THEORY §3, §6.5) at a ball ``theta``: the compiled formulas
+    ``centred_cgf_sd`` (absent for ``n = 1``) and ``centred_cgf_gauss`` on balls, where ``theta``
+    lies inside the CGF's domain ``(cgf_lo, cgf_hi)`` for certain; NaN otherwise."""
+    from ..models import gaussian_cgf_arrays as carr
+
+    if not (carr._f("cgf_lo").arb(a, tau, n, v) < theta < carr._f("cgf_hi").arb(a, tau, v)):
+        return theta * 0 + float("nan")
+    lam = carr._f("centred_cgf_gauss").arb(theta, a, tau, ck2, d, n, v)
+    if n > 1:
+        lam += carr._f("centred_cgf_sd").arb(theta, a, tau, ck2, d, n, v)
+    return lam
+
+
+def _negative_central_balls(pt: dict, prec: int) -> dict:
+    """N5 (THEORY §8): Theorem U's symbols and ``eta = eta_fraction * eta_c`` with ``eta_c``
+    enclosed in arb (:func:`_eta_central_ball`)."""
+    from ..models import gaussian_mean_arrays as arr
+    from .claims_lower import _teacher_cgf_params
+    from .witness import point
+
+    m, n, s, student, teacher = _search_model_a(pt)
+    gen_t, *cgf = _teacher_cgf_params(m, n, s, teacher)
+    eta_c = _eta_central_ball(gen_t, cgf)
+    values = arr._theorem_values(m, n, s, *student, *teacher)
+    if eta_c is not None:
+        values["eta"] = point(pt["eta_fraction"]) * eta_c
+    return _balls(values)
+
+
+def _negative_centred_balls(pt: dict, prec: int) -> dict:
+    """N6 (THEORY §8): ``Lambda(-eta)`` at ``eta = edge_fraction * (-cgf_lo)`` (a ball)."""
+    from ..models import gaussian_cgf_arrays as carr
+    from .claims_lower import _teacher_cgf_params
+    from .witness import point
+
+    m, n, s, _, teacher = _search_model_a(pt)
+    _, *cgf = _teacher_cgf_params(m, n, s, teacher)
+    a, tau, _, _, n_, v = cgf
+    eta = -point(pt["edge_fraction"]) * carr._f("cgf_lo").arb(a, tau, n_, v)
+    return _balls({"Lambda_T_neg": _centred_cgf_ball(-eta, *cgf), "theta": eta})
+
+
+def _negative_memoriser_balls(pt: dict, prec: int) -> dict:
+    """N2 (THEORY §8): the memoriser at ``M = round(10^log10_M)`` (the search's integer), and
+    ``n``."""
+    from .witness import point
+
+    record = {**pt, "M": round(10 ** pt["log10_M"])}
+    return {**_memoriser_balls(record, prec), "n": point(pt["n"])}
+
+
+def _negative_quadratic_balls(pt: dict, prec: int) -> dict:
+    """N7 (THEORY §8): ``g = w^2``, ``P = N(0, sd^2)``, ``Q = N(m, sd^2)``: ``E_Q g``, ``E_P g`` and
+    ``KL(Q || P)`` from the compiled Gaussian-pair formulas (``E_Q_f`` with ``a = 0``, ``B = 2``),
+    ``Var_P g`` from the Gaussian-moment engine (``E_P g^2 - (E_P g)^2``, derived on first use)."""
+    from ..formulas import gaussian_pair as gp
+    from .witness import point
+
+    m, sd = point(pt["m"]), point(pt["sd"])
+    var = sd * sd
+    e_f = gp.compiled("E_Q_f").arb
+    zero, two = 0 * m, 2 + 0 * m
+    return {
+        "E_Q_f": e_f(zero, two, m, var),
+        "mean": e_f(zero, two, zero, var),
+        "var_f": _quadratic_variance().arb(sd),
+        "KL": gp.compiled("KL").arb(m, var, zero, var),
+    }
+
+
+@functools.cache
+def _quadratic_variance():
+    """``Var g`` of ``g = w^2``, ``w ~ N(0, sd^2)``, derived by the exact Gaussian-moment engine
+    and compiled (``2 sd^4``)."""
+    import sympy as sp
+
+    from ..formulas.compile import compile_expr
+    from ..formulas.engine import gaussian_expectation
+
+    sd, xi = sp.Symbol("sd", positive=True), sp.Symbol("xi", real=True)
+    g = (sd * xi) ** 2
+    var = gaussian_expectation(sp.expand(g * g), [xi]) - gaussian_expectation(g, [xi]) ** 2
+    return compile_expr(sp.factor(var), (sd,))
+
+
+# -- the bump loss (THEORY §6 A-bump) and the ball kernel (THEORY §5) ----------------------------
+def _bump_balls(smoothing: bool):
+    """U-uniform@bump / S-smooth@bump: Model A's kernels with the bump loss of width ``omega``
+    (the compiled formulas of :mod:`kdtheory.formulas.bump` on balls): ``gen``, the Hoeffding
+    proxy ``(1 + C)^2/4`` and ``sigma_bar`` its square root, Model A's ``K_n``; with ``smoothing``, Theorem S''s
+    symbols at the case's ``rho`` (an exact point)."""
+    from ..models import bump_arrays as barr
+    from .sharpness_cases import smoothing_symbol_values
+    from .witness import point
+
+    def fn(params: dict, prec: int) -> dict:
+        m, n, s, student, teacher = _model_a(params)
+        omega = point(params["omega"])
+        d = m.shape[-1]
+
+        def gen(k):
+            return barr._gen(*k, m, n, s, omega)
+
+        proxy = barr._hoeffding_proxy(d, s, omega)
+        gen_s, gen_t = gen(student), gen(teacher)
+        vals = {"dgen": gen_s - gen_t, "gen_S": gen_s, "gen_T": gen_t, "Esigma2": proxy,
+                "sigma_bar": proxy.sqrt()}  # fmt: skip
+        if smoothing:
+            rho = point(params["rho"])
+            vals.update(smoothing_symbol_values(m, n, s, student, teacher, rho, gen,
+                                                lambda k: proxy))  # fmt: skip
+        # K_n is Model A's (the kernels are Model A's; THEORY §6.2)
+        return {**_gaussian_mean_balls(params, prec), **_balls(vals)}
+
+    return fn
+
+
+def _ball_kernel_balls(params: dict, prec: int) -> dict:
+    """Theorem S on uniform-ball kernels (THEORY §5, §6 A-bump): the student rebuilt from the
+    recorded draws (radius ``f R_T``, centre ``b_T + t (R_T - R_S) u``, ``u`` the normalised
+    direction; for ``0 < f <= 1``, ``0 <= t <= 1`` it lies in the teacher's ball exactly, so
+    ``K_n = d log(R_T/R_S)``), ``gen = Psi(v_tr) - Psi(v_te)`` with the non-central chi-square
+    probability as a rigorous Poisson series (:func:`~kdtheory.audit.witness_balls.
+    ball_average_ball`), ``G1``, ``beta`` of the bump loss (``C`` the compiled ``gap_floor``),
+    ``rho = R_T``.  ``{}`` (all recorded) if the draws do not place the student inside or the
+    series gives up."""
+    from ..models import ball_arrays as ball
+    from ..models import bump_arrays as barr
+    from ..models import gaussian_mean_arrays as arr
+    from .witness import point
+    from .witness_balls import ball_average_ball
+
+    mod, draws = params["model"], params["draws"]
+    frac, shift = draws["radius_fraction"], draws["shift_fraction"]
+    if not (0 < frac <= 1 and 0 <= shift <= 1):
+        return {}
+    d, n = int(mod["d"]), int(mod["n"])
+
+    def vec(xs):
+        return np.array([point(x) for x in xs], dtype=object)
+
+    s, omega, m = point(mod["s"]), point(mod["omega"]), vec(mod["m"])
+    a, b_t, r_t = point(params["teacher"]["a"]), vec(params["teacher"]["b"]), point(
+        params["teacher"]["radius"])  # fmt: skip
+    direction = vec(draws["direction"])
+    norm2 = sum(direction * direction)
+    unit = direction / norm2.sqrt() if norm2 > 0 else vec([1.0] + [0.0] * (d - 1))
+    r_s = point(frac) * r_t
+    b_s = b_t + point(shift) * (r_t - r_s) * unit
+
+    def gen(b, radius):
+        c = arr._offset(a, b, m)
+        ck2 = sum(c * c)
+        psi = [ball_average_ball(ck2, radius, omega, barr._f(k)(a, 0, n, s), d)
+               for k in ("v_tr", "v_te")]  # fmt: skip
+        return None if None in psi else psi[0] - psi[1]
+
+    gen_s, gen_t = gen(b_s, r_s), gen(b_t, r_t)
+    if gen_s is None or gen_t is None:
+        return {}
+    c = barr._gap_floor(d, s, omega)
+    sig2 = omega * omega + s * s
+    return _balls({
+        "dgen": gen_s - gen_t,
+        "gen_S": gen_s,
+        "gen_T": gen_t,
+        # the student's ball lies in the teacher's (above): K_n depends on the radii only
+        "K_n": ball._distillation_divergence(a, b_t, r_s, a, b_t, r_t, d),
+        "G1": (1 / omega + c / sig2.sqrt()) * (-point(0.5)).exp(),
+        "beta": 1 / (omega * omega) + c / sig2,
+        "rho": r_t,
+        "sigma_bar": (1 + c) / 2,
+    })  # fmt: skip
+
+
+register_ball_inputs("U1", _gaussian_mean_balls)
+#: U0's E_D is a polar quadrature at epsrel 1e-11 (THEORY §6.4); 1e-10 is its stated accuracy,
+#: used where the hook does not enclose it
+register_ball_inputs("U0", _u0_balls, {"E_D": 1e-10})
 register_ball_inputs("L", _central_balls)
 register_ball_inputs("U-joint", _joint_balls("upper"))
 register_ball_inputs("U-joint-lower", _joint_balls("lower"))
@@ -239,6 +527,14 @@ register_ball_inputs("U-uniform@memoriser", _memoriser_balls)
 register_ball_inputs("lemma-SG", _scalar_law_balls)
 register_ball_inputs("lemma-DV", _dv_balls)
 register_ball_inputs("U1@linear", _linear_balls)
+register_ball_inputs(("N1", "N3", "N4"), _negative_gaussian_balls)
+register_ball_inputs("N2", _negative_memoriser_balls)
+register_ball_inputs("N5", _negative_central_balls)
+register_ball_inputs("N6", _negative_centred_balls)
+register_ball_inputs("N7", _negative_quadratic_balls)
+register_ball_inputs("U-uniform@bump", _bump_balls(smoothing=False))
+register_ball_inputs("S-smooth@bump", _bump_balls(smoothing=True))
+register_ball_inputs("S", _ball_kernel_balls)
 
 
 def _point(x: float):
@@ -259,10 +555,14 @@ def certify_case(claim: Claim, case: dict, prec: int = 128, max_prec: int = 1024
     params = case.get("params")
     names: list[str] = []
     if hook is not None and isinstance(params, dict):
+        flint = require_flint()
+        old, flint.ctx.prec = flint.ctx.prec, prec  # what the hook encloses at ``prec``
         try:
             names = sorted(symbols & set(hook(params, prec)))
         except KeyError:  # a record without the parameters to recompute from: all recorded
             names = []
+        finally:
+            flint.ctx.prec = old
     inputs = {}
     allowances: list[float] = []
     notes = []

@@ -8,9 +8,16 @@ of the theorem's symbols.  Where the double-precision code of a model is generic
 number type (Model A's array code, the scalar laws) the hook runs *that code* on balls; where
 it is not (stacked LAPACK calls: the Gaussian pairs of Lemma DV and Model C), the hook
 evaluates the definitional closed forms of THEORY §2 and §7 with ``flint.arb_mat``.
+
+The last section encloses, for ``audit --certified`` (:mod:`kdtheory.audit.certify`), the
+quantities that have no compiled closed form: the ball kernel's non-central chi-square
+probability (a Poisson series with a rigorous tail bound) and Theorem U0's ``E_D`` (a
+perturbation bound around its closed form, or arb's rigorous integration).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -267,3 +274,149 @@ def smoothing_regime_deviation(record: dict, num):
     b_r = bound(smoothing_radius_ball(student[2], teacher[2]))
     gen_t = _arr._gen(teacher[0], n, s, m.shape[-1])
     return (b_r - b0) / (abs(gen_t) + abs(b0 - gen_t))
+
+
+# -- quantities without a compiled closed form, enclosed in arb (``audit --certified``) ---------
+#: the Poisson terms :func:`noncentral_chi2_cdf_ball` sums at most (as the float code's cap)
+MAX_CDF_TERMS = 20_000
+
+
+def noncentral_chi2_cdf_ball(y, d: int, nc):
+    """``P(chi'^2_d(nc) <= y)`` as an arb ball (``y > 0``, ``nc >= 0`` balls): the Poisson mixture
+    ``sum_j w_j P(d/2 + j, y/2)``, ``w_j = e^{-nc/2} (nc/2)^j / j!``, with arb's regularised lower
+    incomplete gamma ``P``, and a rigorous bound on the rest: ``P(a, z)`` decreases in ``a`` and
+    ``w_{i+1}/w_i = (nc/2)/(i + 1)``, so for ``r = (nc/2)/(j + 2) < 1`` the terms after ``j`` sum
+    to at most ``T_j (nc/2)/(j + 1) / (1 - r)`` (``T_j`` the term ``j``).  Summation stops once
+    that bound is below ``2^-(prec + 8)`` of the sum; the rest is added as the ball ``[0, bound]``.
+    ``None`` if :data:`MAX_CDF_TERMS` terms do not get there."""
+    import flint
+
+    lam, z = nc / 2, y / 2
+    a0 = flint.arb(d) / 2
+    tol = flint.arb(2) ** -(flint.ctx.prec + 8)
+    weight = (-lam).exp()
+    total = 0 * y
+    for j in range(MAX_CDF_TERMS):
+        term = weight * z.gamma_lower(a0 + j, regularized=1)
+        total += term
+        if lam == 0:
+            return total
+        ratio = lam / (j + 2)
+        if ratio < 1:
+            rest = term * lam / (j + 1) / (1 - ratio)
+            if rest < tol * total:
+                return total + (0 * rest).union(rest)
+        weight = weight * lam / (j + 1)
+    return None
+
+
+def ball_average_ball(ck2, radius, omega, x, d: int):
+    """``Psi(x)`` of the uniform-ball kernel (THEORY §5, §6 A-bump;
+    :func:`kdtheory.models.ball_arrays._ball_average`) as an arb ball:
+    ``(2 omega^2)^(d/2) Gamma(d/2 + 1) radius^-d P(chi'^2_d(ck2/q) <= radius^2/q)``,
+    ``q = omega^2 + x``, the probability by :func:`noncentral_chi2_cdf_ball` (``None`` if that
+    gives up)."""
+    import flint
+
+    q = omega * omega + x
+    prob = noncentral_chi2_cdf_ball(radius * radius / q, d, ck2 / q)
+    if prob is None:
+        return None
+    half_d = flint.arb(d) / 2
+    return (2 * omega * omega) ** half_d * (half_d + 1).gamma() / radius**d * prob
+
+
+def _sqrt_nonnegative(x):
+    """``sqrt`` of the part of the ball ``x`` in ``[0, inf)``: rigorous for a quantity known to be
+    nonnegative (a sum of squares, ``phi >= 0``) whose ball reaches below 0 by rounding."""
+    if x > 0:
+        return x.sqrt()
+    top = x.upper().sqrt()
+    return (0 * top).union(top)
+
+
+#: the relative tolerance of arb's rigorous integration in :func:`u0_expectation_ball` (the
+#: enclosure is rigorous whatever it reaches; this only bounds the work)
+E_D_REL_TOL = 2.0**-110
+#: the perturbation enclosure of :func:`u0_expectation_ball` is used when it is at most this
+#: wide, relative (far inside the quadrature's stated accuracy, 1e-10)
+E_D_MAX_WIDTH = 1e-20
+
+
+def u0_expectation_ball(params: dict, num):
+    """``E_D sqrt(2 sigma_D^2 KL_D)`` of a Model A record (Theorem U0's ``E_D``, THEORY §6.4) as an
+    arb ball, or ``None`` where it is not enclosed.
+
+    In the polar coordinates of :meth:`~kdtheory.models.gaussian_mean.GaussianMeanModel.
+    expectation_over_data` (``||delta|| = sqrt(v) R``, ``R ~ chi_d``, ``u`` a uniform direction):
+    ``sigma_D = 2 tau_T sqrt(v) R`` and ``2 KL_D = ||c_Delta + w||^2 / tau_T^2 + 2 spread`` with
+    ``w = (a_S - a_T) sqrt(v) R u``.  By the triangle inequality and ``sqrt(x + y) <= sqrt x +
+    sqrt y``, ``sqrt(2 KL_D)`` lies within ``e = ||c_Delta||/tau_T + sqrt(2 spread)`` of
+    ``||w||/tau_T``, so
+
+    * (perturbation) ``E_D = 2 v |a_S - a_T| E R^2 +- 2 sqrt(v) tau_T e E R`` (``E R^2 = d``,
+      ``E R`` a Gamma ratio): used when at most :data:`E_D_MAX_WIDTH` wide, relative -- the
+      tilt student (``c_Delta = 0``, ``spread = 0`` exactly, as balls of radius ~2^-prec);
+    * otherwise, when the angle drops out (``c_Delta = 0`` or ``a_S = a_T`` exactly) or ``d = 1``
+      (the mean over ``u = +-1``), arb's rigorous integration (``acb.integral``, the square root
+      with its ``analytic`` flag) over ``R in [0, R0]``, ``R0 = 40 + ceil(sqrt d)``, plus the rest
+      ``[0, E(2 sqrt(v) (tau_T e + |a_S - a_T| sqrt(v) R) R; R > R0)]`` (upper incomplete
+      gammas);
+    * else (``d >= 2`` with both ``c_Delta`` and ``a_S - a_T`` nonzero: a double integral;
+      nested ``acb.integral`` took seconds to minutes per case in Python) ``None``."""
+    from flint import acb, arb
+
+    from .gaussian_cases import record_triple
+
+    m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t = record_triple(params, num=num)
+    d = m.shape[-1]
+    v = s * s / n
+    sv = v.sqrt()
+    da = a_s - a_t
+    c = _arr._offset(a_s, b_s, m) - _arr._offset(a_t, b_t, m)
+    cn2 = sum(c * c)
+    spread = _arr._f("spread")(d, tau_s, tau_t)
+    err = _sqrt_nonnegative(cn2) / tau_t + _sqrt_nonnegative(2 * spread)  # both are >= 0
+    half_d = arb(d) / 2
+
+    def moment(k, z):  # E(R^k; R^2/2 > z) for R ~ chi_d
+        return arb(2) ** (arb(k) / 2) * z.gamma_upper(half_d + arb(k) / 2) * half_d.rgamma()
+
+    zero = 0 * v
+    width = 2 * sv * tau_t * err * moment(1, zero)
+    near = 2 * v * abs(da) * moment(2, zero)
+    if width < E_D_MAX_WIDTH * near:
+        return near + (-width).union(width)
+    cn = _sqrt_nonnegative(cn2)
+    norm = arb(2) ** (1 - half_d) * half_d.rgamma()  # chi_d density: norm r^(d-1) e^(-r^2/2)
+
+    def root(r, cos, real, analytic):  # sqrt(2 KL_D) at radius r and angle cos(psi)
+        sq = cn2 + 2 * cos * da * sv * cn * r + da * da * v * r * r
+        two_kl = sq / (tau_t * tau_t) + 2 * spread
+        if real:  # real r and angle: KL_D >= 0 there, so the square root is real
+            return acb(_sqrt_nonnegative(two_kl.real))
+        return two_kl.sqrt(analytic=analytic)
+
+    if cn2 == 0 or da == 0:  # the angle drops out
+
+        def mean_root(r, analytic):
+            return root(r, 0, r.imag == 0, analytic)
+
+    elif d == 1:  # psi in {0, pi}
+
+        def mean_root(r, analytic):
+            return (root(r, 1, r.imag == 0, analytic) + root(r, -1, r.imag == 0, analytic)) / 2
+
+    else:  # d >= 2 with both c_Delta and a_S - a_T nonzero: a double integral (not enclosed)
+        return None
+
+    def f(r, analytic):
+        integrand = 2 * tau_t * sv * r * mean_root(r, analytic)
+        return integrand * norm * r ** (d - 1) * (-r * r / 2).exp()
+
+    r0 = 40 + math.ceil(math.sqrt(d))
+    body = acb.integral(f, 0, r0, rel_tol=E_D_REL_TOL, abs_tol=E_D_REL_TOL * 1e-20).real
+    z = arb(r0) ** 2 / 2
+    rest = 2 * sv * (tau_t * err * moment(1, z) + abs(da) * sv * moment(2, z))
+    out = body + (0 * rest).union(rest)
+    return out if out.is_finite() else None
