@@ -103,10 +103,10 @@ def test_memoriser_control_hook_agrees(prec128):
 def test_n5_eta_is_bracketed_in_arb(prec128):
     """``eta_c`` is enclosed by a bracket decided in arb: the double root lies in it (within a
     few ulps), and the ball is narrow."""
-    from kdtheory.audit import claims_negative as cn
+    from kdtheory.families import gaussian_mean_pair
 
     pt = N_POINTS["N5"]
-    model, _, teacher = cn._gaussian(pt)
+    model, _, teacher = gaussian_mean_pair(pt)
     eta = _hook("N5")(pt, 128)["eta"]
     eta_c = model.eta_central(teacher)
     assert float(eta.rad()) <= 1e-14 * eta_c
@@ -137,38 +137,47 @@ def test_ball_kernel_hook_agrees_with_the_array_code(prec128):
         _agree(_hook("S")(batch.params[i], 128), doubles, keys, rtol=1e-10, atol=1e-13)
 
 
+def _ncx2_cdf(y, d, nc):
+    """``P(chi'^2_d(nc) <= y)`` from the ball average's arb implementation (``omega = 1``,
+    ``x = 0``: ``Psi = (2)^(d/2) Gamma(d/2 + 1) y^(-d/2) P``)."""
+    from flint import arb
+
+    from kdtheory.formulas.ncx2 import ball_average_arb
+
+    radius = arb(y).sqrt()
+    pref = arb(2) ** (arb(d) / 2) * (arb(d) / 2 + 1).gamma() / radius**d
+    return ball_average_arb(arb(nc), radius, arb(1), arb(0), d) / pref
+
+
 def test_noncentral_chi2_series_encloses_the_closed_form(prec128):
     """d = 1: ``P(chi'^2_1(nc) <= y) = (erf((r + mu)/sqrt 2) + erf((r - mu)/sqrt 2))/2`` with
     ``r = sqrt y``, ``mu = sqrt nc`` -- two rigorous balls must overlap; d = 2 against the ball
     kernel's own 30-digit Poisson mixture (mpmath, a separate implementation)."""
     from flint import arb
 
-    from kdtheory.audit.witness_balls import noncentral_chi2_cdf_ball
-    from kdtheory.models.ball_arrays import _log_ball_probability_mp
+    from kdtheory.formulas.ncx2 import _log_ball_probability_mp
 
     for y, nc in ((0.3, 0.0), (2.0, 1.5), (0.01, 40.0), (50.0, 30.0), (1e-3, 300.0)):
-        p = noncentral_chi2_cdf_ball(arb(y), 1, arb(nc))
+        p = _ncx2_cdf(y, 1, nc)
         r, mu, h = arb(y).sqrt(), arb(nc).sqrt(), arb(2).sqrt()
         exact = (((r + mu) / h).erf() + ((r - mu) / h).erf()) / 2
         assert p.overlaps(exact) and float(p.rad()) < 1e-30 * float(p.mid()), (y, nc, p, exact)
         ref = math.exp(_log_ball_probability_mp(y, 2, nc))
-        p2 = noncentral_chi2_cdf_ball(arb(y), 2, arb(nc))
+        p2 = _ncx2_cdf(y, 2, nc)
         assert abs(float(p2.mid()) - ref) <= 1e-14 * ref, (y, nc, p2, ref)
 
 
-def test_noncentral_chi2_series_without_its_tail_bound_misses(prec128, monkeypatch):
+def test_noncentral_chi2_series_without_its_tail_bound_misses(prec128):
     """A wrong input to the enclosure -- the series cut after one term with no tail bound -- no
     longer contains the closed form: the overlap test above can fail."""
     from flint import arb
-
-    import kdtheory.audit.witness_balls as wb
 
     r, mu, h = arb(2.0).sqrt(), arb(1.5).sqrt(), arb(2).sqrt()
     exact = (((r + mu) / h).erf() + ((r - mu) / h).erf()) / 2
     y, lam = arb(2.0), arb(1.5) / 2
     one_term = (-lam).exp() * (y / 2).gamma_lower(arb(1) / 2, regularized=1)
     assert not one_term.overlaps(exact)
-    assert wb.noncentral_chi2_cdf_ball(y, 1, arb(1.5)).overlaps(exact)
+    assert _ncx2_cdf(2.0, 1, 1.5).overlaps(exact)
 
 
 # -- U0's E_D -------------------------------------------------------------------------------------

@@ -270,10 +270,10 @@ def _u0_balls(params: dict, prec: int) -> dict:
 # -- the negative controls (THEORY §8): the search points of claims_negative, in arb -------------
 def _search_model_a(pt: dict) -> tuple:
     """``(m, n, s, student, teacher)`` of a Model A search point of
-    :mod:`~kdtheory.audit.claims_negative` (its ``_gaussian``: a generic or Gibbs teacher; the
+    :func:`kdtheory.families.gaussian_mean_pair` (a generic or Gibbs teacher; the
     student ``a_T + kappa``, ``b_T - kappa m + db``, ``tau_factor tau_T``, or the tilt when there
     is no ``db``), every recorded float an exact point, by the array code on balls."""
-    from ..models import gaussian_mean_arrays as arr
+    from ..models import gaussian_mean as arr
     from .witness import point
 
     d, n = int(pt["d"]), int(pt["n"])
@@ -299,7 +299,7 @@ def _search_model_a(pt: dict) -> tuple:
 def _negative_gaussian_balls(pt: dict, prec: int) -> dict:
     """N1, N3, N4 (THEORY §8): Theorem U's symbols, ``d``, ``n``, ``s``, the reversed divergence
     ``K_rev = KL(T || S)`` and the student's proxy ``Esigma2_S``."""
-    from ..models import gaussian_mean_arrays as arr
+    from ..models import gaussian_mean as arr
     from .witness import point
 
     m, n, s, student, teacher = _search_model_a(pt)
@@ -323,7 +323,7 @@ def _eta_central_ball(gen_t, cgf):
     """``eta_c`` (THEORY §4) as a ball: the double root of the array code bracketed by two
     points ``lo < hi`` with ``h(lo) <= 0 < h(hi)`` decided in arb, ``h(eta) = -gen_T +
     Lambda(-eta)/eta`` (increasing, ``eta_c`` its root); ``None`` if no bracket is decided."""
-    from ..models import gaussian_cgf_arrays as carr
+    from ..models import gaussian_cgf as carr
     from .witness import point
 
     a, tau, ck2, d, n, v = cgf
@@ -341,7 +341,7 @@ def _centred_cgf_ball(theta, a, tau, ck2, d, n, v):
     """``Lambda(theta)`` (THEORY §3, §6.5) at a ball ``theta``: the compiled formulas
     ``centred_cgf_sd`` (absent for ``n = 1``) and ``centred_cgf_gauss`` on balls, where ``theta``
     lies inside the CGF's domain ``(cgf_lo, cgf_hi)`` for certain; NaN otherwise."""
-    from ..models import gaussian_cgf_arrays as carr
+    from ..models import gaussian_cgf as carr
 
     if not (carr._f("cgf_lo").arb(a, tau, n, v) < theta < carr._f("cgf_hi").arb(a, tau, v)):
         return theta * 0 + float("nan")
@@ -354,7 +354,7 @@ def _centred_cgf_ball(theta, a, tau, ck2, d, n, v):
 def _negative_central_balls(pt: dict, prec: int) -> dict:
     """N5 (THEORY §8): Theorem U's symbols and ``eta = eta_fraction * eta_c`` with ``eta_c``
     enclosed in arb (:func:`_eta_central_ball`)."""
-    from ..models import gaussian_mean_arrays as arr
+    from ..models import gaussian_mean as arr
     from .claims_lower import _teacher_cgf_params
     from .witness import point
 
@@ -369,7 +369,7 @@ def _negative_central_balls(pt: dict, prec: int) -> dict:
 
 def _negative_centred_balls(pt: dict, prec: int) -> dict:
     """N6 (THEORY §8): ``Lambda(-eta)`` at ``eta = edge_fraction * (-cgf_lo)`` (a ball)."""
-    from ..models import gaussian_cgf_arrays as carr
+    from ..models import gaussian_cgf as carr
     from .claims_lower import _teacher_cgf_params
     from .witness import point
 
@@ -429,7 +429,7 @@ def _bump_balls(smoothing: bool):
     (the compiled formulas of :mod:`kdtheory.formulas.bump` on balls): ``gen``, the Hoeffding
     proxy ``(1 + C)^2/4`` and ``sigma_bar`` its square root, Model A's ``K_n``; with ``smoothing``, Theorem S''s
     symbols at the case's ``rho`` (an exact point)."""
-    from ..models import bump_arrays as barr
+    from ..models import bump as barr
     from .sharpness_cases import smoothing_symbol_values
     from .witness import point
 
@@ -460,15 +460,15 @@ def _ball_kernel_balls(params: dict, prec: int) -> dict:
     recorded draws (radius ``f R_T``, centre ``b_T + t (R_T - R_S) u``, ``u`` the normalised
     direction; for ``0 < f <= 1``, ``0 <= t <= 1`` it lies in the teacher's ball exactly, so
     ``K_n = d log(R_T/R_S)``), ``gen = Psi(v_tr) - Psi(v_te)`` with the non-central chi-square
-    probability as a rigorous Poisson series (:func:`~kdtheory.audit.witness_balls.
-    ball_average_ball`), ``G1``, ``beta`` of the bump loss (``C`` the compiled ``gap_floor``),
+    probability as a rigorous Poisson series (the registered function
+    ``ball_average``'s arb implementation, :func:`kdtheory.formulas.ncx2.ball_average_arb`), ``G1``, ``beta`` of the bump loss (``C`` the compiled ``gap_floor``),
     ``rho = R_T``.  ``{}`` (all recorded) if the draws do not place the student inside or the
     series gives up."""
-    from ..models import ball_arrays as ball
-    from ..models import bump_arrays as barr
-    from ..models import gaussian_mean_arrays as arr
+    from ..formulas.ncx2 import ball_average_arb
+    from ..models import ball_kernel as ball
+    from ..models import bump as barr
+    from ..models import gaussian_mean as arr
     from .witness import point
-    from .witness_balls import ball_average_ball
 
     mod, draws = params["model"], params["draws"]
     frac, shift = draws["radius_fraction"], draws["shift_fraction"]
@@ -491,9 +491,12 @@ def _ball_kernel_balls(params: dict, prec: int) -> dict:
     def gen(b, radius):
         c = arr._offset(a, b, m)
         ck2 = sum(c * c)
-        psi = [ball_average_ball(ck2, radius, omega, barr._f(k)(a, 0, n, s), d)
-               for k in ("v_tr", "v_te")]  # fmt: skip
-        return None if None in psi else psi[0] - psi[1]
+        try:
+            psi = [ball_average_arb(ck2, radius, omega, barr._f(k)(a, 0, n, s), d)
+                   for k in ("v_tr", "v_te")]  # fmt: skip
+        except ValueError:  # the series needs more terms than allowed: leave the case recorded
+            return None
+        return psi[0] - psi[1]
 
     gen_s, gen_t = gen(b_s, r_s), gen(b_t, r_t)
     if gen_s is None or gen_t is None:

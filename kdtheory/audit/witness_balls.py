@@ -277,55 +277,6 @@ def smoothing_regime_deviation(record: dict, num):
 
 
 # -- quantities without a compiled closed form, enclosed in arb (``audit --certified``) ---------
-#: the Poisson terms :func:`noncentral_chi2_cdf_ball` sums at most (as the float code's cap)
-MAX_CDF_TERMS = 20_000
-
-
-def noncentral_chi2_cdf_ball(y, d: int, nc):
-    """``P(chi'^2_d(nc) <= y)`` as an arb ball (``y > 0``, ``nc >= 0`` balls): the Poisson mixture
-    ``sum_j w_j P(d/2 + j, y/2)``, ``w_j = e^{-nc/2} (nc/2)^j / j!``, with arb's regularised lower
-    incomplete gamma ``P``, and a rigorous bound on the rest: ``P(a, z)`` decreases in ``a`` and
-    ``w_{i+1}/w_i = (nc/2)/(i + 1)``, so for ``r = (nc/2)/(j + 2) < 1`` the terms after ``j`` sum
-    to at most ``T_j (nc/2)/(j + 1) / (1 - r)`` (``T_j`` the term ``j``).  Summation stops once
-    that bound is below ``2^-(prec + 8)`` of the sum; the rest is added as the ball ``[0, bound]``.
-    ``None`` if :data:`MAX_CDF_TERMS` terms do not get there."""
-    import flint
-
-    lam, z = nc / 2, y / 2
-    a0 = flint.arb(d) / 2
-    tol = flint.arb(2) ** -(flint.ctx.prec + 8)
-    weight = (-lam).exp()
-    total = 0 * y
-    for j in range(MAX_CDF_TERMS):
-        term = weight * z.gamma_lower(a0 + j, regularized=1)
-        total += term
-        if lam == 0:
-            return total
-        ratio = lam / (j + 2)
-        if ratio < 1:
-            rest = term * lam / (j + 1) / (1 - ratio)
-            if rest < tol * total:
-                return total + (0 * rest).union(rest)
-        weight = weight * lam / (j + 1)
-    return None
-
-
-def ball_average_ball(ck2, radius, omega, x, d: int):
-    """``Psi(x)`` of the uniform-ball kernel (THEORY §5, §6 A-bump;
-    :func:`kdtheory.models.ball_arrays._ball_average`) as an arb ball:
-    ``(2 omega^2)^(d/2) Gamma(d/2 + 1) radius^-d P(chi'^2_d(ck2/q) <= radius^2/q)``,
-    ``q = omega^2 + x``, the probability by :func:`noncentral_chi2_cdf_ball` (``None`` if that
-    gives up)."""
-    import flint
-
-    q = omega * omega + x
-    prob = noncentral_chi2_cdf_ball(radius * radius / q, d, ck2 / q)
-    if prob is None:
-        return None
-    half_d = flint.arb(d) / 2
-    return (2 * omega * omega) ** half_d * (half_d + 1).gamma() / radius**d * prob
-
-
 def _sqrt_nonnegative(x):
     """``sqrt`` of the part of the ball ``x`` in ``[0, inf)``: rigorous for a quantity known to be
     nonnegative (a sum of squares, ``phi >= 0``) whose ball reaches below 0 by rounding."""

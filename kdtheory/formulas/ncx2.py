@@ -244,7 +244,7 @@ def ball_average_arb(ck2, radius, omega, x, d):
 
     q = omega * omega + x
     lam, z = ck2 / (2 * q), radius * radius / (2 * q)
-    half_d = d / 2
+    half_d = arb(d) / 2
     tol = arb(2) ** (-(ctx.prec + 8))
     total, weight = arb(0), (-lam).exp()
     for j in range(MAX_POISSON_TERMS):
