@@ -45,6 +45,7 @@ DERIVE_MODELS = {
     "scalar-laws": ("scalar_laws", "the laws of Lemma SG, THEORY §2"),
     "bump": ("bump", "Model A-bump, THEORY §6 A-bump"),
     "gaussian-pair": ("gaussian_pair", "the 1-d Gaussian pairs of Lemma DV, THEORY §2"),
+    "linear-gaussian": ("linear_gaussian", "Model C in the spectral form, THEORY §7"),
 }
 
 #: progress lines appear once a run has lasted this many seconds (shorter runs stay silent)
@@ -225,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
             "smoothing_bound, smoothing_h, optimal_radius, tightness_radius, tightness_ratio) "
             "or a theorem id whose symbols the model supplies (e.g. U1, U-gamma: its bound side "
             "in the model's parameters). "
+            "Model C (linear-gaussian) gives gen, K_n, its parts, Esigma2 and the "
+            "informations as sums over the eigenvalues s[i] of X X^T of per-direction terms "
+            "(themselves formulas: gen_dir, K_n_dir, ..., the kernel maps gibbs_*, kd_*, "
+            "tilt_*). "
             "Example: kdtheory derive K_n_kd --model gaussian-mean --wrt alpha"
         ),
         epilog=EPILOG,
@@ -375,16 +380,19 @@ def _derive(args, parser, out: _Stdout) -> int:
 
     import sympy as sp
 
-    from .formulas.gaussian_mean import stationary_points
+    from .formulas import gaussian_mean
 
     fm = importlib.import_module(f"kdtheory.formulas.{DERIVE_MODELS[args.model][0]}")
+    # a model whose quantities are sums over a spectrum solves with its sums held constant
+    stationary_points = getattr(fm, "stationary_points", gaussian_mean.stationary_points)
     try:
         expr, meaning = fm.expression(args.quantity)
     except KeyError as exc:
         parser.error(_one_line(exc).strip("'\""))
     except ValueError as exc:
         parser.error(_one_line(exc))
-    syms = {str(x) for x in expr.free_symbols}
+    # the indexed terms of a spectral sum (s[i]) are listed by their base symbol (s)
+    syms = {str(x) for x in expr.free_symbols if not isinstance(x, sp.Indexed)}
     if args.wrt is not None and args.wrt not in syms:
         parser.error(
             f"--wrt {args.wrt}: not a symbol of {args.quantity}; its symbols: "
