@@ -48,31 +48,36 @@ import math
 
 import sympy as sp
 
-from ..symbols import PARAMS, POSITIVE, POSITIVE_INTEGER, REAL, UNIT_CLOSED, Domain, Param
+from ..symbols import PARAMS, POSITIVE, POSITIVE_INTEGER, REAL, Domain, Param
 from .compile import log1p
 from .engine import gaussian_expectation
+from .gaussian_mean import SYMBOLS as _MODEL_A
 from .gaussian_mean import _as_phi, _coeffs, _gibbs_params, _kl_gauss
 from .gaussian_mean import stationary_points as _stationary_points
 from .table import FormulaTable, proved
 
-__all__ = [
-    "SYMBOLS",
-    "TABLE",
-    "formulas",
-    "formula",
-    "compiled",
-    "closed_form",
-    "expression",
-    "spectral_sum",
-    "stationary_points",
-    "INDEX",
-]
+__all__ = ["SYMBOLS", "TABLE", "INDEX", "formulas", "formula", "compiled", "closed_form",
+           "expression", "spectral_sum", "stationary_points"]  # fmt: skip
 
 _NONNEG = Domain(0.0, math.inf, True, False)
 
 
 def _p(name, latex, domain, meaning) -> Param:
     return Param(name, latex, domain, meaning)
+
+
+def _kernel_params(tag: str, whose: str) -> list[Param]:
+    """``h``, ``b``, ``v`` (with suffix ``tag``): a spectral kernel
+    ``W u_i | Y ~ N(h z_i + b, v I_k)`` along the direction ``u_i``."""
+    sub = f"_{tag[1:]}" if tag else ""
+    return [
+        _p(f"{x}{tag}", f"{x}{sub}", dom, f"{whose} {what} along u_i")
+        for x, dom, what in (
+            ("h", REAL, "slope"),
+            ("b", REAL, "intercept (one coordinate)"),
+            ("v", POSITIVE, "variance"),
+        )
+    ]
 
 
 #: The symbols of Model C's spectral formulas (name -> Param: LaTeX, domain, meaning).  Per
@@ -87,27 +92,13 @@ SYMBOLS: dict[str, Param] = {
         _p("s", "s", _NONNEG, "eigenvalue of X X^T along the direction u_i"),
         _p("omega", r"\omega", REAL, "component of W* along u_i (one coordinate of W* u_i)"),
         _p("omega2", r"\|\omega\|^2", _NONNEG, "squared norm of W* u_i"),
-        _p("h", "h", REAL, r"slope of a spectral kernel: $W u_i \mid Y \sim N(h z_i + b, v I)$"),
-        _p("b", "b", REAL, "intercept of a spectral kernel along u_i (one coordinate)"),
-        _p("v", "v", POSITIVE, "variance of a spectral kernel along u_i"),
-        _p("h_S", "h_S", REAL, "student's slope along u_i"),
-        _p("b_S", "b_S", REAL, "student's intercept along u_i (one coordinate)"),
-        _p("v_S", "v_S", POSITIVE, "student's variance along u_i"),
-        _p("h_T", "h_T", REAL, "teacher's slope along u_i"),
-        _p("b_T", "b_T", REAL, "teacher's intercept along u_i (one coordinate)"),
-        _p("v_T", "v_T", POSITIVE, "teacher's variance along u_i"),
-        _p(
-            "c_Delta2",
-            r"\|c_\Delta\|^2",
-            _NONNEG,
-            r"squared norm of the mean difference $c_\Delta = (h_S - h_T) s \omega + b_S - b_T$",
-        ),
-        _p("gamma_T", r"\gamma_T", POSITIVE, "teacher's Gibbs inverse temperature"),
-        _p("lam_T", r"\lambda_T", POSITIVE, "teacher's prior precision"),
+        *_kernel_params("", "a spectral kernel's"),
+        *_kernel_params("_S", "the student's"),
+        *_kernel_params("_T", "the teacher's"),
+        _p("c_Delta2", r"\|c_\Delta\|^2", _NONNEG, "squared norm of c_Delta (the formula)"),
+        # the Gibbs / KD hyper-parameters are Model A's (THEORY §6, §7 use the same ones)
+        *(_MODEL_A[x] for x in ("gamma_T", "lam_T", "alpha", "gamma_S", "lam_S")),
         _p("mu0_T", r"\mu_{0,T}", REAL, "teacher's prior mean along u_i (one coordinate)"),
-        _p("alpha", r"\alpha", UNIT_CLOSED, "KD weight of the true-label loss"),
-        _p("gamma_S", r"\gamma_S", POSITIVE, "student's Gibbs inverse temperature"),
-        _p("lam_S", r"\lambda_S", POSITIVE, "student's prior precision"),
         _p("mu0_S", r"\mu_{0,S}", REAL, "student's prior mean along u_i (one coordinate)"),
         _p("kappa", r"\kappa", REAL, r"tilt: $M_S = M_T + (\kappa/n)(Y - W^* X) X^T \Sigma_T$"),
     ]
