@@ -48,7 +48,7 @@ import math
 
 import sympy as sp
 
-from ..symbols import PARAMS, POSITIVE, POSITIVE_INTEGER, REAL, Domain, Param
+from ..symbols import PARAMS, POSITIVE, POSITIVE_INTEGER, REAL, UNIT_CLOSED, Domain, Param
 from .compile import log1p
 from .engine import gaussian_expectation
 from .gaussian_mean import SYMBOLS as _MODEL_A
@@ -101,6 +101,9 @@ SYMBOLS: dict[str, Param] = {
         _p("mu0_T", r"\mu_{0,T}", REAL, "teacher's prior mean along u_i (one coordinate)"),
         _p("mu0_S", r"\mu_{0,S}", REAL, "student's prior mean along u_i (one coordinate)"),
         _p("kappa", r"\kappa", REAL, r"tilt: $M_S = M_T + (\kappa/n)(Y - W^* X) X^T \Sigma_T$"),
+        _p("q", "q", UNIT_CLOSED, "rank-r projection student: 1 if the coordinate is kept, else 0"),
+        _p("abar", r"\bar a", REAL, "whitened teacher mean (one coordinate of one direction)"),
+        _p("e", "e", _NONNEG, "estimation weight of one direction (Var(M_T u_i)/v_T)"),
     ]
 }
 
@@ -246,6 +249,25 @@ def _derive(add, S) -> None:  # noqa: PLR0915 - one derivation per quantity, in 
     add("estimation_weight", ew, ("h_T", "s", "nu", "v_T"),
         "e_i = Var(M_T(Y) u_i)/v_T per coordinate: the noise part of E[A_w^T A_w]", _REF,
         HOW)  # fmt: skip
+
+    # rank-r projection student (THEORY §7): in an orthonormal basis of the kept subspace the
+    # student keeps a coordinate (q = 1: the teacher's slope and intercept) or zeroes it (q = 0),
+    # Sigma_S = Sigma_T; its K_n per coordinate and direction (K_n_dir at k = 1)
+    q = S("q")
+    proj = {h_s: q * h_t, b_s: q * b_t, v_s: v_t}
+    add("projection_h_S", q * h_t, ("q", "h_T"), "slope of the rank-r projection student", _REF,
+        HOW + ": the kept coordinates keep the teacher's map")  # fmt: skip
+    add("projection_b_S", q * b_t, ("q", "b_T"),
+        "intercept of the rank-r projection student (one coordinate)", _REF,
+        HOW + ": the kept coordinates keep the teacher's map")  # fmt: skip
+    cost = (offset + estimation + spread).subs(S("c_Delta2"), c_delta**2).subs(k, 1).subs(proj)
+    whitened = {S("abar"): mean_t / sp.sqrt(v_t), S("e"): ew}
+    form = (1 - q) ** 2 * (S("abar") ** 2 + S("e")) / 2
+    proved(cost, form.subs(whitened))  # ArithmeticError unless equal
+    add("projection_cost", form, ("q", "abar", "e"),
+        "K_n of the rank-r projection student per coordinate and direction "
+        "(abar = whitened_mean, e = estimation_weight)", _REF,
+        HOW + ": K_n_dir at the projection student, proved equal to (1-q)^2 (abar^2 + e)/2")  # fmt: skip
 
     # K_n of a KD student (mean soft labels) of a Gibbs teacher, zero prior means (design helper)
     teacher = {h_t: g_h, b_t: g_b.subs(mu0_t, 0), v_t: g_var}

@@ -754,11 +754,9 @@ class LinearGaussianModel:
         rank profile takes of them stay numeric (they mix the directions)."""
         self._check_kernel("teacher", teacher)
         self._require_regular("teacher", teacher)
-        spec = self._spectral(teacher)
-        if spec is not None:
-            t, dz = spec[0], self.design
-            abar_u = _f("whitened_mean")(t.h, t.b, dz.s, dz.omega, t.v)
-            e = _f("estimation_weight")(t.h, dz.s, self.nu, t.v)
+        moments = self._spectral_moments(teacher)
+        if moments is not None:
+            (abar_u, e), dz = moments, self.design
             s_out = abar_u @ abar_u.T + float(np.sum(e)) * np.eye(self.k)
             s_in = dz.U @ (abar_u.T @ abar_u + self.k * np.diag(e)) @ dz.U.T
             return abar_u @ dz.U.T, s_out, (s_in + s_in.T) / 2
@@ -768,6 +766,46 @@ class LinearGaussianModel:
         s_out = abar @ abar.T + self.nu**2 * float(np.sum(hw * hw)) * teacher.P @ teacher.P.T
         s_in = abar.T @ abar + self.nu**2 * float(np.sum(teacher.P**2)) * hw.T @ hw
         return abar, s_out, s_in
+
+    def _spectral_moments(self, teacher: MatrixNormalKernel):
+        """``(Abar U, e)`` of a spectral teacher from the compiled ``whitened_mean`` (k x d) and
+        ``estimation_weight`` (d,), else None."""
+        spec = self._spectral(teacher)
+        if spec is None:
+            return None
+        t, dz = spec[0], self.design
+        return (
+            _f("whitened_mean")(t.h, t.b, dz.s, dz.omega, t.v),
+            _f("estimation_weight")(t.h, dz.s, self.nu, t.v),
+        )
+
+    def _spectral_rank_costs(self, abar_u: np.ndarray, e: np.ndarray, ranks) -> tuple:
+        """``(rank_bottleneck, K_n output side, K_n input side)`` of a spectral teacher: the
+        compiled ``projection_cost`` (the K_n of the rank-r projection student per coordinate and
+        direction, ``(1-q)^2 (abar^2 + e)/2``) summed in the Ky Fan bases -- the eigenvectors of
+        ``E[A_w A_w^T]`` (output coordinates kept or not), of ``E[A_w^T A_w]`` (whitened input
+        directions, with the weight ``sum_i V_ij^2 e_i`` of direction j) and the left singular
+        vectors of ``Abar`` (``e = 0``: the Eckart–Young cost).  The bases are numeric (LAPACK);
+        a kept coordinate costs exactly 0, so every cost is exactly 0 at full rank."""
+        cost = _f("projection_cost")
+        s_out = abar_u @ abar_u.T + float(np.sum(e)) * np.eye(self.k)
+        v_out = np.linalg.eigh(s_out)[1][:, ::-1]
+        v_in = np.linalg.eigh(abar_u.T @ abar_u + self.k * np.diag(e))[1][:, ::-1]
+        # thin SVD: the columns of Abar lie in the span of its min(k, d) left singular vectors
+        u_sv = np.linalg.svd(abar_u, full_matrices=False)[0]
+        a_out, a_in, a_sv = v_out.T @ abar_u, abar_u @ v_in, u_sv.T @ abar_u
+        e_in = (v_in * v_in).T @ e
+        kept_rows = np.arange(self.k)[:, None]
+        kept_cols = np.arange(self.d)[None, :]
+
+        def side(a, keep, weight):
+            return np.array([float(np.sum(cost((keep < r) * 1.0, a, weight))) for r in ranks])
+
+        return (
+            side(a_sv, kept_rows[: a_sv.shape[0]], 0.0),
+            side(a_out, kept_rows, e[None, :]),
+            side(a_in, kept_cols, e_in[None, :]),
+        )
 
     def rank_profile(self, teacher: MatrixNormalKernel) -> dict:
         """Design guidance (THEORY §7): for every rank ``r = 0..min(k, d)`` (numpy arrays)
@@ -781,12 +819,27 @@ class LinearGaussianModel:
           ``E[A_w A_w^T]`` (output projection) or ``E[A_w^T A_w]`` (whitened input projection),
           whichever is smaller (Ky Fan); ``K_n[r] >= rank_bottleneck[r]``, both 0 at full rank;
         * ``projection[r]``: ``"output"`` or ``"input"``, the side of that best student.
+
+        Spectral teacher: every cost is the compiled ``projection_cost`` (the K_n of a rank-r
+        projection student, from ``K_n_dir``) summed in the Ky Fan bases
+        (:meth:`_spectral_rank_costs`); only the bases are numeric.  Otherwise matrix code.
         """
+        ranks = np.arange(min(self.k, self.d) + 1)
+        self._check_kernel("teacher", teacher)
+        self._require_regular("teacher", teacher)
+        moments = self._spectral_moments(teacher)
+        if moments is not None:
+            bottleneck, k_out, k_in = self._spectral_rank_costs(*moments, ranks)
+            return {
+                "rank": ranks,
+                "rank_bottleneck": bottleneck,
+                "K_n": np.minimum(k_out, k_in),
+                "projection": np.where(k_out <= k_in, "output", "input"),
+            }
         abar, s_out, s_in = self._second_moments(teacher)
         sv2 = np.linalg.svd(abar, compute_uv=False) ** 2
         ev_out = np.clip(np.linalg.eigvalsh(s_out), 0.0, None)  # PSD: rounding negatives -> 0
         ev_in = np.clip(np.linalg.eigvalsh(s_in), 0.0, None)
-        ranks = np.arange(min(self.k, self.d) + 1)
         k_out = np.array([0.5 * tail_sum(ev_out, r) for r in ranks])
         k_in = np.array([0.5 * tail_sum(ev_in, r) for r in ranks])
         return {
