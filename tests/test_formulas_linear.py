@@ -232,3 +232,22 @@ def test_derive_linear_gaussian():
     assert rc == 0 and "not a polynomial in lam_S" in text.splitlines()[-1]
     rc, text = run_derive("gen", "--model", "linear-gaussian", "--latex")
     assert rc == 0 and r"\sum_{i=0}^{d - 1}" in text
+
+
+def test_a_matrix_student_equal_to_a_spectral_teacher_has_dgen_and_k_n_zero():
+    """Mixed paths never meet in one difference: a full-rank output projection (a matrix kernel
+    equal to the spectral teacher) has dgen = 0 exactly and K_n at the rounding floor of the
+    matrix path's spread (phi of pencil eigenvalues 1 +- eps: ~1e-32) (the seed-0 audit of
+    U1@linear found dgen = -1.4e-13 against U1 = 5e-16 when gen_S and gen_T came from different
+    paths)."""
+    rng = np.random.default_rng(11)
+    model = _model(rng, 3, 2, 5)
+    teacher = model.gibbs(gamma=2.0, lam=0.7, M0=rng.normal(size=(3, 2)))
+    student = model.output_projection_student(teacher, np.eye(3))
+    assert student.spectral is None and teacher.spectral is not None
+    vals = model.theorem_values(student, teacher)
+    assert vals["dgen"] == 0.0 and 0.0 <= vals["K_n"] <= 1e-30
+    assert vals["gen_S"] == vals["gen_T"] == model.gen(_matrix_copy(teacher))
+    tilt = model.tilt_student(teacher, 1e-9)  # dgen from the slope differences: no cancellation
+    want = 2 * 1e-9 * model.nu**2 * model.k / model.n**2 * float(np.sum(teacher.Sigma * model.XXt))
+    assert model.dgen(tilt, teacher) == pytest.approx(want, rel=1e-12)

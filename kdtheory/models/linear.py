@@ -519,14 +519,37 @@ class LinearGaussianModel:
         self._check_kernel("kernel", kern)
         spec = self._spectral(kern)
         if spec is not None:
-            return float(np.sum(_f("gen_dir")(spec[0].h, self.design.s, self.nu, self.n, self.k)))
+            return self._gen_spectral(spec[0].h)
+        return self._gen_matrix(kern)
+
+    def _gen_spectral(self, h) -> float:
+        """The compiled ``gen_dir`` at the slopes ``h``, summed over the directions."""
+        return float(np.sum(_f("gen_dir")(h, self.design.s, self.nu, self.n, self.k)))
+
+    def _gen_matrix(self, kern: MatrixNormalKernel) -> float:
         return float(2 * self.nu**2 / self.n * np.trace(kern.P) * np.trace(kern.H @ self.X))
 
+    def _gen_pair(self, student, teacher) -> tuple[float, float, float]:
+        """``(dgen, gen_S, gen_T)`` by one path for both kernels (so that a student equal to the
+        teacher has ``dgen = 0`` exactly): two spectral kernels through ``gen_dir``, with
+        ``dgen`` from the slope differences (``gen_dir`` is linear in ``h``: no cancellation
+        between two totals); otherwise both by matrix code."""
+        spec = self._spectral(student, teacher)
+        if spec is not None:
+            (st, te) = spec
+            return (
+                self._gen_spectral(st.h - te.h),
+                self._gen_spectral(st.h),
+                self._gen_spectral(te.h),
+            )
+        gen_s, gen_t = self._gen_matrix(student), self._gen_matrix(teacher)
+        return gen_s - gen_t, gen_s, gen_t
+
     def dgen(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> float:
-        """``gen_S - gen_T``."""
+        """``gen_S - gen_T`` (both kernels by the same path, :meth:`_gen_pair`)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        return self.gen(student) - self.gen(teacher)
+        return self._gen_pair(student, teacher)[0]
 
     def divergence_parts(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
         """``K_n`` split into offset, estimation and spread (THEORY §7), in trace form with the
@@ -692,10 +715,11 @@ class LinearGaussianModel:
         ``Esigma2``, ``sigma_bar = inf``), the keys of ``GaussianMeanModel.theorem_values``."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
+        dgen, gen_s, gen_t = self._gen_pair(student, teacher)
         return {
-            "dgen": self.dgen(student, teacher),
-            "gen_S": self.gen(student),
-            "gen_T": self.gen(teacher),
+            "dgen": dgen,
+            "gen_S": gen_s,
+            "gen_T": gen_t,
             "K_n": float(self.distillation_divergence(student, teacher)),
             "Esigma2": self.conditional_proxy(teacher),
             "sigma_bar": math.inf,
