@@ -251,3 +251,33 @@ def test_a_matrix_student_equal_to_a_spectral_teacher_has_dgen_and_k_n_zero():
     tilt = model.tilt_student(teacher, 1e-9)  # dgen from the slope differences: no cancellation
     want = 2 * 1e-9 * model.nu**2 * model.k / model.n**2 * float(np.sum(teacher.Sigma * model.XXt))
     assert model.dgen(tilt, teacher) == pytest.approx(want, rel=1e-12)
+
+
+def test_derive_prints_every_formula_and_sum():
+    """Every per-direction formula parses back from ``derive``; every spectral sum prints as a
+    ``Sum`` over ``i = 0..d-1`` of its per-direction term with the per-direction symbols indexed."""
+    from kdtheory.formulas.compile import OVERRIDES
+
+    local = {k: p.symbol for k, p in FC.SYMBOLS.items()}
+    local.update({k: ov.function for k, ov in OVERRIDES.items()})
+    for name, f in FC.formulas().items():
+        rc, text = run_derive(name, "--model", "linear-gaussian")
+        shown = sp.sympify(text.splitlines()[1].split("=", 1)[1], locals=local)
+        assert rc == 0 and sp.simplify(shown - f.expr) == 0, name
+    for name, (per_dir, _) in FC.SUMS.items():
+        rc, text = run_derive(name, "--model", "linear-gaussian")
+        line = text.splitlines()[1]
+        assert rc == 0 and line.startswith(f"  {name} = Sum(") and line.endswith("(i, 0, d - 1))")
+        indexed = set(FC.formula(per_dir).args) & FC.PER_DIRECTION
+        assert indexed and all(f"{x}[i]" in line for x in indexed), name
+
+
+def test_import_kdtheory_derives_nothing_of_model_c():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, kdtheory; print('kdtheory.formulas.linear_gaussian' in sys.modules)"
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert out.stdout.strip() == "False"
