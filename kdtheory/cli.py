@@ -229,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Model C (linear-gaussian) gives gen, K_n, its parts, Esigma2 and the "
             "informations as sums over the eigenvalues s[i] of X X^T of per-direction terms "
             "(themselves formulas: gen_dir, K_n_dir, ..., the kernel maps gibbs_*, kd_*, "
-            "tilt_*). "
+            "tilt_*, projection_*; the design sums K_n_kd, gen_S_kd, gen_T_gibbs, "
+            "Esigma2_gibbs and the theorem U1 for a KD student of a Gibbs teacher). "
             "Example: kdtheory derive K_n_kd --model gaussian-mean --wrt alpha"
         ),
         epilog=EPILOG,

@@ -281,3 +281,39 @@ def test_import_kdtheory_derives_nothing_of_model_c():
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert out.stdout.strip() == "False"
+
+
+def test_design_formulas_equal_the_model():
+    """The composed per-direction formulas of the design helper (a KD student of a Gibbs teacher,
+    zero prior means), summed over the spectrum, equal the model's values from the separately
+    compiled kernel maps: gen_T, gen_S, Esigma2 and K_n (1e-12 relative)."""
+    rng = np.random.default_rng(13)
+    model = _model(rng, 3, 4, 6)
+    hyper = {"gamma_T": 1.7, "lam_T": 0.4, "alpha": 0.35, "gamma_S": 0.9, "lam_S": 1.3}
+    teacher = model.gibbs(gamma=hyper["gamma_T"], lam=hyper["lam_T"])
+    student = model.kd_student(teacher, hyper["alpha"], hyper["gamma_S"], hyper["lam_S"])
+    dz = model.design
+    values = {**hyper, "s": dz.s, "nu": model.nu, "n": model.n, "k": model.k,
+              "omega2": np.sum(dz.omega**2, axis=0)}  # fmt: skip
+
+    def summed(name):
+        return float(np.sum(FC.compiled(name)(*(values[a] for a in FC.formula(name).args))))
+
+    vals = model.theorem_values(student, teacher)
+    assert summed("gen_T_gibbs_dir") == pytest.approx(vals["gen_T"], rel=1e-12)
+    assert summed("gen_S_kd_dir") == pytest.approx(vals["gen_S"], rel=1e-12)
+    assert summed("Esigma2_gibbs_dir") == pytest.approx(vals["Esigma2"], rel=1e-12)
+    assert summed("K_n_kd_dir") == pytest.approx(vals["K_n"], rel=1e-12)
+
+
+def test_derive_u1_in_model_c():
+    """``derive U1 --model linear-gaussian``: the U1 bound of a KD student of a Gibbs teacher as
+    sqrt(2 Sum(Esigma2) Sum(K_n)) and its stationary alpha from the solver; a theorem needing
+    symbols Model C does not supply is refused."""
+    rc, text = run_derive("U1", "--model", "linear-gaussian", "--wrt", "alpha")
+    assert rc == 0 and text.startswith("U1 (linear-gaussian): upper side of theorem U1")
+    assert text.splitlines()[-1] == (
+        "stationary points in alpha (sympy.solve, symbolic): gamma_T*lam_S/(gamma_S*lam_T)"
+    )
+    with pytest.raises(ValueError, match="needs .*sigma_bar"):
+        FC.expression("U-uniform")

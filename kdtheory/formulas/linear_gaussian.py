@@ -271,6 +271,16 @@ def _derive(add, S) -> None:  # noqa: PLR0915 - one derivation per quantity, in 
 
     # K_n of a KD student (mean soft labels) of a Gibbs teacher, zero prior means (design helper)
     teacher = {h_t: g_h, b_t: g_b.subs(mu0_t, 0), v_t: g_var}
+    hyper_t = ("gamma_T", "lam_T", "s", "nu", "n", "k")
+    add("gen_T_gibbs_dir", sp.factor(gen.subs(h, g_h)), hyper_t,
+        "direction i's term of gen of the Gibbs teacher", _REF, HOW + " (gen_dir at gibbs_h)")  # fmt: skip
+    add("gen_S_kd_dir", sp.factor(gen.subs(h, kd_h.subs(teacher))),
+        ("alpha", "gamma_S", "lam_S", *hyper_t),
+        "direction i's term of gen of the KD student of the Gibbs teacher", _REF,
+        HOW + " (gen_dir at kd_h_S of gibbs_h)")  # fmt: skip
+    add("Esigma2_gibbs_dir", sp.factor(esig.subs(v_t, g_var)), hyper_t,
+        "direction i's term of E_Y sigma_Y^2 of the Gibbs teacher", _REF,
+        HOW + " (Esigma2_dir at gibbs_v)")  # fmt: skip
     student = {h_s: kd_h.subs(teacher), b_s: kd_b.subs(teacher).subs(mu0_s, 0), v_s: kd_var}
     c_kd = sp.factor(sp.expand(c_delta.subs(student).subs(teacher)) / omega)  # c = A omega
     k_kd = (offset + estimation + spread).subs(S("c_Delta2"), c_kd**2 * S("omega2"))
@@ -301,6 +311,9 @@ SUMS = {
     "mutual_information": ("mutual_information_dir", "I(W; Y)"),
     "lautum_information": ("lautum_information_dir", "lautum information"),
     "symmetrized_information": ("symmetrized_information_dir", "I_SKL = I + lautum"),
+    "gen_T_gibbs": ("gen_T_gibbs_dir", "gen of the Gibbs teacher"),
+    "gen_S_kd": ("gen_S_kd_dir", "gen of the KD student (mean soft labels) of the Gibbs teacher"),
+    "Esigma2_gibbs": ("Esigma2_gibbs_dir", "E_Y sigma_Y^2 of the Gibbs teacher"),
     "K_n_kd": (
         "K_n_kd_dir",
         "K_n of a KD student (mean soft labels) of a Gibbs teacher, zero prior means",
@@ -348,9 +361,13 @@ def stationary_points(expr: sp.Expr, wrt: sp.Symbol):
     """:func:`kdtheory.formulas.gaussian_mean.stationary_points` of ``expr`` with its spectral
     sums written as polynomials in ``wrt`` with summed coefficients (:func:`_pull_out`; the sums
     are held as constants while sympy solves): e.g. ``K_n_kd`` is a quadratic in ``alpha`` with
-    coefficients summed over the spectrum."""
+    coefficients summed over the spectrum.  For a product of square roots (e.g. the U1 bound
+    ``sqrt(2 Esigma2 K_n)``) the points are those of its square (the square root is
+    increasing)."""
+    roots = all((f.is_Pow and f.exp == sp.S.Half) or f.is_positive for f in sp.Mul.make_args(expr))
+    target = _pull_out(expr**2 if roots else expr, wrt)  # a product of square roots: its square
     deriv = _pull_out(sp.diff(_pull_out(expr, wrt), wrt), wrt)
-    if any(sm.has(wrt) for sm in deriv.atoms(sp.Sum)):
+    if any(sm.has(wrt) for sm in target.atoms(sp.Sum)):
         return (
             deriv,
             None,
@@ -359,10 +376,10 @@ def stationary_points(expr: sp.Expr, wrt: sp.Symbol):
                 "(the stationary point depends on the whole spectrum)"
             ),
         )
-    held = {sm: sp.Dummy(f"S{j}") for j, sm in enumerate(deriv.atoms(sp.Sum))}
-    _, points, how = _stationary_points(sp.integrate(deriv.subs(held), wrt), wrt)
-    back = {dm: sm for sm, dm in held.items()}
+    held = {sm: sp.Dummy(f"S{j}") for j, sm in enumerate(target.atoms(sp.Sum))}
+    _, points, how = _stationary_points(target.subs(held), wrt)
     if points is not None:
+        back = {dm: sm for sm, dm in held.items()}
         points = [sp.simplify(p.subs(back)) for p in points]
     return deriv, points, how
 
@@ -375,10 +392,31 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
         per_dir, meaning = SUMS[quantity]
         f = formula(per_dir)
         return spectral_sum(quantity), f"{meaning}, summed over the spectrum of X X^T ({f.ref})"
-    try:
+    if quantity in formulas():
         return _expression(quantity)
-    except KeyError:
+    from ..symbols import symbol
+    from ..theorems import theorems
+
+    by_id = {t.id: t for t in theorems()}
+    if quantity not in by_id:
         raise KeyError(
             f"unknown linear-gaussian quantity {quantity!r}; known: {', '.join(SUMS)} (sums "
-            f"over the spectrum) or a per-direction formula ({', '.join(formulas())})"
-        ) from None
+            f"over the spectrum), a per-direction formula ({', '.join(formulas())}) or a "
+            f"theorem id ({', '.join(sorted(by_id))})"
+        )
+    t = by_id[quantity]
+    gen_s, gen_t = spectral_sum("gen_S_kd"), spectral_sum("gen_T_gibbs")
+    supplied = {"K_n": spectral_sum("K_n_kd"), "Esigma2": spectral_sum("Esigma2_gibbs"),
+                "gen_S": gen_s, "gen_T": gen_t, "dgen": gen_s - gen_t}  # fmt: skip
+    missing = sorted(set(t.symbols) - set(supplied))
+    if missing:
+        raise ValueError(
+            f"theorem {quantity} needs {', '.join(missing)}, which Model C's spectral sums do "
+            f"not supply (they supply {', '.join(supplied)})"
+        )
+    side = "upper" if t.is_upper else "lower"
+    rhs = t.rhs.subs({symbol(k): v for k, v in supplied.items() if k in t.symbols})
+    return rhs, (
+        f"{side} side of theorem {t.id} ({t.name}) for a KD student (mean soft labels) of a "
+        f"Gibbs teacher, zero prior means, in Model C's spectral form ({t.ref}, THEORY §7)"
+    )
