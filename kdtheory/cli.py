@@ -47,6 +47,7 @@ DERIVE_MODELS = {
     "bump": ("bump", "Model A-bump, THEORY §6 A-bump"),
     "ball-kernel": ("ball", "uniform-ball kernels with the bump loss, THEORY §5, §6 A-bump"),
     "gaussian-pair": ("gaussian_pair", "the 1-d Gaussian pairs of Lemma DV, THEORY §2"),
+    "linear-gaussian": ("linear_gaussian", "Model C in the spectral form, THEORY §7"),
 }
 
 #: progress lines appear once a run has lasted this many seconds (shorter runs stay silent)
@@ -277,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
             "smoothing_bound, smoothing_h, optimal_radius, tightness_radius, tightness_ratio) "
             "or a theorem id whose symbols the model supplies (e.g. U1, U-gamma: its bound side "
             "in the model's parameters). "
+            "Model C (linear-gaussian) gives gen, K_n, its parts, Esigma2 and the "
+            "informations as sums over the eigenvalues s[i] of X X^T of per-direction terms "
+            "(themselves formulas: gen_dir, K_n_dir, ..., the kernel maps gibbs_*, kd_*, "
+            "tilt_*, projection_*; the design sums K_n_kd, gen_S_kd, gen_T_gibbs, "
+            "Esigma2_gibbs and the theorem U1 for a KD student of a Gibbs teacher). "
             "Example: kdtheory derive K_n_kd --model gaussian-mean --wrt alpha"
         ),
         epilog=EPILOG,
@@ -517,16 +523,19 @@ def _derive(args, parser, out: _Stdout) -> int:
 
     import sympy as sp
 
-    from .formulas.gaussian_mean import stationary_points
+    from .formulas import gaussian_mean
 
     fm = importlib.import_module(f"kdtheory.formulas.{DERIVE_MODELS[args.model][0]}")
+    # a model whose quantities are sums over a spectrum solves with its sums held constant
+    stationary_points = getattr(fm, "stationary_points", gaussian_mean.stationary_points)
     try:
         expr, meaning = fm.expression(args.quantity)
     except KeyError as exc:
         parser.error(_one_line(exc).strip("'\""))
     except ValueError as exc:
         parser.error(_one_line(exc))
-    syms = {str(x) for x in expr.free_symbols}
+    # the indexed terms of a spectral sum (s[i]) are listed by their base symbol (s)
+    syms = {str(x) for x in expr.free_symbols if not isinstance(x, sp.Indexed)}
     if args.wrt is not None and isinstance(expr, sp.Rel):
         parser.error(f"--wrt {args.wrt}: {args.quantity} is a relation, not a quantity")
     if args.wrt is not None and args.wrt not in syms:

@@ -1,6 +1,23 @@
 """Executable derivations for the linear-Gaussian case study (THEORY §7).
 
-Exact symbolic steps in a small fixed-dimension instance (k = d = n = 2, every matrix entry a free
+**General steps (PROVED, symbolic n, eigenvalue s and hyper-parameters; any d through sums over
+the spectrum)**, with the package's expressions (:mod:`kdtheory.formulas.linear_gaussian`), not
+retyped ones:
+
+* the projected label noises ``E X^T u_i`` have cross-covariance ``nu^2 u_i^T X X^T u_j I_k``
+  (symbolic n), so along the eigenvectors of ``X X^T`` they are independent ``N(0, nu^2 s_i I_k)``
+  and a kernel of the spectral family factorises over the directions;
+* per direction, the package's ``gen``, ``K_n`` parts and ``Esigma2`` terms equal THEORY §7's trace
+  forms for a spectral kernel; the Gibbs kernel map is the stationary point with curvature
+  ``-1/v``; a Gibbs kernel has ``gen = I_SKL/gamma`` and ``Esigma2 = gen/gamma`` term by term;
+* the tilt student attains Theorem U1 with equality for every ``d``: each direction's ``dgen``,
+  ``K_n`` and ``Esigma2`` term is a constant times ``s_i v_i``, so the three sums are constants
+  times ``tr(Sigma_T X X^T)``;
+* Model A is Model C with ``X = 1_n^T`` (one direction, ``s = n``) for symbolic ``n``: gen, the
+  K_n parts and Esigma2 equal Model A's formulas.
+
+**Fixed-size steps (EVIDENCE)** for kernels outside the spectral family (any ``P``, ``H``, ``B``,
+``Sigma``): exact symbolic steps in a small fixed-dimension instance (k = d = n = 2, every matrix entry a free
 symbol, the noise E a matrix of independent N(0, nu^2) symbols whose expectation is taken exactly
 with Gaussian moments).  An identity checked at one size is not a proof for every size, so these
 steps are recorded as EVIDENCE (``[exact at k = d = n = 2]``); only the scalar steps of the label
@@ -93,8 +110,112 @@ def inner(a: sp.Matrix, b: sp.Matrix) -> sp.Expr:
     return sum(x * y for x, y in zip(a, b, strict=True))
 
 
+def _in_range(total: sp.Expr) -> sp.Expr:
+    """``total`` with each ``Piecewise((x, l <= n), (0, True))`` inside ``Sum(..., (l, 1, n))``
+    replaced by ``x`` (its condition holds on the whole summation range)."""
+
+    def fold(sm):
+        (idx, lo, hi) = sm.limits[0]
+
+        def branch(*args):
+            (x, cond), *_ = args
+            if cond in (sp.Le(idx, hi), sp.Ge(hi, idx)) and lo >= 1:
+                return x
+            return sp.Piecewise(*args)
+
+        return sp.Sum(sm.function.replace(sp.Piecewise, branch), *sm.limits)
+
+    return total.replace(lambda e: isinstance(e, sp.Sum), fold)
+
+
+def spectral_steps(pr: Proof) -> None:
+    """The general steps (PROVED) of the module doc, on the package's expressions."""
+    from kdtheory.formulas import gaussian_mean as FA
+    from kdtheory.formulas import linear_gaussian as FC
+    from kdtheory.formulas.compile import definition
+
+    n_ = sp.Symbol("n", integer=True, positive=True)
+    l_, m_ = sp.Idx("l", (1, n_)), sp.Idx("m", (1, n_))
+    a_, b_ = sp.IndexedBase("a"), sp.IndexedBase("b")
+    # E e_pl e_qm = nu^2 delta_pq delta_lm for the noise E (k x n): one pair of rows p = q
+    cov = sp.Sum(sp.Sum(a_[l_] * b_[m_] * nu**2 * sp.KroneckerDelta(l_, m_), (m_, 1, n_)), (l_, 1, n_))  # fmt: skip
+    pr.identity(
+        "E[(E a)_p (E b)_p] = nu^2 <a, b> for a, b in R^n (symbolic n); different rows are "
+        "independent, so Cov(E X^T u_i, E X^T u_j) = nu^2 u_i^T X X^T u_j I_k = nu^2 s_i delta_ij I_k",
+        _in_range(cov.doit()),
+        nu**2 * sp.Sum(a_[l_] * b_[l_], (l_, 1, n_)),
+    )
+    S = {k: p.symbol for k, p in FC.SYMBOLS.items()}
+    e = {name: definition(f.expr) for name, f in FC.formulas().items()}
+    k, n, s, h, v = S["k"], S["n"], S["s"], S["h"], S["v"]
+    hs, ht, vs, vt = S["h_S"], S["h_T"], S["v_S"], S["v_T"]
+    nu_c = S["nu"]
+    # THEORY §7's trace forms for H = X^T U diag(h) U^T, Sigma = U diag(v) U^T, P = I, per
+    # direction: tr(H X) = sum h_i s_i, tr(Sigma_T^-1 H^T H) = sum h_i^2 s_i / v_i
+    pr.identity("per direction: gen term = (2 nu^2/n) tr(P) [tr(HX)]_i = (2 nu^2/n) k h s",
+                e["gen_dir"], 2 * nu_c**2 / n * k * h * s)  # fmt: skip
+    pr.identity("per direction: estimation = (nu^2/2) k (h_S - h_T)^2 s / v_T (THEORY §7, P = I)",
+                e["estimation_dir"], nu_c**2 / 2 * k * (hs - ht) ** 2 * s / vt)  # fmt: skip
+    pr.identity("per direction: spread = (k/2)(v_S/v_T - 1 - log(v_S/v_T))",
+                e["spread_dir"], k * (vs / vt - 1 - sp.log(vs / vt)) / 2,
+                simplify=lambda z: sp.simplify(sp.expand_log(z, force=True)))  # fmt: skip
+    pr.identity("per direction: Esigma2 term = (4 nu^2 k/n^2) [tr(Sigma_T X X^T)]_i",
+                e["Esigma2_dir"], 4 * nu_c**2 * k / n**2 * vt * s)  # fmt: skip
+    # the Gibbs map: stationary point and curvature of the log-density along u_i
+    gam, lam, mu0 = S["gamma_T"], S["lam_T"], S["mu0_T"]
+    w, z = sp.symbols("w z", real=True)
+    logd = -lam * (w - mu0) ** 2 / 2 - gam / n * (s * w**2 - 2 * w * z)
+    mean = e["gibbs_h"] * z + e["gibbs_b"]
+    pr.identity("Gibbs map: d/dw log-density = 0 at w = gibbs_h z + gibbs_b",
+                sp.diff(logd, w).subs(w, mean), 0)  # fmt: skip
+    pr.identity("Gibbs map: d^2/dw^2 log-density = -1/gibbs_v (rows independent N(mean, v))",
+                sp.diff(logd, w, 2), -1 / e["gibbs_v"])  # fmt: skip
+    gibbs = {h: e["gibbs_h"], v: e["gibbs_v"], vt: e["gibbs_v"]}
+    pr.identity("Gibbs: gen = I_SKL / gamma, term by term (so for every d)",
+                e["gen_dir"].subs(gibbs), e["symmetrized_information_dir"].subs(gibbs) / gam)  # fmt: skip
+    pr.identity("Gibbs: Esigma2 = gen / gamma, term by term (so for every d)",
+                e["Esigma2_dir"].subs(gibbs), e["gen_dir"].subs(gibbs) / gam)  # fmt: skip
+    # the tilt: every term a constant times s_i v_T,i
+    tilt = {hs: e["tilt_h_S"], S["b_S"]: e["tilt_b_S"], vs: vt}
+    pr.identity("tilt: c_Delta = 0 along every direction (no offset)", e["c_Delta"].subs(tilt), 0)
+    terms = {
+        "dgen": e["gen_dir"].subs(h, hs).subs(tilt) - e["gen_dir"].subs(h, ht),
+        "K_n": e["K_n_dir"].subs(S["c_Delta2"], 0).subs(tilt),
+        "Esigma2": e["Esigma2_dir"],
+    }
+    per = {key: sp.simplify(t / (s * vt)) for key, t in terms.items()}
+    pr.fact(
+        "tilt: each direction's dgen, K_n and Esigma2 term is a constant times s_i v_T,i",
+        all(not (x.free_symbols & {s, vt, ht, S["b_T"], S["omega"]}) for x in per.values()),
+        ", ".join(f"{key} = ({val}) s v_T" for key, val in per.items()),
+    )
+    trace = sp.Symbol("tr(Sigma_T X X^T)", positive=True)  # = sum_i s_i v_T,i
+    pr.identity(
+        "tilt: dgen^2 = 2 Esigma2 K_n for every d (U1 with equality), with the sums "
+        "constant x tr(Sigma_T X X^T)",
+        (per["dgen"] * trace) ** 2,
+        2 * (per["Esigma2"] * trace) * (per["K_n"] * trace),
+    )
+    # Model A = Model C at X = 1_n^T: one direction, s = n, omega = m, h = a/n, v = tau^2
+    A = {k_: p.symbol for k_, p in FA.SYMBOLS.items()}
+    to_a = {s: A["n"], n: A["n"], nu_c: A["s"], k: A["d"]}
+    fa = {name: definition(f.expr) for name, f in FA.formulas().items()}
+    pr.identity("A = C (symbolic n): gen_dir at h = a/n, s = n is Model A's gen",
+                e["gen_dir"].subs(h, A["a"] / A["n"]).subs(to_a), fa["gen"])  # fmt: skip
+    pair = {hs: A["a_S"] / A["n"], ht: A["a_T"] / A["n"], vs: A["tau_S"] ** 2, vt: A["tau_T"] ** 2}
+    for name in ("estimation", "spread"):
+        pr.identity(f"A = C (symbolic n): {name}_dir is Model A's {name}",
+                    e[f"{name}_dir"].subs(pair).subs(to_a), fa[name],
+                    simplify=lambda z: sp.simplify(sp.expand_log(z, force=True)))  # fmt: skip
+    pr.identity("A = C (symbolic n): offset_dir is Model A's offset (c_Delta2 = ||c_Delta||^2)",
+                e["offset_dir"].subs(pair).subs(S["c_Delta2"], A["c_Delta2"]), fa["offset"])  # fmt: skip
+    pr.identity("A = C (symbolic n): Esigma2_dir is Model A's Esigma2",
+                e["Esigma2_dir"].subs(pair).subs(to_a), fa["Esigma2"])  # fmt: skip
+
+
 def run() -> Proof:
     pr = Proof("Linear-Gaussian case study: closed forms", "THEORY §7")
+    spectral_steps(pr)
     exact = instance(pr, "k = d = n = 2, free symbolic entries")
     X = mat("x", D, N, real=True)
     Ws = mat("w", K, D, real=True)

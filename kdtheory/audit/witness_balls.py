@@ -160,70 +160,51 @@ def linear_tilt_exact(params: dict, num) -> dict:
     """Theorem U's symbols of a linear-Gaussian tilt-witness record (as made by
     :func:`~kdtheory.audit.linear_cases.build_linear_case` with a ``tilt`` student): the teacher
     rebuilt from its constructor parameters (Gibbs: ``Sigma_T = (lam I + (2 gamma/n) X X')^-1``,
-    ``H_T = (2 gamma/n) X' Sigma_T``, ``B_T = lam M0 Sigma_T``; tempered Bayes: ``gamma = n /
-    (2 nu^2 T)``, ``M0 = 0``; generic: the recorded ``H, B, Sigma``), the tilt ``H_S = H_T +
-    (kappa/n) X' Sigma_T``, ``B_S = B_T - W* X (kappa/n) X' Sigma_T``, ``Sigma_S = Sigma_T``, and
-    ``gen = (2 nu^2/n) tr(P) tr(H X)``, ``Esigma2 = (4 nu^2 k/n^2) tr(Sigma_T X X')``, ``K_n`` =
-    offset + estimation + spread in THEORY §7's trace form."""
+    ``H_T = (2 gamma/n) X' Sigma_T``; tempered Bayes: ``gamma = n / (2 nu^2 T)``; generic: the
+    recorded ``H, Sigma``) in ``arb_mat``, then the compiled arb functions of Model C's
+    per-direction formulas (:mod:`kdtheory.formulas.linear_gaussian`, THEORY §7) at the traces.
+    Each tilt term is a constant times ``s_i v_T,i`` and ``gen_dir`` is linear in ``h_i s_i``
+    (``proofs/linear_gaussian.py``, PROVED), so the sums over the spectrum are the formulas at
+    ``s = 1`` with ``v_T = tr(Sigma_T X X')`` and ``h = tr(H X)``: ``gen_T`` from ``gen_dir``,
+    ``dgen`` from ``gen_dir`` at the tilt's slope shift ``tilt_h_S - h_T = kappa v_T / n``,
+    ``K_n`` from ``K_n_dir`` (the offset is exactly 0: ``c_Delta = 0``), ``Esigma2`` from
+    ``Esigma2_dir``."""
+    from ..formulas.linear_gaussian import compiled, formula
+
     mod = params["model"]
     x = _mat(mod["X"], num)
-    w = _mat(mod["W_star"], num)
     nu = num(mod["nu"])
     d, n = x.nrows(), x.ncols()
-    k = w.nrows()
+    k = len(mod["W_star"])
     xt = x.transpose()
     tp, sp_ = params["teacher"], params["student"]
     if sp_["kind"] != "tilt":
         raise ValueError(f"only tilt students are equality witnesses, got {sp_['kind']!r}")
     if tp["kind"] in ("gibbs", "bayes"):
         lam = num(tp["lam"])
-        if tp["kind"] == "gibbs":
-            gamma = num(tp["gamma"])
-            m0 = _mat(tp["M0"], num)
-        else:
-            gamma = n / (2 * nu * nu * num(tp["temperature"]))
-            m0 = _mat(np.zeros((k, d)), num)
+        gamma = num(tp["gamma"]) if tp["kind"] == "gibbs" else n / (2 * nu * nu * num(tp["temperature"]))  # fmt: skip
         c = 2 * gamma / n
         sigma_t = (_scal(lam, _eye(d)) + _scal(c, x * xt)).inv()
         h_t = _scal(c, xt * sigma_t)
-        b_t = _scal(lam, m0 * sigma_t)
     elif tp["kind"] == "generic":
-        h_t, b_t, sigma_t = _mat(tp["H"], num), _mat(tp["B"], num), _mat(tp["Sigma"], num)
+        h_t, sigma_t = _mat(tp["H"], num), _mat(tp["Sigma"], num)
     else:
         raise ValueError(f"unknown teacher kind {tp['kind']!r}")
-    d_h = _scal(num(sp_["kappa"]) / n, xt * sigma_t)
-    h_s, b_s, sigma_s = h_t + d_h, b_t - w * x * d_h, sigma_t
-    p_t = p_s = _eye(k)
+    base = {"s": num(1), "nu": nu, "n": n, "k": k, "h_T": num(0), "c_Delta2": num(0)}
+    base["v_T"] = base["v_S"] = _tr(sigma_t * x * xt)  # sum_i s_i v_T,i
 
-    def gen(p, h):
-        return 2 * nu * nu / n * _tr(p) * _tr(h * x)
+    def f(name, **values):
+        values = {**base, **values}
+        return compiled(name).arb(*(values[a] for a in formula(name).args))
 
-    gen_s, gen_t = gen(p_s, h_s), gen(p_t, h_t)
-    ti = sigma_t.inv()
-    dbar = p_s * w * x * h_s + b_s - p_t * w * x * h_t - b_t
-    offset = _tr(ti * dbar.transpose() * dbar) / 2
-
-    def tr2(h1, h2):
-        return _tr(ti * h1.transpose() * h2)
-
-    estimation = (
-        nu
-        * nu
-        / 2
-        * (
-            tr2(h_s, h_s) * _tr(p_s * p_s.transpose())
-            - 2 * tr2(h_s, h_t) * _tr(p_s * p_t.transpose())
-            + tr2(h_t, h_t) * _tr(p_t * p_t.transpose())
-        )
-    )
-    ratio = ti * sigma_s
-    spread = k * (_tr(ratio) - d - _logdet(ratio)) / 2
+    shift = f("tilt_h_S", kappa=num(sp_["kappa"]))  # h_S - h_T, summed with weight s_i
+    gen_t, dgen = f("gen_dir", h=_tr(h_t * x)), f("gen_dir", h=shift)
     return {
-        "dgen": gen_s - gen_t,
-        "gen_S": gen_s,
+        "dgen": dgen,
+        "gen_S": gen_t + dgen,
         "gen_T": gen_t,
-        "K_n": offset + estimation + spread,
-        "Esigma2": 4 * nu * nu * k / (n * n) * _tr(sigma_t * x * xt),
+        "K_n": f("K_n_dir", h_S=shift),
+        "Esigma2": f("Esigma2_dir"),
     }
 
 

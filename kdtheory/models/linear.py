@@ -6,16 +6,32 @@ Labels ``Y = W* X + E`` with ``X`` a fixed ``d x n`` design (inputs as columns),
 ``g(W, Y) = k nu^2 - ||E||_F^2/n + (2/n) <(W - W*) X, E>_F`` (affine in W).
 
 Kernels ``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (:class:`MatrixNormalKernel`).  Every quantity below
-is exact; the closed forms are derived symbolically in ``proofs/linear_gaussian.py`` and checked
-against :meth:`LinearGaussianModel.simulate` in the tests.  Model A (THEORY §6) is the special case
+is exact and checked against :meth:`LinearGaussianModel.simulate` in the tests.
+
+Two evaluation paths (THEORY §7):
+
+* **spectral** -- the kernels built by :meth:`~LinearGaussianModel.gibbs`,
+  :meth:`~LinearGaussianModel.bayes_teacher`, :meth:`~LinearGaussianModel.kd_student` (of a
+  spectral teacher) and :meth:`~LinearGaussianModel.tilt_student` (of one) are diagonal in the
+  eigenbasis ``U`` of ``X X^T`` (:class:`SpectralKernel`: ``H = X^T U diag(h) U^T``,
+  ``B = b U^T``, ``Sigma = U diag(v) U^T``, ``P = I``).  Their parameters come from the compiled
+  kernel maps of :mod:`kdtheory.formulas.linear_gaussian`, and ``gen``, ``K_n`` and its parts,
+  ``Esigma2``, the informations and the rank profile's matrices are sums over the directions of
+  its compiled per-direction formulas;
+* **matrix** -- any other kernel (:meth:`~LinearGaussianModel.kernel`, the projection students, a
+  teacher with ``P != I``) need not be diagonal in that basis, so its trace forms stay numeric
+  (Cholesky-whitened, cancellation-free; :meth:`~LinearGaussianModel.divergence_parts`).  The
+  tests check the two paths agree to 1e-12 relative on spectral kernels.
+  Model A (THEORY §6) is the special case
 ``X = 1_n^T``, ``k = d_A``, ``W* = m``, ``nu = s`` with ``P = I``, ``H = (a/n) 1_n``, ``B = b``,
 ``Sigma = [tau^2]``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
@@ -50,7 +66,7 @@ from .rank import (
     weight_space_decomposition,
 )
 
-__all__ = ["MatrixNormalKernel", "LinearGaussianModel"]
+__all__ = ["MatrixNormalKernel", "LinearGaussianModel", "SpectralDesign", "SpectralKernel"]
 
 #: most numbers a Monte Carlo twin may draw (``size * k * max(d, n)``; memory bound)
 MC_BUDGET = 10**8
@@ -82,6 +98,37 @@ def _kron_difference_norm2(a_diff: np.ndarray, a_t: np.ndarray, p_s: np.ndarray,
     return float(np.sum(m * m))
 
 
+def _f(name: str):
+    """The compiled Model C formula ``name`` (:mod:`kdtheory.formulas.linear_gaussian`, derived
+    and compiled on first use)."""
+    from ..formulas.linear_gaussian import compiled
+
+    return compiled(name)
+
+
+@dataclass(frozen=True, eq=False)
+class SpectralDesign:
+    """The eigen-decomposition of the design (THEORY §7, spectral form): ``X X^T = U diag(s) U^T``
+    from a full SVD of ``X`` (``s`` the squared singular values, zero past ``min(d, n)``), and
+    ``omega = W* U`` (column ``i``: ``W* u_i``).  Numeric: the SVD is LAPACK's."""
+
+    U: np.ndarray
+    s: np.ndarray
+    omega: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SpectralKernel:
+    """A kernel of the spectral family (THEORY §7): ``W u_i | Y ~ N(h_i Y X^T u_i + b_i, v_i I_k)``
+    independently over the directions ``u_i`` of ``design``; ``h``, ``v`` of shape ``(d,)``,
+    ``b = B U`` of shape ``(k, d)``."""
+
+    design: SpectralDesign
+    h: np.ndarray
+    b: np.ndarray
+    v: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class MatrixNormalKernel:
     """``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (THEORY §7): ``P`` k x k, ``H`` n x d, ``B`` k x d,
@@ -91,6 +138,8 @@ class MatrixNormalKernel:
     H: np.ndarray
     B: np.ndarray
     Sigma: np.ndarray
+    #: the per-direction parameters when the kernel is in the spectral family (else None)
+    spectral: SpectralKernel | None = field(default=None, repr=False)
 
     @property
     def k(self) -> int:
@@ -144,6 +193,37 @@ class LinearGaussianModel:
 
     def __repr__(self) -> str:
         return f"LinearGaussianModel(k={self.k}, d={self.d}, n={self.n}, nu={self.nu!r})"
+
+    @functools.cached_property
+    def design(self) -> SpectralDesign:
+        """The eigen-decomposition ``X X^T = U diag(s) U^T`` (a full SVD of ``X``) and
+        ``omega = W* U`` (THEORY §7, spectral form)."""
+        u, sv, _ = np.linalg.svd(self.X, full_matrices=True)
+        s = np.zeros(self.d)
+        s[: sv.size] = sv * sv
+        return SpectralDesign(U=u, s=s, omega=self.W_star @ u)
+
+    def _spectral(self, *kernels) -> list[SpectralKernel] | None:
+        """The spectral parameters of ``kernels`` if every one is in the spectral family of this
+        model's design, else None (then the matrix path is used)."""
+        out = [getattr(kern, "spectral", None) for kern in kernels]
+        if all(sk is not None and sk.design is self.design for sk in out):
+            return out
+        return None
+
+    def _spectral_kernel(self, h, b, v) -> MatrixNormalKernel:
+        """The kernel with per-direction parameters ``h``, ``b = B U``, ``v`` (THEORY §7):
+        ``H = X^T U diag(h) U^T``, ``B = b U^T``, ``Sigma = U diag(v) U^T``, ``P = I``."""
+        u = self.design.U
+        h = np.broadcast_to(np.asarray(h, dtype=float), (self.d,))
+        v = np.broadcast_to(np.asarray(v, dtype=float), (self.d,))
+        b = np.broadcast_to(np.asarray(b, dtype=float), (self.k, self.d))
+        sigma = (u * v) @ u.T
+        kern = self._derived_kernel(
+            self.X.T @ ((u * h) @ u.T), (sigma + sigma.T) / 2, np.eye(self.k), b @ u.T
+        )
+        spec = SpectralKernel(self.design, h, b, v)
+        return MatrixNormalKernel(kern.P, kern.H, kern.B, kern.Sigma, spectral=spec)
 
     # -- validation ---------------------------------------------------------------------------
     def _labels(self, Y) -> np.ndarray:
@@ -219,10 +299,9 @@ class LinearGaussianModel:
             )
         return MatrixNormalKernel(P=P, H=H, B=B, Sigma=sigma)
 
-    def _gibbs_parts(self, gamma: float, lam: float):
-        """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma`` (THEORY §7),
-        from one Cholesky factor of the precision: ``G^T = (2 gamma/n) solve(prec, X)`` (a solve,
-        not a product with the computed inverse).  O(d^3 + d^2 n)."""
+    def _gibbs_precision(self, gamma: float, lam: float) -> np.ndarray:
+        """The posterior precision ``lam I + (2 gamma/n) X X^T``, checked to be numerically
+        non-singular (``ValueError`` naming ``lam`` otherwise)."""
         prec = lam * np.eye(self.d) + (2 * gamma / self.n) * self.XXt
         if lam == 0 and is_singular(prec):
             raise ValueError(
@@ -235,6 +314,14 @@ class LinearGaussianModel:
                 "precision lam I + (2 gamma/n) X X^T is numerically singular (condition number "
                 "above 1e13); increase lam or use a better-conditioned X"
             )
+        return prec
+
+    def _gibbs_parts(self, gamma: float, lam: float):
+        """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma`` (THEORY §7),
+        from one Cholesky factor of the precision: ``G^T = (2 gamma/n) solve(prec, X)`` (a solve,
+        not a product with the computed inverse).  O(d^3 + d^2 n).  The matrix path of
+        :meth:`kd_student` for a teacher outside the spectral family."""
+        prec = self._gibbs_precision(gamma, lam)
         try:
             factor = linalg.cho_factor(prec, lower=True, check_finite=False)
         except linalg.LinAlgError:
@@ -250,12 +337,20 @@ class LinearGaussianModel:
     def gibbs(self, gamma: float, lam: float, M0=None) -> MatrixNormalKernel:
         """Gibbs kernel ``P(W|Y) ∝ exp(-(lam/2)||W - M0||_F^2 - gamma L_D(W))`` (THEORY §7):
         ``Sigma = (lam I + (2 gamma/n) X X^T)^-1``, ``H = (2 gamma/n) X^T Sigma``, ``P = I``,
-        ``B = lam M0 Sigma``.  ``lam = 0`` (flat prior) needs ``X X^T`` invertible."""
+        ``B = lam M0 Sigma``.  ``lam = 0`` (flat prior) needs ``X X^T`` invertible.
+
+        Spectral: per direction the compiled kernel maps ``gibbs_h``, ``gibbs_b``, ``gibbs_v`` of
+        :mod:`kdtheory.formulas.linear_gaussian` (``v_i = n/(2 gamma s_i + lam n)``, ...)."""
         gamma = check_scalar("gamma", gamma, MODEL_SCALE)
         lam = check_scalar("lam", lam, MODEL_SCALE_OR_ZERO)
         m0 = self._prior_mean(M0)
-        sigma, g = self._gibbs_parts(gamma, lam)
-        return self._derived_kernel(g, sigma, np.eye(self.k), lam * m0 @ sigma)
+        self._gibbs_precision(gamma, lam)
+        s, n = self.design.s, self.n
+        return self._spectral_kernel(
+            _f("gibbs_h")(gamma, lam, s, n),
+            _f("gibbs_b")(gamma, lam, m0 @ self.design.U, s, n),
+            _f("gibbs_v")(gamma, lam, s, n),
+        )
 
     def bayes_teacher(self, lam: float = 1.0, temperature: float = 1.0, M0=None):
         """Tempered Bayes posterior: Gibbs with ``gamma = n / (2 nu^2 T)`` (THEORY §7); at
@@ -289,7 +384,10 @@ class LinearGaussianModel:
         ``B_S = (1-alpha) B_T X (2 gamma/n) X^T Sigma_S + lam M0 Sigma_S`` (for a teacher with
         ``P_T = I``; ``P_T = p I`` scales ``H_T`` by ``p``; any ``P_T`` when ``alpha = 0``).
         ``teacher_sample=True``: the soft label is ``W_T X`` for one teacher draw, which adds
-        ``(1-alpha)^2 G^T X^T Sigma_T X G`` (``G = (2 gamma/n) X^T Sigma_S``) to ``Sigma_S``."""
+        ``(1-alpha)^2 G^T X^T Sigma_T X G`` (``G = (2 gamma/n) X^T Sigma_S``) to ``Sigma_S``.
+
+        Spectral teacher: the compiled kernel maps ``kd_h_S``, ``kd_b_S``, ``kd_v_S`` (or
+        ``kd_v_S_sampled``) per direction; otherwise the matrix forms above."""
         self._check_kernel("teacher", teacher)
         alpha = check_scalar("alpha", alpha, UNIT_CLOSED)
         gamma = check_scalar("gamma", gamma, MODEL_SCALE)
@@ -299,6 +397,20 @@ class LinearGaussianModel:
                 f"teacher_sample must be True or False, got {short_repr(teacher_sample)}"
             )
         m0 = self._prior_mean(M0)
+        spec = self._spectral(teacher)
+        if spec is not None:
+            self._gibbs_precision(gamma, lam)
+            (t,), s, n = spec, self.design.s, self.n
+            v_s = (
+                _f("kd_v_S_sampled")(t.v, alpha, gamma, lam, s, n)
+                if teacher_sample
+                else _f("kd_v_S")(gamma, lam, s, n)
+            )
+            return self._spectral_kernel(
+                _f("kd_h_S")(t.h, alpha, gamma, lam, s, n),
+                _f("kd_b_S")(t.b, alpha, gamma, lam, m0 @ self.design.U, s, n),
+                v_s,
+            )
         sigma0, g = self._gibbs_parts(gamma, lam)
         p = self._scalar_identity(teacher.P)
         xg = self.X @ g  # d x d: no n x n product anywhere (O(d^2 n))
@@ -324,9 +436,18 @@ class LinearGaussianModel:
         (THEORY §7; the Model C form of THEORY §6.4's tilt): per dataset the log-likelihood ratio is
         proportional to the gap, so it attains Theorem U1 with equality (``kappa > 0`` the upper
         side, ``kappa < 0`` the lower).  In Model A coordinates it is the tilt with
-        ``kappa_A = kappa tau_T^2``.  Needs ``P_T = p I``."""
+        ``kappa_A = kappa tau_T^2``.  Needs ``P_T = p I``.  Spectral teacher: the compiled maps
+        ``tilt_h_S``, ``tilt_b_S`` per direction (``v_S = v_T``)."""
         self._check_kernel("teacher", teacher)
         kappa = check_scalar("kappa", kappa, MODEL_REAL)
+        spec = self._spectral(teacher)
+        if spec is not None:
+            (t,), n, dz = spec, self.n, self.design
+            return self._spectral_kernel(
+                _f("tilt_h_S")(t.h, kappa, t.v, n),
+                _f("tilt_b_S")(t.b, kappa, t.v, dz.s, dz.omega, n),
+                t.v,
+            )
         p = self._scalar_identity(teacher.P)
         if p is None:
             raise ValueError(
@@ -393,15 +514,42 @@ class LinearGaussianModel:
         return kern.P @ self.W_star @ self.X @ kern.H + kern.B
 
     def gen(self, kern: MatrixNormalKernel) -> float:
-        """Expected generalization gap ``gen = (2 nu^2 / n) tr(P) tr(H X)`` (THEORY §7)."""
+        """Expected generalization gap ``gen = (2 nu^2 / n) tr(P) tr(H X)`` (THEORY §7); for a
+        spectral kernel the sum over directions of the compiled ``gen_dir``."""
         self._check_kernel("kernel", kern)
+        spec = self._spectral(kern)
+        if spec is not None:
+            return self._gen_spectral(spec[0].h)
+        return self._gen_matrix(kern)
+
+    def _gen_spectral(self, h) -> float:
+        """The compiled ``gen_dir`` at the slopes ``h``, summed over the directions."""
+        return float(np.sum(_f("gen_dir")(h, self.design.s, self.nu, self.n, self.k)))
+
+    def _gen_matrix(self, kern: MatrixNormalKernel) -> float:
         return float(2 * self.nu**2 / self.n * np.trace(kern.P) * np.trace(kern.H @ self.X))
 
+    def _gen_pair(self, student, teacher) -> tuple[float, float, float]:
+        """``(dgen, gen_S, gen_T)`` by one path for both kernels (so that a student equal to the
+        teacher has ``dgen = 0`` exactly): two spectral kernels through ``gen_dir``, with
+        ``dgen`` from the slope differences (``gen_dir`` is linear in ``h``: no cancellation
+        between two totals); otherwise both by matrix code."""
+        spec = self._spectral(student, teacher)
+        if spec is not None:
+            (st, te) = spec
+            return (
+                self._gen_spectral(st.h - te.h),
+                self._gen_spectral(st.h),
+                self._gen_spectral(te.h),
+            )
+        gen_s, gen_t = self._gen_matrix(student), self._gen_matrix(teacher)
+        return gen_s - gen_t, gen_s, gen_t
+
     def dgen(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> float:
-        """``gen_S - gen_T``."""
+        """``gen_S - gen_T`` (both kernels by the same path, :meth:`_gen_pair`)."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
-        return self.gen(student) - self.gen(teacher)
+        return self._gen_pair(student, teacher)[0]
 
     def divergence_parts(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
         """``K_n`` split into offset, estimation and spread (THEORY §7), in trace form with the
@@ -427,7 +575,22 @@ class LinearGaussianModel:
         return self._parts(student, teacher, singular_student=is_singular(student.Sigma))
 
     def _parts(self, student, teacher, singular_student: bool) -> dict:
-        """:meth:`divergence_parts` for checked kernels with a positive definite ``Sigma_T``."""
+        """:meth:`divergence_parts` for checked kernels with a positive definite ``Sigma_T``:
+        for two spectral kernels the sums over directions of the compiled ``offset_dir``
+        (with ``c_Delta``), ``estimation_dir`` and ``spread_dir``; else :meth:`_matrix_parts`."""
+        spec = self._spectral(student, teacher)
+        if spec is None or singular_student:
+            return self._matrix_parts(student, teacher, singular_student)
+        (st, te), dz, nu, k = spec, self.design, self.nu, self.k
+        c2 = np.sum(_f("c_Delta")(st.h, st.b, te.h, te.b, dz.s, dz.omega) ** 2, axis=0)
+        return {
+            "offset": float(np.sum(_f("offset_dir")(c2, te.v))),
+            "estimation": float(np.sum(_f("estimation_dir")(st.h, te.h, dz.s, nu, te.v, k))),
+            "spread": float(np.sum(_f("spread_dir")(st.v, te.v, k))),
+        }
+
+    def _matrix_parts(self, student, teacher, singular_student: bool) -> dict:
+        """The trace forms of :meth:`divergence_parts` by matrix code (any kernels)."""
         chol = linalg.cholesky(teacher.Sigma, lower=True, check_finite=False)
 
         def whiten(a):  # L^-1 a: a triangular solve, O(d^2 cols)
@@ -487,6 +650,10 @@ class LinearGaussianModel:
         """``E_Y sigma_Y^2 = (4 nu^2 k / n^2) tr(Sigma_T X X^T)`` (THEORY §7); given ``Y``,
         ``g(W_T, Y)`` is Gaussian with variance :meth:`conditional_proxy_given_data`."""
         self._check_kernel("teacher", teacher)
+        spec = self._spectral(teacher)
+        if spec is not None:  # the compiled Esigma2_dir summed over the directions
+            esig = _f("Esigma2_dir")(spec[0].v, self.design.s, self.nu, self.n, self.k)
+            return float(np.sum(esig))
         # tr(Sigma_T X X^T) as an elementwise sum of two symmetric matrices: O(d^2), not O(d^3)
         return float(4 * self.nu**2 * self.k / self.n**2 * np.sum(teacher.Sigma * self.XXt))
 
@@ -506,20 +673,41 @@ class LinearGaussianModel:
         mu = np.clip(np.linalg.eigvalsh(kern.P @ kern.P.T), 0.0, None)
         return lam, mu
 
+    def _spectral_information(self, name: str, kern: MatrixNormalKernel) -> float | None:
+        """The compiled ``{name}_dir`` summed over the directions, for a spectral kernel."""
+        self._check_kernel("kernel", kern)
+        spec = self._spectral(kern)
+        if spec is None:
+            return None
+        t, dz = spec[0], self.design
+        return float(np.sum(_f(f"{name}_dir")(t.h, t.v, dz.s, self.nu, self.k)))
+
     def mutual_information(self, kern: MatrixNormalKernel) -> float:
         """``I(W; Y) = (1/2) log det(I + nu^2 (Sigma^-1 H^T H) ⊗ (P P^T))
-        = (1/2) sum_{a,b} log(1 + nu^2 lam_a mu_b)`` (THEORY §7; Model A: ``(d/2) log(1+q)``)."""
+        = (1/2) sum_{a,b} log(1 + nu^2 lam_a mu_b)`` (THEORY §7; Model A: ``(d/2) log(1+q)``);
+        spectral kernels: the compiled ``mutual_information_dir`` summed."""
+        spectral = self._spectral_information("mutual_information", kern)
+        if spectral is not None:
+            return spectral
         lam, mu = self._information_eigs(kern)
         return 0.5 * float(np.sum(np.log1p(self.nu**2 * np.outer(lam, mu))))
 
     def symmetrized_information(self, kern: MatrixNormalKernel) -> float:
         """``I_SKL = I + lautum = nu^2 tr(P P^T) tr(Sigma^-1 H^T H)`` (THEORY §7); a Gibbs kernel has
         ``gen = I_SKL / gamma``."""
+        spectral = self._spectral_information("symmetrized_information", kern)
+        if spectral is not None:
+            return spectral
         lam, mu = self._information_eigs(kern)
         return float(self.nu**2 * np.sum(lam) * np.sum(mu))
 
     def lautum_information(self, kern: MatrixNormalKernel) -> float:
-        """Lautum information ``I_SKL - I`` (THEORY §7)."""
+        """Lautum information ``I_SKL - I`` (THEORY §7); spectral kernels: the compiled
+        ``lautum_information_dir`` summed (``q - log1p(q)/2`` per direction, no cancellation
+        between two totals)."""
+        spectral = self._spectral_information("lautum_information", kern)
+        if spectral is not None:
+            return spectral
         return self.symmetrized_information(kern) - self.mutual_information(kern)
 
     def theorem_values(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
@@ -527,10 +715,11 @@ class LinearGaussianModel:
         ``Esigma2``, ``sigma_bar = inf``), the keys of ``GaussianMeanModel.theorem_values``."""
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
+        dgen, gen_s, gen_t = self._gen_pair(student, teacher)
         return {
-            "dgen": self.dgen(student, teacher),
-            "gen_S": self.gen(student),
-            "gen_T": self.gen(teacher),
+            "dgen": dgen,
+            "gen_S": gen_s,
+            "gen_T": gen_t,
             "K_n": float(self.distillation_divergence(student, teacher)),
             "Esigma2": self.conditional_proxy(teacher),
             "sigma_bar": math.inf,
@@ -581,15 +770,66 @@ class LinearGaussianModel:
 
     def _second_moments(self, teacher: MatrixNormalKernel):
         """``Abar = E_Y[M_T] Sigma_T^{-1/2}``, ``S_out = E[A_w A_w^T]``, ``S_in = E[A_w^T A_w]`` with
-        ``A_w = M_T(Y) Sigma_T^{-1/2}`` (``E[E C E^T] = nu^2 tr(C) I``)."""
+        ``A_w = M_T(Y) Sigma_T^{-1/2}`` (``E[E C E^T] = nu^2 tr(C) I``).
+
+        Spectral teacher: from the compiled ``whitened_mean`` (the columns ``abar_i`` of
+        ``Abar U``) and ``estimation_weight`` (``e_i``): ``S_out = sum_i abar_i abar_i^T +
+        (sum_i e_i) I_k``, ``S_in = U (Abar_U^T Abar_U + k diag(e)) U^T``; the eigenvalues the
+        rank profile takes of them stay numeric (they mix the directions)."""
         self._check_kernel("teacher", teacher)
         self._require_regular("teacher", teacher)
+        moments = self._spectral_moments(teacher)
+        if moments is not None:
+            (abar_u, e), dz = moments, self.design
+            s_out = abar_u @ abar_u.T + float(np.sum(e)) * np.eye(self.k)
+            s_in = dz.U @ (abar_u.T @ abar_u + self.k * np.diag(e)) @ dz.U.T
+            return abar_u @ dz.U.T, s_out, (s_in + s_in.T) / 2
         root_inv = sqrt_psd(teacher.Sigma, inverse=True)
         abar = self.mean_over_data(teacher) @ root_inv
         hw = teacher.H @ root_inv
         s_out = abar @ abar.T + self.nu**2 * float(np.sum(hw * hw)) * teacher.P @ teacher.P.T
         s_in = abar.T @ abar + self.nu**2 * float(np.sum(teacher.P**2)) * hw.T @ hw
         return abar, s_out, s_in
+
+    def _spectral_moments(self, teacher: MatrixNormalKernel):
+        """``(Abar U, e)`` of a spectral teacher from the compiled ``whitened_mean`` (k x d) and
+        ``estimation_weight`` (d,), else None."""
+        spec = self._spectral(teacher)
+        if spec is None:
+            return None
+        t, dz = spec[0], self.design
+        return (
+            _f("whitened_mean")(t.h, t.b, dz.s, dz.omega, t.v),
+            _f("estimation_weight")(t.h, dz.s, self.nu, t.v),
+        )
+
+    def _spectral_rank_costs(self, abar_u: np.ndarray, e: np.ndarray, ranks) -> tuple:
+        """``(rank_bottleneck, K_n output side, K_n input side)`` of a spectral teacher: the
+        compiled ``projection_cost`` (the K_n of the rank-r projection student per coordinate and
+        direction, ``(1-q)^2 (abar^2 + e)/2``) summed in the Ky Fan bases -- the eigenvectors of
+        ``E[A_w A_w^T]`` (output coordinates kept or not), of ``E[A_w^T A_w]`` (whitened input
+        directions, with the weight ``sum_i V_ij^2 e_i`` of direction j) and the left singular
+        vectors of ``Abar`` (``e = 0``: the Eckart–Young cost).  The bases are numeric (LAPACK);
+        a kept coordinate costs exactly 0, so every cost is exactly 0 at full rank."""
+        cost = _f("projection_cost")
+        s_out = abar_u @ abar_u.T + float(np.sum(e)) * np.eye(self.k)
+        v_out = np.linalg.eigh(s_out)[1][:, ::-1]
+        v_in = np.linalg.eigh(abar_u.T @ abar_u + self.k * np.diag(e))[1][:, ::-1]
+        # thin SVD: the columns of Abar lie in the span of its min(k, d) left singular vectors
+        u_sv = np.linalg.svd(abar_u, full_matrices=False)[0]
+        a_out, a_in, a_sv = v_out.T @ abar_u, abar_u @ v_in, u_sv.T @ abar_u
+        e_in = (v_in * v_in).T @ e
+        kept_rows = np.arange(self.k)[:, None]
+        kept_cols = np.arange(self.d)[None, :]
+
+        def side(a, keep, weight):
+            return np.array([float(np.sum(cost((keep < r) * 1.0, a, weight))) for r in ranks])
+
+        return (
+            side(a_sv, kept_rows[: a_sv.shape[0]], 0.0),
+            side(a_out, kept_rows, e[None, :]),
+            side(a_in, kept_cols, e_in[None, :]),
+        )
 
     def rank_profile(self, teacher: MatrixNormalKernel) -> dict:
         """Design guidance (THEORY §7): for every rank ``r = 0..min(k, d)`` (numpy arrays)
@@ -603,12 +843,27 @@ class LinearGaussianModel:
           ``E[A_w A_w^T]`` (output projection) or ``E[A_w^T A_w]`` (whitened input projection),
           whichever is smaller (Ky Fan); ``K_n[r] >= rank_bottleneck[r]``, both 0 at full rank;
         * ``projection[r]``: ``"output"`` or ``"input"``, the side of that best student.
+
+        Spectral teacher: every cost is the compiled ``projection_cost`` (the K_n of a rank-r
+        projection student, from ``K_n_dir``) summed in the Ky Fan bases
+        (:meth:`_spectral_rank_costs`); only the bases are numeric.  Otherwise matrix code.
         """
+        ranks = np.arange(min(self.k, self.d) + 1)
+        self._check_kernel("teacher", teacher)
+        self._require_regular("teacher", teacher)
+        moments = self._spectral_moments(teacher)
+        if moments is not None:
+            bottleneck, k_out, k_in = self._spectral_rank_costs(*moments, ranks)
+            return {
+                "rank": ranks,
+                "rank_bottleneck": bottleneck,
+                "K_n": np.minimum(k_out, k_in),
+                "projection": np.where(k_out <= k_in, "output", "input"),
+            }
         abar, s_out, s_in = self._second_moments(teacher)
         sv2 = np.linalg.svd(abar, compute_uv=False) ** 2
         ev_out = np.clip(np.linalg.eigvalsh(s_out), 0.0, None)  # PSD: rounding negatives -> 0
         ev_in = np.clip(np.linalg.eigvalsh(s_in), 0.0, None)
-        ranks = np.arange(min(self.k, self.d) + 1)
         k_out = np.array([0.5 * tail_sum(ev_out, r) for r in ranks])
         k_in = np.array([0.5 * tail_sum(ev_in, r) for r in ranks])
         return {

@@ -2,7 +2,11 @@
 decomposition and the rank profile used as design guidance (THEORY §7).
 
 Pure linear algebra on the means and covariances of matrix-normal kernels; the model
-(:class:`kdtheory.models.linear.LinearGaussianModel`) supplies them.
+(:class:`kdtheory.models.linear.LinearGaussianModel`) supplies them.  These per-dataset
+decompositions stay numeric: ``M_S(Y)``, ``M_T(Y)`` are arbitrary matrices (SVDs, generalized
+eigenvalues).  The data-averaged rank profile of a spectral teacher, and so :func:`smallest_rank`
+on it, comes from the compiled formula ``projection_cost`` of
+:mod:`kdtheory.formulas.linear_gaussian` (:meth:`LinearGaussianModel.rank_profile`).
 
 * Weight space (THEORY §7, "Decomposition — weight space"): with ``A_w = M_T Sigma_T^{-1/2}`` and
   singular values ``varsigma_1 >= varsigma_2 >= ...``, a student mean of rank ``<= r`` has
