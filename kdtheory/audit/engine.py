@@ -208,6 +208,19 @@ class Claim:
             id=self.id, theorem=self.theorem.id, status=self.status, model=self.model, **kw
         )
 
+    def _search_result(self, verdict, tried, cx, max_ratio, t0, notes, extra=None) -> ClaimResult:
+        """The result of a claim decided by a search (at most one, re-verified, counterexample)."""
+        return self._result(
+            verdict=verdict,
+            cases=tried,
+            violations=int(cx is not None),
+            max_ratio=max_ratio,
+            counterexample=cx,
+            seconds=time.perf_counter() - t0,
+            notes=notes,
+            extra=extra or {},
+        )
+
 
 @dataclass
 class SamplingClaim(Claim):
@@ -337,24 +350,22 @@ class SearchClaim(Claim):
         t0 = time.perf_counter()
         budget = self.planned_cases(scale)
         tried, cx, max_ratio = self.search(_child(claim_stream(seed, self.id), 0), budget)
-        if cx is not None:
-            ev = self.theorem.evaluate(**cx["values"])
-            if ev.all_hold:  # the search's claim did not survive re-evaluation
-                cx = None
-            else:
-                cx = {**cx, "lhs": float(ev.lhs), "rhs": float(ev.rhs), "ratio": float(ev.ratio)}
-                # the shrunk counterexample may be more extreme than the search's best point
-                max_ratio = cx["ratio"] if max_ratio is None else max(max_ratio, cx["ratio"])
+        cx, max_ratio = reverified(self.theorem, cx, max_ratio)
         verdict = REFUTED if cx is not None else (HOLDS if tried else INCONCLUSIVE)
-        return self._result(
-            verdict=verdict,
-            cases=tried,
-            violations=int(cx is not None),
-            max_ratio=max_ratio,
-            counterexample=cx,
-            seconds=time.perf_counter() - t0,
-            notes=self.description,
-        )
+        return self._search_result(verdict, tried, cx, max_ratio, t0, self.description)
+
+
+def reverified(thm: Theorem, cx: dict | None, max_ratio):
+    """``(counterexample, max ratio)`` after re-evaluating a search's counterexample from its
+    ``values`` with the statement (never taken on trust): ``None`` if it does not survive; its
+    ratio raises ``max_ratio`` (a shrunk point may be more extreme than the search's best)."""
+    if cx is None:
+        return None, max_ratio
+    ev = thm.evaluate(**cx["values"])
+    if ev.all_hold:
+        return None, max_ratio
+    cx = {**cx, "lhs": float(ev.lhs), "rhs": float(ev.rhs), "ratio": float(ev.ratio)}
+    return cx, cx["ratio"] if max_ratio is None else max(max_ratio, cx["ratio"])
 
 
 def _case_record(batch: Batch, ev, i: int) -> dict:
@@ -398,21 +409,11 @@ def register_claim(claim: Claim, replace: bool = False) -> Claim:
     """Add ``claim`` to the audit; a taken id raises ``ValueError`` unless ``replace=True``
     (never for the toolkit's own claims).  The origin is recorded as for theorems
     (:func:`kdtheory.theorems.registry.loading`)."""
-    from ..theorems.registry import current_origin
+    from ..theorems.registry import add_entry
 
     if not isinstance(claim, Claim):
         raise TypeError(f"register_claim expects a Claim, got {type(claim).__name__}")
-    if claim.id in _CLAIMS:
-        if not replace:
-            raise ValueError(
-                f"a claim with id {claim.id!r} is already registered "
-                f"(from {_CLAIM_ORIGIN[claim.id]}); pass replace=True to replace it"
-            )
-        if _CLAIM_ORIGIN[claim.id] == "kdtheory" and current_origin() != "kdtheory":
-            raise ValueError(f"{claim.id!r} is one of the toolkit's claims; choose another id")
-    _CLAIMS[claim.id] = claim
-    _CLAIM_ORIGIN[claim.id] = current_origin()
-    return claim
+    return add_entry(_CLAIMS, _CLAIM_ORIGIN, claim.id, claim, replace, "claim")
 
 
 def claim_origin(id: str) -> str:

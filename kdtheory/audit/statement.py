@@ -39,6 +39,7 @@ from .engine import (
     _child,
     claim_stream,
     register_claim,
+    reverified,
 )
 
 __all__ = ["StatementClaim", "check", "claim"]
@@ -128,13 +129,7 @@ class StatementClaim(Claim):
             )
             if best is not None and np.isfinite(best):
                 max_ratio = best if max_ratio is None else max(max_ratio, best)
-        if cx is not None:
-            ev = thm.evaluate(**cx["values"])
-            if ev.all_hold:  # did not survive re-evaluation
-                cx = None
-            else:
-                cx = {**cx, "lhs": float(ev.lhs), "rhs": float(ev.rhs), "ratio": float(ev.ratio)}
-                max_ratio = cx["ratio"] if max_ratio is None else max(max_ratio, cx["ratio"])
+        cx, max_ratio = reverified(thm, cx, max_ratio)
         tried = len(rows)
         if cx is not None:
             verdict = REFUTED
@@ -153,21 +148,14 @@ class StatementClaim(Claim):
             )
         if tried == 0 and counts["not_met"]:
             verdict = INCONCLUSIVE
-        return self._result(
-            verdict=verdict,
-            cases=tried,
-            violations=int(cx is not None),
-            max_ratio=max_ratio,
-            counterexample=cx,
-            seconds=time.perf_counter() - t0,
-            notes="; ".join(notes) or self.description,
-            extra={
-                "search_evaluations": evaluations,
-                "assumptions": dict(counts),
-                "vacuous": vacuous,
-                "family": self.fam.name,
-            },
-        )
+        extra = {
+            "search_evaluations": evaluations,
+            "assumptions": dict(counts),
+            "vacuous": vacuous,
+            "family": self.fam.name,
+        }
+        notes = "; ".join(notes) or self.description
+        return self._search_result(verdict, tried, cx, max_ratio, t0, notes, extra)
 
     def _shrunk(self, point: dict, admissible) -> dict | None:
         def values_at(pt):
@@ -198,17 +186,8 @@ def check(
     """Check ``thm`` on a model family now (module doc); the result's :meth:`summary
     <kdtheory.audit.engine.ClaimResult.summary>` is the one-line verdict, ``counterexample``
     the shrunk violating point with its exact values."""
-    c = StatementClaim(
-        id=thm.id,
-        theorem=thm,
-        model="",
-        family=family,
-        cases=cases,
-        search=search,
-        ranges=ranges,
-        pinned=pinned,
-    )
-    return c.run(seed)
+    kw = dict(family=family, cases=cases, search=search, ranges=ranges, pinned=pinned)
+    return StatementClaim(id=thm.id, theorem=thm, model="", **kw).run(seed)
 
 
 def claim(
@@ -229,15 +208,7 @@ def claim(
     cid = id or thm.id
     if id is None and cid in _CLAIMS and not replace:
         cid = f"{thm.id}@{family if isinstance(family, str) else family.name}"
-    c = StatementClaim(
-        id=cid,
-        theorem=thm,
-        model="",
-        family=family,
-        cases=cases,
-        search=search,
-        ranges=ranges,
-        pinned=pinned,
-        description="sampling, then differential evolution, then shrinking",
-    )
+    desc = "sampling, then differential evolution, then shrinking"
+    kw = dict(family=family, cases=cases, search=search, ranges=ranges, pinned=pinned)
+    c = StatementClaim(id=cid, theorem=thm, model="", description=desc, **kw)
     return register_claim(c, replace=replace)

@@ -43,19 +43,26 @@ def register(thm: Theorem, replace: bool = False) -> Theorem:
     """
     if not isinstance(thm, Theorem):
         raise TypeError(f"register expects a Theorem, got {type(thm).__name__}")
+    return add_entry(_REGISTRY, _ORIGIN, thm.id, thm, replace, "theorem")
+
+
+def add_entry(table: dict, origins: dict, key: str, obj, replace, what: str):
+    """Add ``obj`` under ``key`` to a registry ``table`` and record its origin (theorems here,
+    claims in :func:`kdtheory.audit.engine.register_claim`): a taken key is refused unless
+    ``replace``, and the toolkit's own entries are never replaced from outside."""
     if not isinstance(replace, bool):
         raise TypeError(f"replace must be True or False, got {replace!r}")
-    if thm.id in _REGISTRY:
+    if key in table:
         if not replace:
             raise ValueError(
-                f"a theorem with id {thm.id!r} is already registered "
-                f"(from {_ORIGIN[thm.id]}); pass replace=True to replace it"
+                f"a {what} with id {key!r} is already registered "
+                f"(from {origins[key]}); pass replace=True to replace it"
             )
-        if _ORIGIN[thm.id] == "kdtheory" and current_origin() != "kdtheory":
-            raise ValueError(f"{thm.id!r} is one of the toolkit's theorems; choose another id")
-    _REGISTRY[thm.id] = thm
-    _ORIGIN[thm.id] = current_origin()
-    return thm
+        if origins[key] == "kdtheory" and current_origin() != "kdtheory":
+            raise ValueError(f"{key!r} is one of the toolkit's {what}s; choose another id")
+    table[key] = obj
+    origins[key] = current_origin()
+    return obj
 
 
 def all_theorems(status: str | Status | None = None) -> list[Theorem]:
