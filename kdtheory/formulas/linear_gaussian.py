@@ -395,9 +395,9 @@ def expression(quantity: str) -> tuple[sp.Expr, str]:
     if quantity in formulas():
         return _expression(quantity)
     from ..symbols import symbol
-    from ..theorems import theorems
+    from ..theorems import all_theorems
 
-    by_id = {t.id: t for t in theorems()}
+    by_id = {t.id: t for t in all_theorems()}
     if quantity not in by_id:
         raise KeyError(
             f"unknown linear-gaussian quantity {quantity!r}; known: {', '.join(SUMS)} (sums "
