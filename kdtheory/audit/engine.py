@@ -352,7 +352,14 @@ class SearchClaim(Claim):
         tried, cx, max_ratio = self.search(_child(claim_stream(seed, self.id), 0), budget)
         cx, max_ratio = reverified(self.theorem, cx, max_ratio)
         verdict = REFUTED if cx is not None else (HOLDS if tried else INCONCLUSIVE)
-        return self._search_result(verdict, tried, cx, max_ratio, t0, self.description)
+        counts = getattr(self.search, "counts", None)  # hypotheses checked per point, if any
+        extra = {} if counts is None else {"assumptions": dict(counts)}
+        notes = self.description
+        if counts and counts.get("not_met"):
+            notes += f"; assumption not met on {counts['not_met']} search points (not counted)"
+        if counts and counts.get("unchecked"):
+            notes += f"; assumptions not checkable on {counts['unchecked']} search points"
+        return self._search_result(verdict, tried, cx, max_ratio, t0, notes, extra)
 
 
 def reverified(thm: Theorem, cx: dict | None, max_ratio):
