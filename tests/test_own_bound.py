@@ -351,3 +351,13 @@ def test_user_theorem_latex_compiles(tmp_path):
     result = klatex.compile_pdf(tex)
     assert result.ok, result.message
     assert result.pages >= 1
+
+
+def test_negative_controls_check_their_hypotheses_per_point():
+    """N5's refutation counts only where its central condition (c = 0) holds: every search
+    point is checked with Model A's exact CGF (none fails: eta = u eta_c, u < 1)."""
+    from kdtheory.audit import run_audit
+
+    (res,) = run_audit(seed=0, only=["N5"]).results
+    counts = res.extra["assumptions"]
+    assert res.verdict == "refuted" and counts == {"not_met": 0, "unchecked": 0}
