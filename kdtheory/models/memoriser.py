@@ -119,9 +119,9 @@ class MemoriserModel:
         sympy expression)."""
         return MemoriserKernel(check_real("p", p, UNIT_CLOSED))
 
-    def _check_kernel(self, name: str, k, symbolic: bool = True) -> None:
-        """``k`` a memoriser kernel; with ``symbolic=False`` the caller needs numbers
-        (``TypeError`` for a symbolic kernel or model)."""
+    def _check_kernel(self, name: str, k, symbolic: bool = False) -> None:
+        """``k`` a memoriser kernel; unless ``symbolic``, the caller needs numbers (``TypeError``
+        for a symbolic kernel or model)."""
         if not isinstance(k, MemoriserKernel):
             raise TypeError(f"{name} must be a MemoriserKernel, got {type(k).__name__}")
         if not symbolic and (k.symbolic or self.symbolic):
@@ -137,21 +137,21 @@ class MemoriserModel:
 
     def gen(self, k: MemoriserKernel) -> float:
         """``gen = p (1 - 1/M)^n`` (THEORY §8 N2)."""
-        self._check_kernel("kernel", k)
+        self._check_kernel("kernel", k, symbolic=True)
         return _out(_gen(k.p, self.M, self.n))
 
     def dgen(self, student: MemoriserKernel, teacher: MemoriserKernel) -> float:
         """``gen_S - gen_T = (p_S - p_T)(1 - 1/M)^n``."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
         return self.gen(student) - self.gen(teacher)
 
     def distillation_divergence(self, student: MemoriserKernel, teacher: MemoriserKernel):
         """``K_n = kl(p_S || p_T)``, the same for every ``D`` (THEORY §8 N2): a
         :class:`~kdtheory.divergences.Divergence` for numbers, the formula ``K_n`` (the sympy
         function ``binary_kl(p_S, p_T)``) for a symbolic kernel."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
         if student.symbolic or teacher.symbolic:
             return _binary_kl(student.p, teacher.p)
         return binary_kl(student.p, teacher.p)
@@ -165,8 +165,8 @@ class MemoriserModel:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``,
         ``K_n``, ``sigma_bar``, ``n``); sympy expressions where the model or a kernel is
         symbolic (``sigma_bar`` then the formula's exact ``1/2``)."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
         symbolic = self.symbolic or student.symbolic or teacher.symbolic
         proxy = _f("uniform_proxy")
         return {
@@ -187,8 +187,8 @@ class MemoriserModel:
         """``gen_S``, ``gen_T``, ``K_n`` and the range of ``g`` by enumerating every dataset in
         ``{1..M}^n`` and both outputs, from the definitions ``g = L_mu - L_D`` and
         ``KL_D = sum_w P_S(w|D) log(P_S(w|D) / P_T(w|D))`` (THEORY §1).  Numbers only."""
-        self._check_kernel("student", student, symbolic=False)
-        self._check_kernel("teacher", teacher, symbolic=False)
+        self._check_kernel("student", student)
+        self._check_kernel("teacher", teacher)
         # compare n log M, not M**n (an exact power of huge M, n would not finish)
         if self.n * math.log(self.M) > math.log(BRUTE_FORCE_LIMIT) + 1e-9 or (
             self.M**self.n > BRUTE_FORCE_LIMIT
