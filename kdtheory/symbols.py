@@ -43,6 +43,7 @@ __all__ = [
     "is_symbolic",
     "check_symbolic",
     "check_real",
+    "numeric_only",
     "real_scalar",
     "real_array",
     "FLOAT_MAX",
@@ -378,6 +379,16 @@ def check_real(label: str, value, domain: Domain):
     if is_symbolic(value):
         return check_symbolic(label, value, domain)
     return check_scalar(label, value, domain)
+
+
+def numeric_only(what: str, symbolic: str) -> TypeError:
+    """The error of a model method that needs numbers, called with a symbolic kernel or model
+    (``what``: which one, e.g. ``"the model MemoriserModel(M=M, n=10)"``; ``symbolic``: the
+    model's methods that do take symbols)."""
+    return TypeError(
+        f"this quantity is computed numerically only, but {what} has symbolic parameters "
+        f"(symbolic: {symbolic})"
+    )
 
 
 def check_int(label: str, value, domain: Domain) -> int:

@@ -18,7 +18,9 @@ flatness moves the tightness radius ``rho_0^sm`` (found numerically here).
 bump``).  This module is batch-aware: the private functions after the class take ``n``, ``s``,
 ``omega`` and a kernel's ``a``, ``tau`` of batch shape, ``m`` and ``b`` of shape ``(..., d)``,
 evaluate the compiled formulas (the vector offsets enter through ``||c_K||^2``) and do no
-validation; they serve the model's methods and the vectorised audit.
+validation; they serve the model's methods and the vectorised audit.  They are generic over
+the number type (Model A's private kernels are): sympy arguments give the formulas with the
+arguments substituted (symbolic in, symbolic out; see :class:`BumpLossModel`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import sympy as sp
 from scipy import optimize
 
-from ..symbols import MODEL_SCALE, check_scalar
-from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size, _offset
+from ..symbols import MODEL_SCALE, check_real, is_symbolic, numeric_only
+from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size, _offset, _out
 from .gaussian_smoothing import GaussianMeanSmoothing
 
 __all__ = ["BumpLossModel", "bump_loss", "bump_gap_floor", "monte_carlo_gap"]
@@ -42,8 +45,9 @@ def bump_loss(w: np.ndarray, z: np.ndarray, omega: float) -> np.ndarray:
 
 def bump_gap_floor(d: int, s: float, omega: float) -> float:
     """``C = (omega^2/(omega^2 + s^2))^(d/2)``: ``L_mu(w) = 1 - C exp(-||w - m||^2 /
-    (2 (omega^2 + s^2))) >= 1 - C``, so the gap lies in ``(-C, 1]`` (THEORY §6 A-bump)."""
-    return float(_gap_floor(d, s, omega))
+    (2 (omega^2 + s^2))) >= 1 - C``, so the gap lies in ``(-C, 1]`` (THEORY §6 A-bump); a sympy
+    expression for symbolic arguments (the formula ``gap_floor`` substituted)."""
+    return _out(_gap_floor(d, s, omega))
 
 
 def monte_carlo_gap(z: np.ndarray, w: np.ndarray, z_new: np.ndarray, omega: float):
@@ -65,6 +69,26 @@ class BumpLossModel(GaussianMeanSmoothing):
     >>> teacher = model.tempered_bayes(temperature=1.0)
     >>> round(model.gen(teacher), 12)
     0.045454545455
+
+    **Symbolic in, symbolic out** (issue 11 item 3).  As in Model A, ``n``, ``s``, ``m`` and the
+    width ``beta`` may be real sympy expressions, and so may the kernels' parameters (``kernel``,
+    ``gibbs``, ``tempered_bayes``, ``kd_student``, ``tilt_student``: Model A's constructors,
+    e.g. ``alpha=sympy.Symbol("alpha")``).  For a symbolic kernel or model :meth:`gen`,
+    :meth:`dgen`, :meth:`train_variance`, :meth:`test_variance`, :meth:`gap_floor`,
+    :meth:`hoeffding_proxy`, :meth:`conditional_proxy`, :meth:`distillation_divergence`
+    (Model A's ``K_n``) and :meth:`theorem_values` return sympy expressions: the formulas of
+    :mod:`kdtheory.formulas.bump` (and :mod:`kdtheory.formulas.gaussian_mean` for ``K_n``) with
+    the arguments substituted, never retyped (``log1p``/``expm1`` stay as sympy functions;
+    :func:`kdtheory.formulas.compile.definition` expands them).  Numbers still give floats.
+    Bad input is refused naming the parameter (Model A's checks; ``beta`` by
+    :func:`kdtheory.symbols.check_real`).  The tightness radius, the smoothing quantities and the
+    simulations need numbers (``TypeError``).
+
+    >>> import sympy
+    >>> omega = sympy.Symbol("omega", positive=True)
+    >>> wide = BumpLossModel(d=2, n=10, s=1.0, m=0.0, beta=omega)
+    >>> float(wide.gen(teacher).subs(omega, 1.0))  # the float above
+    0.045454545454545456
     """
 
     def __init__(self, d: int, n: int, s: float, m=0.0, beta: float = 1.0):
@@ -77,7 +101,10 @@ class BumpLossModel(GaussianMeanSmoothing):
             self._data.v,
         )
         #: the bump width (``omega`` in THEORY, ``beta`` in the constructor)
-        self.omega = check_scalar("beta", beta, MODEL_SCALE)
+        self.omega = check_real("beta", beta, MODEL_SCALE)
+        #: ``True`` if ``n``, ``s``, ``m`` or the width is symbolic (then every kernel's
+        #: quantities are)
+        self.symbolic = self._data.symbolic or is_symbolic(self.omega)
 
     @property
     def beta(self) -> float:
@@ -111,12 +138,20 @@ class BumpLossModel(GaussianMeanSmoothing):
         """Model A's tilt student ``mu_S = mu_T + kappa (Zbar - m)`` (THEORY §6)."""
         return self._data.tilt_student(teacher, kappa)
 
-    def _check_kernel(self, name: str, k) -> None:
-        self._data._check_kernel(name, k)
+    def _check_kernel(self, name: str, k, symbolic: bool = False) -> None:
+        """``k`` a kernel of this model's dimension; unless ``symbolic``, the caller needs numbers
+        (``TypeError`` for a symbolic kernel or model)."""
+        self._data._check_kernel(name, k, symbolic=True)
+        if not symbolic and (k.symbolic or self.symbolic):
+            raise numeric_only(
+                f"{name} {k!r}" if k.symbolic else f"the model {self!r}",
+                "the kernel maps, gen, dgen, the variances, K_n, the gap floor, the proxies, "
+                "theorem_values",
+            )
 
     def offset(self, k: GaussianKernel) -> np.ndarray:
         """``c_K = (a - 1) m + b`` (THEORY §6)."""
-        self._check_kernel("kernel", k)
+        self._check_kernel("kernel", k, symbolic=True)
         return self._data.offset(k)
 
     def distillation_divergence(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
@@ -125,29 +160,31 @@ class BumpLossModel(GaussianMeanSmoothing):
 
     # -- exact quantities (THEORY §6 A-bump) -----------------------------------------------------
     def _phi(self, k: GaussianKernel, x: float) -> float:
-        """``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x)))``."""
+        """``Phi(x) = (omega^2/(omega^2 + x))^(d/2) exp(-||c_K||^2 / (2 (omega^2 + x)))``
+        (numbers only)."""
+        self._check_kernel("kernel", k)
         c = self.offset(k)
         return float(_phi(float(np.sum(c * c)), self.omega, x, self.d))
 
     def train_variance(self, k: GaussianKernel) -> float:
         """``v_tr = s^2 (1 - 2a/n + a^2/n) + tau^2``: per-coordinate variance of ``W - Z_i``."""
-        self._check_kernel("kernel", k)
-        return float(_train_variance(k.a, k.tau, self.n, self.s))
+        self._check_kernel("kernel", k, symbolic=True)
+        return _out(_train_variance(k.a, k.tau, self.n, self.s))
 
     def test_variance(self, k: GaussianKernel) -> float:
         """``v_te = s^2 (1 + a^2/n) + tau^2``: per-coordinate variance of ``W - Z'`` (fresh Z')."""
-        self._check_kernel("kernel", k)
-        return float(_test_variance(k.a, k.tau, self.n, self.s))
+        self._check_kernel("kernel", k, symbolic=True)
+        return _out(_test_variance(k.a, k.tau, self.n, self.s))
 
     def gen(self, k: GaussianKernel) -> float:
         """Exact ``gen = Phi(v_tr) - Phi(v_te)`` (THEORY §6 A-bump)."""
-        self._check_kernel("kernel", k)
-        return float(_gen(k.a, k.b, k.tau, self.m, self.n, self.s, self.omega))
+        self._check_kernel("kernel", k, symbolic=True)
+        return _out(_gen(k.a, k.b, k.tau, self.m, self.n, self.s, self.omega))
 
     def dgen(self, student: GaussianKernel, teacher: GaussianKernel) -> float:
         """``gen_S - gen_T``."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
         return self.gen(student) - self.gen(teacher)
 
     def gap_floor(self) -> float:
@@ -157,26 +194,28 @@ class BumpLossModel(GaussianMeanSmoothing):
     def hoeffding_proxy(self) -> float:
         """``(1 + C)^2 / 4``: a sub-Gaussian proxy of the gap under any law (Hoeffding's lemma on
         the range ``(-C, 1]``, THEORY §3 and §6 A-bump)."""
-        return float(_hoeffding_proxy(self.d, self.s, self.omega))
+        return _out(_hoeffding_proxy(self.d, self.s, self.omega))
 
     def conditional_proxy(self, teacher: GaussianKernel) -> float:
         """A valid (not exact) conditional proxy ``E_D sigma_D^2``: the Hoeffding proxy, which
         holds under every law, hence under every ``P_{W_T|D}`` and every ``T^rho``."""
-        self._check_kernel("teacher", teacher)
+        self._check_kernel("teacher", teacher, symbolic=True)
         return self.hoeffding_proxy()
 
     def theorem_values(self, student: GaussianKernel, teacher: GaussianKernel) -> dict:
         """Exact values of the symbols of the upper bounds: ``dgen``, ``gen_S``, ``gen_T``,
-        ``K_n``, ``Esigma2`` and ``sigma_bar`` (both from the Hoeffding proxy)."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        ``K_n``, ``Esigma2`` and ``sigma_bar`` (both from the Hoeffding proxy); sympy
+        expressions where the model or a kernel is symbolic."""
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
+        proxy = self.hoeffding_proxy()
         return {
             "dgen": self.dgen(student, teacher),
             "gen_S": self.gen(student),
             "gen_T": self.gen(teacher),
             "K_n": self.distillation_divergence(student, teacher),
-            "Esigma2": self.hoeffding_proxy(),
-            "sigma_bar": math.sqrt(self.hoeffding_proxy()),
+            "Esigma2": proxy,
+            "sigma_bar": sp.sqrt(proxy) if isinstance(proxy, sp.Basic) else math.sqrt(proxy),
         }
 
     # -- the tightness radius, numerically (THEORY §5) -----------------------------------------
@@ -213,11 +252,13 @@ class BumpLossModel(GaussianMeanSmoothing):
     # -- simulation (the Monte Carlo twin) -------------------------------------------------------
     def simulate(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
         """``(Z, W)`` as in Model A: ``Z.shape == (size, n, d)``, ``W.shape == (size, d)``."""
+        self._check_kernel("kernel", kernel)
         return self._data.simulate(kernel, size, rng)
 
     def monte_carlo_gen(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):
         """``(estimate, standard error)`` of ``gen`` from ``size`` simulated (dataset, weight,
         fresh test point) triples, the loss evaluated from its definition (``size >= 2``)."""
+        self._check_kernel("kernel", kernel)
         size = _mc_size(size, (self.n + 1) * self.d)
         z, w = self.simulate(kernel, size, rng)
         z_new = self.m + self.s * rng.standard_normal((size, self.d))

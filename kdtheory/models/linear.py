@@ -25,6 +25,11 @@ Two evaluation paths (THEORY §7):
   Model A (THEORY §6) is the special case
 ``X = 1_n^T``, ``k = d_A``, ``W* = m``, ``nu = s`` with ``P = I``, ``H = (a/n) 1_n``, ``B = b``,
 ``Sigma = [tau^2]``.
+
+**Symbolic in, symbolic out** (issue 11 item 3) on the spectral path: the noise ``nu`` and the
+hyper-parameters of the spectral constructors (``gamma``, ``lam``, ``temperature``, ``alpha``,
+``kappa``) may be sympy symbols; ``X`` and ``W_star`` (hence the SVD) stay numeric.  See
+:class:`LinearGaussianModel`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy as sp
 from scipy import linalg
 
 from ..divergences import Divergence, kl, phi
@@ -53,11 +59,15 @@ from ..symbols import (
     UNIT_CLOSED,
     Domain,
     check_int,
+    check_real,
     check_rng,
     check_scalar,
     check_size,
+    is_symbolic,
+    numeric_only,
     short_repr,
 )
+from .gaussian_mean import _any_symbolic, _out
 from .rank import (
     label_space_decomposition,
     numerical_rank,
@@ -121,18 +131,28 @@ class SpectralDesign:
 class SpectralKernel:
     """A kernel of the spectral family (THEORY §7): ``W u_i | Y ~ N(h_i Y X^T u_i + b_i, v_i I_k)``
     independently over the directions ``u_i`` of ``design``; ``h``, ``v`` of shape ``(d,)``,
-    ``b = B U`` of shape ``(k, d)``."""
+    ``b = B U`` of shape ``(k, d)``: float arrays, or ``dtype=object`` arrays of sympy
+    expressions for a kernel built from symbolic hyper-parameters (:attr:`symbolic`)."""
 
     design: SpectralDesign
     h: np.ndarray
     b: np.ndarray
     v: np.ndarray
 
+    @property
+    def symbolic(self) -> bool:
+        """``True`` if the parameters are sympy expressions (``dtype=object`` arrays)."""
+        return self.h.dtype == object
+
 
 @dataclass(frozen=True, eq=False)
 class MatrixNormalKernel:
     """``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (THEORY §7): ``P`` k x k, ``H`` n x d, ``B`` k x d,
-    ``Sigma`` d x d PSD.  Build it with :meth:`LinearGaussianModel.kernel` or a constructor."""
+    ``Sigma`` d x d PSD.  Build it with :meth:`LinearGaussianModel.kernel` or a constructor.
+    A spectral kernel built from symbolic hyper-parameters is :attr:`symbolic`: ``H``, ``B``,
+    ``Sigma`` are then ``dtype=object`` matrices of sympy expressions (``U diag(h) U^T`` and so
+    on, with the numeric eigenbasis ``U``) and :attr:`spectral` holds the per-direction
+    expressions."""
 
     P: np.ndarray
     H: np.ndarray
@@ -144,6 +164,11 @@ class MatrixNormalKernel:
     @property
     def k(self) -> int:
         return self.P.shape[0]
+
+    @property
+    def symbolic(self) -> bool:
+        """``True`` for a kernel with sympy parameters (:attr:`SpectralKernel.symbolic`)."""
+        return self.spectral is not None and self.spectral.symbolic
 
     @property
     def d(self) -> int:
@@ -165,6 +190,12 @@ class MatrixNormalKernel:
         return f"MatrixNormalKernel(k={self.k}, d={self.d}, n={self.n})"
 
 
+def _singular(kern: MatrixNormalKernel) -> bool:
+    """``is_singular(Sigma)`` for a numeric kernel; a symbolic (spectral) kernel's variances are
+    expressions taken positive (the kernel maps give positive ``v`` for valid parameters)."""
+    return not kern.symbolic and is_singular(kern.Sigma)
+
+
 class LinearGaussianModel:
     """Model C of THEORY §7: ``LinearGaussianModel(X, W_star, nu)``, ``X`` d x n (columns are
     inputs), ``W_star`` k x d, noise sd ``nu > 0``.
@@ -174,6 +205,40 @@ class LinearGaussianModel:
     >>> teacher = model.gibbs(gamma=2.0, lam=0.7, M0=0.2)
     >>> round(model.gen(teacher), 12)  # = Model A's gen_T (THEORY §9)
     1.23282674772
+
+    **Symbolic in, symbolic out** (issue 11 item 3).  ``X`` and ``W_star`` are numbers (the
+    eigen-decomposition of ``X X^T`` is a numeric SVD), but ``nu`` and the hyper-parameters of
+    the spectral constructors -- ``gamma``, ``lam`` of :meth:`gibbs`; ``lam``, ``temperature``
+    of :meth:`bayes_teacher`; ``alpha``, ``gamma``, ``lam`` of :meth:`kd_student` (of a
+    spectral teacher); ``kappa`` of :meth:`tilt_student` -- may be real sympy expressions.  They
+    give a :attr:`~MatrixNormalKernel.symbolic` spectral kernel whose per-direction parameters
+    are the compiled kernel maps of :mod:`kdtheory.formulas.linear_gaussian` with the arguments
+    substituted, and then :meth:`gen`, :meth:`dgen`, :meth:`divergence_parts`,
+    :meth:`distillation_divergence` (``K_n``), :meth:`conditional_proxy` (``Esigma2``), the three
+    informations and :meth:`theorem_values` are sympy expressions: the per-direction formulas
+    with the arguments substituted, summed over the numeric eigenvalues ``s_i`` (nothing
+    retyped; ``phi``/``log1p`` stay sympy functions, :func:`kdtheory.formulas.compile.definition`
+    expands them).  Numbers still give floats.  Bad input is refused naming the parameter
+    (:func:`kdtheory.symbols.check_real`: strings and complex symbols ``TypeError``, ``alpha =
+    1.5`` or an expression proved outside the domain ``ValueError``).  Needs numbers
+    (``TypeError`` for a symbolic kernel or ``nu``): the matrix path (kernels outside the
+    spectral family: :meth:`kernel`, the projection students, and a symbolic ``nu`` with them),
+    :meth:`mean_over_data`, :meth:`kl_given_data`, the soft labels, :meth:`decomposition`, the
+    rank profile and the simulations.  The numeric non-singularity check of the precision is
+    skipped for symbolic ``gamma``/``lam`` (a symbolic ``lam`` is taken positive).
+
+    >>> import sympy
+    >>> alpha = sympy.Symbol("alpha", real=True)
+    >>> student = model.kd_student(teacher, alpha=alpha, gamma=1.0, lam=2.0)
+    >>> k_alpha = model.distillation_divergence(student, teacher)
+    >>> k_alpha.free_symbols, round(float(k_alpha.subs(alpha, 0.3)), 12)  # THEORY §9's K_n
+    ({alpha}, 2.360596433621)
+    >>> flat = model.gibbs(gamma=2.0, lam=0.7)  # zero prior means
+    >>> k_alpha = model.distillation_divergence(model.kd_student(flat, alpha, 2.0, 0.5), flat)
+    >>> [round(float(x), 12) for x in sympy.solve(sympy.diff(k_alpha, alpha), alpha)]
+    [0.714285714286]
+    >>> round(2.0 * 0.5 / (2.0 * 0.7), 12)  # the design value gamma_T lam_S / (gamma_S lam_T)
+    0.714285714286
     """
 
     def __init__(self, X, W_star, nu: float):
@@ -188,7 +253,9 @@ class LinearGaussianModel:
                 f"got {self.W_star.shape}"
             )
         self.k = self.W_star.shape[0]
-        self.nu = check_scalar("nu", nu, MODEL_SCALE)
+        self.nu = check_real("nu", nu, MODEL_SCALE)
+        #: ``True`` if ``nu`` is symbolic (then every quantity is, on the spectral path only)
+        self.symbolic = is_symbolic(self.nu)
         self.XXt = self.X @ self.X.T
 
     def __repr__(self) -> str:
@@ -205,16 +272,25 @@ class LinearGaussianModel:
 
     def _spectral(self, *kernels) -> list[SpectralKernel] | None:
         """The spectral parameters of ``kernels`` if every one is in the spectral family of this
-        model's design, else None (then the matrix path is used)."""
+        model's design, else None (then the matrix path is used; ``TypeError`` if the model or a
+        kernel is symbolic, as the matrix path is numeric)."""
         out = [getattr(kern, "spectral", None) for kern in kernels]
         if all(sk is not None and sk.design is self.design for sk in out):
             return out
+        if self.symbolic or any(getattr(kern, "symbolic", False) for kern in kernels):
+            raise TypeError(
+                "symbolic parameters need kernels of the spectral family of this model (gibbs, "
+                "bayes_teacher, and kd_student / tilt_student of such a teacher); a kernel "
+                "outside it is evaluated by matrix code, numerically only"
+            )
         return None
 
     def _spectral_kernel(self, h, b, v) -> MatrixNormalKernel:
         """The kernel with per-direction parameters ``h``, ``b = B U``, ``v`` (THEORY §7):
         ``H = X^T U diag(h) U^T``, ``B = b U^T``, ``Sigma = U diag(v) U^T``, ``P = I``."""
         u = self.design.U
+        if _any_symbolic(h, b, v):
+            return self._symbolic_spectral_kernel(h, b, v)
         h = np.broadcast_to(np.asarray(h, dtype=float), (self.d,))
         v = np.broadcast_to(np.asarray(v, dtype=float), (self.d,))
         b = np.broadcast_to(np.asarray(b, dtype=float), (self.k, self.d))
@@ -225,6 +301,27 @@ class LinearGaussianModel:
         spec = SpectralKernel(self.design, h, b, v)
         return MatrixNormalKernel(kern.P, kern.H, kern.B, kern.Sigma, spectral=spec)
 
+    def _symbolic_spectral_kernel(self, h, b, v) -> MatrixNormalKernel:
+        """:meth:`_spectral_kernel` for sympy parameters: ``dtype=object`` arrays (numbers as exact
+        binary ``sympy.Float``) and the matrices ``H``, ``B``, ``Sigma`` as object matrices in the
+        numeric eigenbasis (no finiteness or PSD check: the parameters are expressions)."""
+        u = self.design.U
+
+        def obj(x, shape):
+            return np.frompyfunc(sp.sympify, 1, 1)(
+                np.broadcast_to(np.asarray(x, dtype=object), shape)
+            )
+
+        h, b, v = obj(h, (self.d,)), obj(b, (self.k, self.d)), obj(v, (self.d,))
+        spec = SpectralKernel(self.design, h, b, v)
+        return MatrixNormalKernel(
+            P=np.eye(self.k),
+            H=self.X.T @ ((u * h) @ u.T),
+            B=b @ u.T,
+            Sigma=(u * v) @ u.T,
+            spectral=spec,
+        )
+
     # -- validation ---------------------------------------------------------------------------
     def _labels(self, Y) -> np.ndarray:
         y = _matrix("Y", Y)
@@ -232,13 +329,21 @@ class LinearGaussianModel:
             raise ValueError(f"Y must have shape ({self.k}, {self.n}), got {y.shape}")
         return y
 
-    def _check_kernel(self, name: str, kern) -> None:
+    def _check_kernel(self, name: str, kern, symbolic: bool = False) -> None:
+        """``kern`` a kernel of this model's shapes; unless ``symbolic``, the caller needs numbers
+        (``TypeError`` for a symbolic kernel or model)."""
         if not isinstance(kern, MatrixNormalKernel):
             raise TypeError(f"{name} must be a MatrixNormalKernel, got {type(kern).__name__}")
         if (kern.k, kern.d, kern.n) != (self.k, self.d, self.n):
             raise ValueError(
                 f"{name} has (k, d, n) = {(kern.k, kern.d, kern.n)}, the model has "
                 f"{(self.k, self.d, self.n)}"
+            )
+        if not symbolic and (kern.symbolic or self.symbolic):
+            raise numeric_only(
+                f"{name} {kern!r}" if kern.symbolic else f"the model {self!r}",
+                "the spectral kernel maps, gen, dgen, K_n and its parts, Esigma2, the "
+                "informations, theorem_values",
             )
 
     def _prior_mean(self, M0) -> np.ndarray:
@@ -316,6 +421,15 @@ class LinearGaussianModel:
             )
         return prec
 
+    def _check_precision(self, gamma, lam) -> None:
+        """:meth:`_gibbs_precision`'s check for numbers; for symbolic ``gamma`` or ``lam`` only
+        that a flat prior (``lam = 0``) needs ``X X^T`` invertible (a symbolic ``lam`` is taken
+        positive: the kernel holds where the precision is)."""
+        if not _any_symbolic(gamma, lam):
+            self._gibbs_precision(gamma, lam)
+        elif lam == 0:
+            self._gibbs_precision(1.0, 0.0)
+
     def _gibbs_parts(self, gamma: float, lam: float):
         """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma`` (THEORY §7),
         from one Cholesky factor of the precision: ``G^T = (2 gamma/n) solve(prec, X)`` (a solve,
@@ -341,10 +455,10 @@ class LinearGaussianModel:
 
         Spectral: per direction the compiled kernel maps ``gibbs_h``, ``gibbs_b``, ``gibbs_v`` of
         :mod:`kdtheory.formulas.linear_gaussian` (``v_i = n/(2 gamma s_i + lam n)``, ...)."""
-        gamma = check_scalar("gamma", gamma, MODEL_SCALE)
-        lam = check_scalar("lam", lam, MODEL_SCALE_OR_ZERO)
+        gamma = check_real("gamma", gamma, MODEL_SCALE)
+        lam = check_real("lam", lam, MODEL_SCALE_OR_ZERO)
         m0 = self._prior_mean(M0)
-        self._gibbs_precision(gamma, lam)
+        self._check_precision(gamma, lam)
         s, n = self.design.s, self.n
         return self._spectral_kernel(
             _f("gibbs_h")(gamma, lam, s, n),
@@ -355,9 +469,11 @@ class LinearGaussianModel:
     def bayes_teacher(self, lam: float = 1.0, temperature: float = 1.0, M0=None):
         """Tempered Bayes posterior: Gibbs with ``gamma = n / (2 nu^2 T)`` (THEORY §7); at
         ``T = 1`` the exact posterior under the prior rows ``N(M0 row, I/lam)``."""
-        t = check_scalar("temperature", temperature, MODEL_SCALE)
+        t = check_real("temperature", temperature, MODEL_SCALE)
         nu2 = self.nu * self.nu
         gamma = self.n / (2 * nu2 * t)
+        if _any_symbolic(gamma):
+            return self.gibbs(gamma=gamma, lam=lam, M0=M0)
         if not MODEL_SCALE.contains(gamma):
             lo = max(MODEL_SCALE.low, self.n / (2 * nu2 * MODEL_SCALE.high))
             hi = min(MODEL_SCALE.high, self.n / (2 * nu2 * MODEL_SCALE.low))
@@ -387,19 +503,19 @@ class LinearGaussianModel:
         ``(1-alpha)^2 G^T X^T Sigma_T X G`` (``G = (2 gamma/n) X^T Sigma_S``) to ``Sigma_S``.
 
         Spectral teacher: the compiled kernel maps ``kd_h_S``, ``kd_b_S``, ``kd_v_S`` (or
-        ``kd_v_S_sampled``) per direction; otherwise the matrix forms above."""
-        self._check_kernel("teacher", teacher)
-        alpha = check_scalar("alpha", alpha, UNIT_CLOSED)
-        gamma = check_scalar("gamma", gamma, MODEL_SCALE)
-        lam = check_scalar("lam", lam, MODEL_SCALE_OR_ZERO)
+        ``kd_v_S_sampled``) per direction; otherwise the matrix forms above (numbers only)."""
+        self._check_kernel("teacher", teacher, symbolic=True)
+        alpha = check_real("alpha", alpha, UNIT_CLOSED)
+        gamma = check_real("gamma", gamma, MODEL_SCALE)
+        lam = check_real("lam", lam, MODEL_SCALE_OR_ZERO)
         if not isinstance(teacher_sample, (bool, np.bool_)):
             raise TypeError(
                 f"teacher_sample must be True or False, got {short_repr(teacher_sample)}"
             )
         m0 = self._prior_mean(M0)
-        spec = self._spectral(teacher)
+        spec = self._spectral_or_numbers(teacher, alpha, gamma, lam)
         if spec is not None:
-            self._gibbs_precision(gamma, lam)
+            self._check_precision(gamma, lam)
             (t,), s, n = spec, self.design.s, self.n
             v_s = (
                 _f("kd_v_S_sampled")(t.v, alpha, gamma, lam, s, n)
@@ -437,10 +553,10 @@ class LinearGaussianModel:
         proportional to the gap, so it attains Theorem U1 with equality (``kappa > 0`` the upper
         side, ``kappa < 0`` the lower).  In Model A coordinates it is the tilt with
         ``kappa_A = kappa tau_T^2``.  Needs ``P_T = p I``.  Spectral teacher: the compiled maps
-        ``tilt_h_S``, ``tilt_b_S`` per direction (``v_S = v_T``)."""
-        self._check_kernel("teacher", teacher)
-        kappa = check_scalar("kappa", kappa, MODEL_REAL)
-        spec = self._spectral(teacher)
+        ``tilt_h_S``, ``tilt_b_S`` per direction (``v_S = v_T``); otherwise numbers only."""
+        self._check_kernel("teacher", teacher, symbolic=True)
+        kappa = check_real("kappa", kappa, MODEL_REAL)
+        spec = self._spectral_or_numbers(teacher, kappa)
         if spec is not None:
             (t,), n, dz = spec, self.n, self.design
             return self._spectral_kernel(
@@ -460,6 +576,18 @@ class LinearGaussianModel:
             np.eye(self.k),
             teacher.B - self.W_star @ self.X @ d_h,
         )
+
+    def _spectral_or_numbers(self, teacher, *hyper) -> list[SpectralKernel] | None:
+        """:meth:`_spectral` of ``teacher``; a teacher outside the spectral family (the matrix
+        path) with symbolic hyper-parameters is refused (``TypeError``)."""
+        spec = self._spectral(teacher)
+        if spec is None and _any_symbolic(*hyper):
+            raise TypeError(
+                "symbolic hyper-parameters need a teacher of the spectral family (gibbs, "
+                "bayes_teacher, kd_student or tilt_student of one); this teacher is evaluated "
+                "by matrix code, numerically only"
+            )
+        return spec
 
     def output_projection_student(self, teacher: MatrixNormalKernel, U, Sigma=None):
         """Fixed-subspace rank-r student ``M_S(Y) = Q_U M_T(Y)`` with ``Q_U = U U^T`` the orthogonal
@@ -504,7 +632,7 @@ class LinearGaussianModel:
         return MatrixNormalKernel(P=P, H=H, B=B, Sigma=psd_matrix("Sigma", Sigma, self.d))
 
     def _require_regular(self, name: str, kern: MatrixNormalKernel) -> None:
-        if is_singular(kern.Sigma):
+        if _singular(kern):
             raise ValueError(f"{name}.Sigma must be positive definite here, got a singular matrix")
 
     # -- exact quantities ---------------------------------------------------------------------
@@ -516,7 +644,7 @@ class LinearGaussianModel:
     def gen(self, kern: MatrixNormalKernel) -> float:
         """Expected generalization gap ``gen = (2 nu^2 / n) tr(P) tr(H X)`` (THEORY §7); for a
         spectral kernel the sum over directions of the compiled ``gen_dir``."""
-        self._check_kernel("kernel", kern)
+        self._check_kernel("kernel", kern, symbolic=True)
         spec = self._spectral(kern)
         if spec is not None:
             return self._gen_spectral(spec[0].h)
@@ -524,7 +652,7 @@ class LinearGaussianModel:
 
     def _gen_spectral(self, h) -> float:
         """The compiled ``gen_dir`` at the slopes ``h``, summed over the directions."""
-        return float(np.sum(_f("gen_dir")(h, self.design.s, self.nu, self.n, self.k)))
+        return _out(np.sum(_f("gen_dir")(h, self.design.s, self.nu, self.n, self.k)))
 
     def _gen_matrix(self, kern: MatrixNormalKernel) -> float:
         return float(2 * self.nu**2 / self.n * np.trace(kern.P) * np.trace(kern.H @ self.X))
@@ -547,8 +675,8 @@ class LinearGaussianModel:
 
     def dgen(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> float:
         """``gen_S - gen_T`` (both kernels by the same path, :meth:`_gen_pair`)."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
         return self._gen_pair(student, teacher)[0]
 
     def divergence_parts(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
@@ -568,11 +696,12 @@ class LinearGaussianModel:
           ``(Sigma_S, Sigma_T)`` (Cholesky-reduced; the sum of ``phi`` is free of the cancellation of
           ``tr - d - log det`` when ``Sigma_S ≈ Sigma_T``); ``inf`` for a singular ``Sigma_S``.
 
-        ``Sigma_T`` must be positive definite."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        ``Sigma_T`` must be positive definite.  Symbolic kernels: the spectral sums, as sympy
+        expressions."""
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
         self._require_regular("teacher", teacher)
-        return self._parts(student, teacher, singular_student=is_singular(student.Sigma))
+        return self._parts(student, teacher, singular_student=_singular(student))
 
     def _parts(self, student, teacher, singular_student: bool) -> dict:
         """:meth:`divergence_parts` for checked kernels with a positive definite ``Sigma_T``:
@@ -584,9 +713,9 @@ class LinearGaussianModel:
         (st, te), dz, nu, k = spec, self.design, self.nu, self.k
         c2 = np.sum(_f("c_Delta")(st.h, st.b, te.h, te.b, dz.s, dz.omega) ** 2, axis=0)
         return {
-            "offset": float(np.sum(_f("offset_dir")(c2, te.v))),
-            "estimation": float(np.sum(_f("estimation_dir")(st.h, te.h, dz.s, nu, te.v, k))),
-            "spread": float(np.sum(_f("spread_dir")(st.v, te.v, k))),
+            "offset": _out(np.sum(_f("offset_dir")(c2, te.v))),
+            "estimation": _out(np.sum(_f("estimation_dir")(st.h, te.h, dz.s, nu, te.v, k))),
+            "spread": _out(np.sum(_f("spread_dir")(st.v, te.v, k))),
         }
 
     def _matrix_parts(self, student, teacher, singular_student: bool) -> dict:
@@ -625,9 +754,12 @@ class LinearGaussianModel:
         self, student: MatrixNormalKernel, teacher: MatrixNormalKernel
     ) -> Divergence:
         """``K_n = E_Y KL(P_{W_S|Y} || P_{W_T|Y})`` (THEORY §1, §7); ``inf`` with the reason for a
-        singular (degenerate, deterministic) student or teacher covariance."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        singular (degenerate, deterministic) student or teacher covariance.  A sympy expression
+        (the spectral sum of ``K_n_dir``'s parts) where the model or a kernel is symbolic."""
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
+        if self.symbolic or student.symbolic or teacher.symbolic:
+            return sum(self.divergence_parts(student, teacher).values())
         sing_s, sing_t = is_singular(student.Sigma), is_singular(teacher.Sigma)
         if sing_s and not sing_t:
             return Divergence(math.inf, DEGENERATE_STUDENT)
@@ -649,11 +781,11 @@ class LinearGaussianModel:
     def conditional_proxy(self, teacher: MatrixNormalKernel) -> float:
         """``E_Y sigma_Y^2 = (4 nu^2 k / n^2) tr(Sigma_T X X^T)`` (THEORY §7); given ``Y``,
         ``g(W_T, Y)`` is Gaussian with variance :meth:`conditional_proxy_given_data`."""
-        self._check_kernel("teacher", teacher)
+        self._check_kernel("teacher", teacher, symbolic=True)
         spec = self._spectral(teacher)
         if spec is not None:  # the compiled Esigma2_dir summed over the directions
             esig = _f("Esigma2_dir")(spec[0].v, self.design.s, self.nu, self.n, self.k)
-            return float(np.sum(esig))
+            return _out(np.sum(esig))
         # tr(Sigma_T X X^T) as an elementwise sum of two symmetric matrices: O(d^2), not O(d^3)
         return float(4 * self.nu**2 * self.k / self.n**2 * np.sum(teacher.Sigma * self.XXt))
 
@@ -675,12 +807,12 @@ class LinearGaussianModel:
 
     def _spectral_information(self, name: str, kern: MatrixNormalKernel) -> float | None:
         """The compiled ``{name}_dir`` summed over the directions, for a spectral kernel."""
-        self._check_kernel("kernel", kern)
+        self._check_kernel("kernel", kern, symbolic=True)
         spec = self._spectral(kern)
         if spec is None:
             return None
         t, dz = spec[0], self.design
-        return float(np.sum(_f(f"{name}_dir")(t.h, t.v, dz.s, self.nu, self.k)))
+        return _out(np.sum(_f(f"{name}_dir")(t.h, t.v, dz.s, self.nu, self.k)))
 
     def mutual_information(self, kern: MatrixNormalKernel) -> float:
         """``I(W; Y) = (1/2) log det(I + nu^2 (Sigma^-1 H^T H) ⊗ (P P^T))
@@ -712,17 +844,19 @@ class LinearGaussianModel:
 
     def theorem_values(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> dict:
         """Exact values of the symbols of the upper bounds (``dgen``, ``gen_S``, ``gen_T``, ``K_n``,
-        ``Esigma2``, ``sigma_bar = inf``), the keys of ``GaussianMeanModel.theorem_values``."""
-        self._check_kernel("student", student)
-        self._check_kernel("teacher", teacher)
+        ``Esigma2``, ``sigma_bar = inf``), the keys of ``GaussianMeanModel.theorem_values``;
+        sympy expressions (``sigma_bar = sympy.oo``) where the model or a kernel is symbolic."""
+        self._check_kernel("student", student, symbolic=True)
+        self._check_kernel("teacher", teacher, symbolic=True)
         dgen, gen_s, gen_t = self._gen_pair(student, teacher)
+        symbolic = self.symbolic or student.symbolic or teacher.symbolic
         return {
             "dgen": dgen,
             "gen_S": gen_s,
             "gen_T": gen_t,
-            "K_n": float(self.distillation_divergence(student, teacher)),
+            "K_n": _out(self.distillation_divergence(student, teacher)),
             "Esigma2": self.conditional_proxy(teacher),
-            "sigma_bar": math.inf,
+            "sigma_bar": sp.oo if symbolic else math.inf,
         }
 
     # -- soft labels (label space) ------------------------------------------------------------
