@@ -19,6 +19,7 @@ import pytest
 import sympy as sp
 from test_gaussian_mean_symbolic import _quantities as _model_a_quantities
 
+import kdtheory
 from kdtheory import BumpLossModel, MemoriserModel
 from kdtheory.divergences import Divergence
 from kdtheory.formulas import bump as FB
@@ -364,3 +365,30 @@ def test_bad_input_raises_naming_the_parameter(call, error, match):
     lm = LinearGaussianModel(X, W, 1.1)
     with pytest.raises(error, match=match):
         call(MemoriserModel(10, 3), BumpLossModel(2, 10, 1.0), lm, lm.gibbs(2.0, 0.7))
+
+
+@pytest.mark.parametrize(
+    "make, name, module",
+    [
+        (lambda: kdtheory.MemoriserModel(M=5, n=3), "K_n", "memoriser"),
+        (lambda: kdtheory.BumpLossModel(d=1, n=3, s=1.0), "gen", "bump"),
+        (lambda: kdtheory.BallKernelModel(d=1, n=3, s=1.0), "K_n", "ball"),
+        (lambda: kdtheory.LinearGaussianModel(np.ones((1, 3)), [[1.0]], 1.0), "gen_dir",
+         "linear_gaussian"),
+    ],
+)  # fmt: skip
+def test_every_model_gives_its_closed_forms(make, name, module):
+    """``model.closed_form(name)`` is the formula module's record (Model A's has its own test)."""
+    from importlib import import_module
+
+    f = make().closed_form(name)
+    assert f is import_module(f"kdtheory.formulas.{module}").formula(name)
+    with pytest.raises(KeyError, match="nope"):
+        make().closed_form("nope")
+
+
+def test_model_c_closed_form_of_a_sum():
+    from kdtheory.formulas.linear_gaussian import spectral_sum
+
+    lin = kdtheory.LinearGaussianModel(np.ones((1, 3)), [[1.0]], 1.0)
+    assert lin.closed_form("K_n").expr == spectral_sum("K_n")

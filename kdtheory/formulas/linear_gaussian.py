@@ -43,6 +43,7 @@ Nothing is derived at import (:class:`~kdtheory.formulas.table.FormulaTable`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -54,7 +55,7 @@ from .engine import gaussian_expectation
 from .gaussian_mean import SYMBOLS as _MODEL_A
 from .gaussian_mean import _as_phi, _coeffs, _gibbs_params, _kl_gauss
 from .gaussian_mean import stationary_points as _stationary_points
-from .table import FormulaTable, proved
+from .table import Formula, FormulaTable, proved
 
 __all__ = ["SYMBOLS", "TABLE", "INDEX", "formulas", "formula", "compiled", "closed_form",
            "expression", "spectral_sum", "stationary_points"]  # fmt: skip
@@ -292,7 +293,7 @@ def _derive(add, S) -> None:  # noqa: PLR0915 - one derivation per quantity, in 
 
 
 TABLE = FormulaTable("linear-gaussian", SYMBOLS, _derive)
-formulas, formula, compiled, _expression, closed_form = TABLE.api()
+formulas, formula, compiled, _expression, _closed_form = TABLE.api()
 
 #: the per-direction symbols (indexed in :func:`spectral_sum`)
 PER_DIRECTION = {
@@ -330,6 +331,24 @@ def spectral_sum(name: str) -> sp.Expr:
     term = formula(SUMS[name][0]).expr
     idx = {x: sp.IndexedBase(x)[INDEX] for x in term.free_symbols if str(x) in PER_DIRECTION}
     return sp.Sum(term.subs(idx, simultaneous=True), (INDEX, 0, SYMBOLS["d"].symbol - 1))
+
+
+def closed_form(name: str) -> Formula:
+    """A per-direction formula by name, or a model quantity of :data:`SUMS` as a
+    :class:`Formula` whose ``expr`` is its :func:`spectral_sum` (``args`` are those of the
+    per-direction term it sums); ``KeyError`` lists both."""
+    if name in SUMS:
+        per_dir, meaning = SUMS[name]
+        f = formula(per_dir)
+        how = f"the sum over the spectrum of X X^T of {per_dir} ({f.how})"
+        return dataclasses.replace(f, name=name, expr=spectral_sum(name), meaning=meaning, how=how)
+    try:
+        return _closed_form(name)
+    except KeyError:
+        raise KeyError(
+            f"unknown linear-gaussian quantity {name!r}; model quantities: {', '.join(SUMS)}; "
+            f"per-direction formulas: {', '.join(formulas())}"
+        ) from None
 
 
 def _summed(term, limits) -> sp.Expr:

@@ -142,3 +142,21 @@ class FormulaTable:
         """``(expr, meaning)`` of the formula ``quantity`` (what ``kdtheory derive`` prints)."""
         f = self.formula(quantity)
         return f.expr, f"{f.meaning} ({f.ref}; {f.how})"
+
+
+def closed_form_method(module: str, model: str):
+    """A model class's ``closed_form(name)`` method: the :class:`Formula` called ``name`` in
+    :mod:`kdtheory.formulas.<module>` (its expression, symbols with LaTeX, domain and meaning,
+    THEORY reference); ``KeyError`` lists the known names."""
+
+    def closed_form(self, name: str) -> Formula:
+        from importlib import import_module
+
+        return import_module(f"kdtheory.formulas.{module}").closed_form(name)
+
+    closed_form.__doc__ = (
+        f"The closed form of the {model} quantity ``name`` as a "
+        f":class:`~kdtheory.formulas.table.Formula` (``.expr``, ``.symbols``, ``.ref``), from "
+        f":mod:`kdtheory.formulas.{module}`: the expression the numbers of this class come from."
+    )
+    return closed_form

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..divergences import Divergence
+from ..formulas.table import closed_form_method
 from ..symbols import (
     MODEL_BOUND,
     MODEL_COUNT,
@@ -106,6 +107,8 @@ class BallKernelModel:
     >>> round(model.distillation_divergence(student, teacher), 12)
     0.510825623766
     """
+
+    closed_form = closed_form_method("ball", "ball-kernel")
 
     def __init__(self, d: int, n: int, s: float, m=0.0, omega: float = 1.0):
         self.d = check_int("d", d, MODEL_DIM)

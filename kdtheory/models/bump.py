@@ -31,6 +31,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from ..formulas.table import closed_form_method
 from ..symbols import MODEL_SCALE, check_real, is_symbolic, numeric_only
 from .gaussian_mean import GaussianKernel, GaussianMeanModel, _mc_size, _offset, _out
 from .gaussian_smoothing import GaussianMeanSmoothing
@@ -90,6 +91,8 @@ class BumpLossModel(GaussianMeanSmoothing):
     >>> float(wide.gen(teacher).subs(omega, 1.0))  # the float above
     0.045454545454545456
     """
+
+    closed_form = closed_form_method("bump", "bump-loss")
 
     def __init__(self, d: int, n: int, s: float, m=0.0, beta: float = 1.0):
         self._data = GaussianMeanModel(d=d, n=n, s=s, m=m)

@@ -43,6 +43,7 @@ import sympy as sp
 from scipy import linalg
 
 from ..divergences import Divergence, kl, phi
+from ..formulas.table import closed_form_method
 from ..matrix_normal import (
     DEGENERATE_STUDENT,
     DEGENERATE_TEACHER,
@@ -240,6 +241,8 @@ class LinearGaussianModel:
     >>> round(2.0 * 0.5 / (2.0 * 0.7), 12)  # the design value gamma_T lam_S / (gamma_S lam_T)
     0.714285714286
     """
+
+    closed_form = closed_form_method("linear_gaussian", "linear-Gaussian (Model C)")
 
     def __init__(self, X, W_star, nu: float):
         self.X = _matrix("X", X)

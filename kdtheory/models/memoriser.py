@@ -32,6 +32,7 @@ import sympy as sp
 from scipy.special import rel_entr  # brute force only: from the definition of KL_D
 
 from ..divergences import Divergence
+from ..formulas.table import closed_form_method
 from ..symbols import (
     MODEL_COUNT,
     POSITIVE_INTEGER,
@@ -104,6 +105,8 @@ class MemoriserModel:
     >>> MemoriserModel(M=10, n=n).gen(model.kernel(p))
     p*exp(n*log(9/10))
     """
+
+    closed_form = closed_form_method("memoriser", "memoriser")
 
     def __init__(self, M: int, n: int):
         self.M = _count("M", M)
