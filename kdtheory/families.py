@@ -38,8 +38,9 @@ from .search import SearchSpace
 
 __all__ = ["Family", "family", "families", "register_family", "DISCHARGE_RTOL"]
 
-#: relative tolerance of an exact-CGF comparison in an assumption check (the closed forms are
-#: accurate to ~1e-14 relative; a hypothesis failing by less is reported as met)
+#: relative tolerance of an exact-CGF comparison in an assumption check, relative to the size of
+#: the terms compared (the closed forms are accurate to ~1e-14 relative to their terms; a
+#: hypothesis failing by less is reported as met: a case on the boundary is admissible)
 DISCHARGE_RTOL = 1e-10
 #: points of the theta grid on which a sub-gamma CGF bound is checked (a necessary check)
 SUBGAMMA_GRID = 64
@@ -175,9 +176,13 @@ def _gm_central(a: CentralCondition, pt: dict, values: dict) -> bool | None:
     lo, _ = model.cgf_domain(teacher)
     if -eta <= lo:
         return False
+    gen_t = float(model.gen(teacher))
     lhs = float(model.joint_cgf(teacher, -eta))
-    rhs = -(c or 0.0) * eta * float(model.gen(teacher))
-    return lhs <= rhs + DISCHARGE_RTOL * max(abs(lhs), abs(rhs))
+    rhs = -(c or 0.0) * eta * gen_t
+    # the CGF is a sum of terms of the size of its first-order term eta gen_T, each accurate to
+    # ~1e-14 relative: at eta = eta_c, c = 0 (the boundary) it is 0 up to that rounding
+    scale = max(abs(lhs), abs(rhs), abs(eta * gen_t))
+    return lhs <= rhs + DISCHARGE_RTOL * scale
 
 
 def _gm_sub_gamma(a: SubGamma, pt: dict, values: dict) -> bool | None:

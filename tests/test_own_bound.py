@@ -361,3 +361,21 @@ def test_negative_controls_check_their_hypotheses_per_point():
     (res,) = run_audit(seed=0, only=["N5"]).results
     counts = res.extra["assumptions"]
     assert res.verdict == "refuted" and counts == {"not_met": 0, "unchecked": 0}
+
+
+def test_a_sampling_claim_with_a_wrong_hypothesis_is_flagged():
+    """The toolkit's sampled claims check their hypotheses on a sample of their cases (and the
+    tightest): U1's sampler with a fixed sub-Gaussian parameter is flagged, U1 itself is not."""
+    import dataclasses
+
+    from kdtheory.audit.discharge import SAMPLE
+
+    u1 = next(c for c in claims() if c.id == "U1")
+    res = u1.run(0, scale=0.01)
+    assert res.extra["assumptions"] == {"checked": SAMPLE + 1, "not_met": 0, "unchecked": 0}
+    wrong = kd.Theorem(id="U1-fixed", name="x", status="reconstructed", ref="x",
+                       statement=u1.theorem.statement, assumptions=(SubGaussian(sigma=0.1),))  # fmt: skip
+    res = dataclasses.replace(u1, id="U1-fixed", theorem=wrong).run(0, scale=0.01)
+    assert res.verdict == "inconclusive" and not res.as_expected
+    assert res.extra["assumptions"]["not_met"] == SAMPLE + 1
+    assert "assumption not met on" in res.notes

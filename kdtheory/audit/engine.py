@@ -248,15 +248,31 @@ class SamplingClaim(Claim):
 
     def run(self, seed, scale: float = 1.0) -> ClaimResult:
         t0 = time.perf_counter()
+        from .discharge import block_sample, discharge_cases
+
         root = claim_stream(seed, self.id)
         tally = _Tally()
+        sample: list = []
         for rng, size in block_streams(root, self.planned_cases(scale)):
             batch = self.sampler(rng, size)
             tally.add(batch, self.theorem.evaluate(**batch.values))
+            if not sample and self.theorem.assumptions:
+                sample = block_sample(batch)
         n = tally.n
         verdict = INCONCLUSIVE if n == 0 else (REFUTED if tally.violations else HOLDS)
         notes = self.description
         extra = {}
+        if tally.tightest is not None:
+            sample.append((tally.tightest["params"], tally.tightest["values"]))
+        counts = discharge_cases(self, sample)
+        if counts is not None:
+            extra["assumptions"] = counts
+            if counts["not_met"]:
+                verdict = INCONCLUSIVE
+                notes = (
+                    f"assumption not met on {counts['not_met']} of {counts['checked']} checked "
+                    "cases: the sampled cases are not evidence for the theorem"
+                )
         w_ratio, w_n = None, 0
         if self.witness is not None:
             wo = self.judge_witnesses(witness_stream(root), self.planned_witnesses(scale))
