@@ -358,7 +358,7 @@ def test_negative_controls_check_their_hypotheses_per_point():
     point is checked with Model A's exact CGF (none fails: eta = u eta_c, u < 1)."""
     from kdtheory.audit import run_audit
 
-    (res,) = run_audit(seed=0, only=["N5"]).results
+    (res,) = run_audit(seed=0, scale=0.3, only=["N5"]).results
     counts = res.extra["assumptions"]
     assert res.verdict == "refuted" and counts == {"not_met": 0, "unchecked": 0}
 
