@@ -196,15 +196,13 @@ def _gm_sub_gamma(a: SubGamma, pt: dict, values: dict) -> bool | None:
     lo, hi = model.cgf_domain(teacher)
     end = 1.0 / b if b > 0 else 1e6
     sign = 1.0 if a.side == "upper" else -1.0
-    for theta in np.geomspace(end * 1e-6, end * (1 - 1e-6), SUBGAMMA_GRID):
-        arg = sign * theta
-        if not lo < arg < hi:
-            return False
-        lam = float(model.centred_cgf(teacher, arg))
-        bound = v * theta**2 / (2 * (1 - b * theta))
-        if lam > bound * (1 + DISCHARGE_RTOL):
-            return False
-    return True
+    theta = np.geomspace(end * 1e-6, end * (1 - 1e-6), SUBGAMMA_GRID)
+    arg = sign * theta
+    if not np.all((lo < arg) & (arg < hi)):  # the CGF is infinite there: the bound fails
+        return False
+    lam = np.asarray(model.centred_cgf(teacher, arg), dtype=float)
+    bound = v * theta**2 / (2 * (1 - b * theta))
+    return bool(np.all(lam <= bound * (1 + DISCHARGE_RTOL)))
 
 
 def _unbounded(a: BoundedLoss, pt: dict, values: dict) -> bool:

@@ -379,3 +379,20 @@ def test_a_sampling_claim_with_a_wrong_hypothesis_is_flagged():
     assert res.verdict == "inconclusive" and not res.as_expected
     assert res.extra["assumptions"]["not_met"] == SAMPLE + 1
     assert "assumption not met on" in res.notes
+
+
+@pytest.mark.parametrize("side", ["upper", "lower"])
+def test_sub_gamma_check_accepts_model_a_constants_and_refuses_smaller(side):
+    """Model A's own (V_g, b_g) pass the grid check of the exact centred CGF (THEORY §6.5); a
+    variance factor 100 times smaller does not (the CGF's curvature at 0 is Var g)."""
+    from kdtheory.assumptions import SubGamma
+    from kdtheory.families import family, gaussian_mean_pair
+
+    fam = family("gaussian-mean")
+    pt = {"d": 2, "n": 4, "s": 1.2, "m": 0.4, "a_T": 0.7, "b_T": 0.1, "tau_T": 0.5,
+          "kappa": 0.1, "db": 0.0, "tau_factor": 1.0}  # fmt: skip
+    model, _, teacher = gaussian_mean_pair(pt)
+    v, b = model.sub_gamma_constants(teacher, side)
+    vals = fam.values(pt)
+    assert fam.discharge(SubGamma(v=v, b=b, side=side), pt, vals) is True
+    assert fam.discharge(SubGamma(v=v / 100, b=b, side=side), pt, vals) is False
