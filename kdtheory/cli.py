@@ -720,7 +720,7 @@ def _run_audit(args, progress, out: _Stdout) -> int:
     if report.plugins or report.session_claims:
         out(f"\nreproduce with: {report.reproduce_command()}")
     out(
-        f"\n{'OK' if ok else 'FAILED'}: {len(report.results)} claims, seed {report.seed}, "
+        f"\n{'OK' if ok else 'FAILED'}: {len(report.results)} claim{'' if len(report.results) == 1 else 's'}, seed {report.seed}, "
         f"{report.seconds:.1f} s"
         + (
             ", tightest cases and counterexamples re-evaluated in ball arithmetic ('certified' "
