@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import sympy as sp
 
+from .display import math_text
 from .symbols import Param, aux_symbol, param, to_latex
 
 __all__ = [
@@ -94,6 +95,17 @@ class Assumption:
         q = self.quantifier()
         return rf"\textbf{{{self.title}}}: ${body}$" + (f" {q}" if q else "")
 
+    def _repr_latex_(self) -> str:
+        r"""Notebook display: the title, the predicate and its quantifier as one display-math
+        block valid in MathJax, KaTeX and LaTeX (``$$ \begin{array}{l} ... \end{array} $$``,
+        the quantifier's text in ``\text{...}``, :func:`kdtheory.display.math_text`)."""
+        body = r",\quad ".join(to_latex(c) for c in self.conditions())
+        rows = [rf"\textbf{{{self.title}}}:\quad {body}"]
+        q = self.quantifier()
+        if q:
+            rows.append(r"\quad " + math_text(q))
+        return r"$$\begin{array}{l}" + r" \\ ".join(rows) + r"\end{array}$$"
+
     def __str__(self) -> str:
         vals = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.param_names)
         return f"{type(self).__name__}({vals})"
@@ -132,11 +144,11 @@ class SubGaussian(Assumption):
         return [sp.Le(_Lambda(_lam), _lam**2 * self.proxy() / 2)]
 
     def quantifier(self) -> str:
-        cond = " for a.e. $D$" if self.conditional else ""
+        cond = ", conditionally on $D$ (for a.e. $D$)" if self.conditional else ""
         var = "a random variable $X$" if self.of is None else f"$X={self.of}$"
         return (
-            r"for all $\lambda\in\mathbb{R}$, where $\Lambda(\lambda)=\log\mathbb{E}"
-            rf"\,e^{{\lambda(X-\mathbb{{E}}X)}}$ for {var} under {self.under}{cond}"
+            rf"for all $\lambda\in\mathbb{{R}}${cond}, where $\Lambda(\lambda)=\log\mathbb{{E}}"
+            rf"\,e^{{\lambda(X-\mathbb{{E}}X)}}$ for {var} under {self.under}"
         )
 
 

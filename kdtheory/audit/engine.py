@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .. import display
 from ..theorems.base import Status, Theorem
 from .witness import WitnessOutcome, judge_witnesses, statement_deviation
 
@@ -177,6 +178,39 @@ class ClaimResult:
 
     def to_json(self) -> dict:
         return _jsonable(asdict(self))
+
+    def __repr__(self) -> str:
+        return (
+            f"ClaimResult(id={self.id!r}, model={self.model!r}, verdict={self.verdict!r}, "
+            f"cases={int(self.cases)}, violations={int(self.violations)}, "
+            f"max_ratio={display.plain(self.max_ratio)!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the verdict with its evidence, the notes, and the counterexample
+        (or, if none, the tightest case) as a parameter table."""
+        ratio = "-" if self.max_ratio is None else display.number(self.max_ratio)
+        line = [
+            (self.id, True),
+            f" (theorem {self.theorem}, {self.status}) on {self.model}: ",
+            (self.verdict, True),
+            "" if self.as_expected else " (not as expected)",
+            f" in {display.count(self.cases, 'case')}, "
+            f"{display.count(self.violations, 'violation')}, max ratio {ratio}",
+        ]
+        if self.witness_ratio is not None:
+            line.append(
+                f"; equality witnesses: ratio {display.number(self.witness_ratio, 16)} "
+                f"in {display.count(self.witness_cases, 'case')}"
+            )
+        out = [display.paragraph(*line)]
+        if self.notes:
+            out.append(display.paragraph(self.notes))
+        if self.counterexample is not None:
+            out.append(display.case_html(self.counterexample, "counterexample"))
+        elif self.tightest is not None:
+            out.append(display.case_html(self.tightest, "tightest case"))
+        return "<div>" + "".join(out) + "</div>"
 
 
 @dataclass
@@ -496,9 +530,13 @@ class AuditReport:
 
         atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
-    def table(self) -> str:
-        head = ("claim", "status", "model", "verdict", "cases", "viol.", "max ratio", "witness")
-        rows = [head]
+    #: the columns of :meth:`table` and of the notebook display
+    TABLE_HEAD = ("claim", "status", "model", "verdict", "cases", "viol.", "max ratio", "witness")
+
+    def table_rows(self) -> list[tuple[str, ...]]:
+        """The cells of :meth:`table`, one tuple of text per claim (an unexpected verdict is
+        marked ``(!)``)."""
+        rows = []
         for r in self.results:
             wit = "" if r.witness_ratio is None else f"{r.witness_ratio:.15f}"
             rows.append(
@@ -513,6 +551,29 @@ class AuditReport:
                     wit,
                 )
             )
+        return rows
+
+    def status_line(self) -> str:
+        """``OK: 24 claims, seed 0, 27.1 s`` (``FAILED`` when a claim is not as expected)."""
+        n = len(self.results)
+        return (
+            f"{'OK' if self.ok else 'FAILED'}: {n} claim{'' if n == 1 else 's'}, "
+            f"seed {self.seed}, {self.seconds:.1f} s"
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the rows of :meth:`table` as an HTML table, then the status line."""
+        verdict, line = "OK" if self.ok else "FAILED", self.status_line()
+        return (
+            "<div>"
+            + display.table(self.TABLE_HEAD, self.table_rows(), cls="kdtheory-audit")
+            + display.paragraph((verdict, True), line[len(verdict) :])
+            + "</div>"
+        )
+
+    def table(self) -> str:
+        head = self.TABLE_HEAD
+        rows = [head, *self.table_rows()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
         lines = [
             "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows

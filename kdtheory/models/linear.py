@@ -42,6 +42,7 @@ import numpy as np
 import sympy as sp
 from scipy import linalg
 
+from .. import display
 from ..divergences import Divergence, kl, phi
 from ..formulas.table import closed_form_method
 from ..matrix_normal import (
@@ -77,10 +78,36 @@ from .rank import (
     weight_space_decomposition,
 )
 
-__all__ = ["MatrixNormalKernel", "LinearGaussianModel", "SpectralDesign", "SpectralKernel"]
+__all__ = [
+    "MatrixNormalKernel",
+    "LinearGaussianModel",
+    "RankProfile",
+    "SpectralDesign",
+    "SpectralKernel",
+]
 
 #: most numbers a Monte Carlo twin may draw (``size * k * max(d, n)``; memory bound)
 MC_BUDGET = 10**8
+
+
+class RankProfile(dict):
+    """The result of :meth:`LinearGaussianModel.rank_profile`: a plain ``dict`` of arrays
+    (``rank``, ``rank_bottleneck``, ``K_n``, ``projection``) that displays in a notebook as a
+    table with one row per rank (:func:`kdtheory.display.rank_profile_html`)."""
+
+    def _repr_html_(self) -> str:
+        return display.rank_profile_html(self)
+
+
+def _profile(ranks, bottleneck, k_out, k_in) -> RankProfile:
+    """The rank profile from the costs of the output- and input-side projection students: the
+    cheaper side per rank (:meth:`LinearGaussianModel.rank_profile`)."""
+    return RankProfile(
+        rank=ranks,
+        rank_bottleneck=bottleneck,
+        K_n=np.minimum(k_out, k_in),
+        projection=np.where(k_out <= k_in, "output", "input"),
+    )
 
 
 def _matrix(name: str, value) -> np.ndarray:
@@ -968,7 +995,7 @@ class LinearGaussianModel:
             side(a_in, kept_cols, e_in[None, :]),
         )
 
-    def rank_profile(self, teacher: MatrixNormalKernel) -> dict:
+    def rank_profile(self, teacher: MatrixNormalKernel) -> RankProfile:
         """Design guidance (THEORY §7): for every rank ``r = 0..min(k, d)`` (numpy arrays)
 
         * ``rank_bottleneck[r] = (1/2) sum_{i>r} varsigma_i^2(Abar)``, ``Abar = E_Y[M_T(Y)] Sigma_T^{-1/2}``:
@@ -991,24 +1018,15 @@ class LinearGaussianModel:
         moments = self._spectral_moments(teacher)
         if moments is not None:
             bottleneck, k_out, k_in = self._spectral_rank_costs(*moments, ranks)
-            return {
-                "rank": ranks,
-                "rank_bottleneck": bottleneck,
-                "K_n": np.minimum(k_out, k_in),
-                "projection": np.where(k_out <= k_in, "output", "input"),
-            }
+            return _profile(ranks, bottleneck, k_out, k_in)
         abar, s_out, s_in = self._second_moments(teacher)
         sv2 = np.linalg.svd(abar, compute_uv=False) ** 2
         ev_out = np.clip(np.linalg.eigvalsh(s_out), 0.0, None)  # PSD: rounding negatives -> 0
         ev_in = np.clip(np.linalg.eigvalsh(s_in), 0.0, None)
         k_out = np.array([0.5 * tail_sum(ev_out, r) for r in ranks])
         k_in = np.array([0.5 * tail_sum(ev_in, r) for r in ranks])
-        return {
-            "rank": ranks,
-            "rank_bottleneck": np.array([0.5 * tail_sum(sv2, r) for r in ranks]),
-            "K_n": np.minimum(k_out, k_in),
-            "projection": np.where(k_out <= k_in, "output", "input"),
-        }
+        bottleneck = np.array([0.5 * tail_sum(sv2, r) for r in ranks])
+        return _profile(ranks, bottleneck, k_out, k_in)
 
     def best_rank_student(self, teacher: MatrixNormalKernel, r: int) -> MatrixNormalKernel:
         """The fixed-subspace rank-r student attaining ``rank_profile(teacher)["K_n"][r]``: the

@@ -123,6 +123,20 @@ class Evaluation:
     def all_hold(self) -> bool:
         return bool(np.all(self.holds))
 
+    def __repr__(self) -> str:
+        """Python numbers for scalar inputs (``lhs=0.5``, ``holds=True``); for arrays the
+        shape, how many hold and the worst ratio first (:func:`kdtheory.display.evaluation_repr`)."""
+        from .. import display
+
+        return display.evaluation_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: a table lhs / rhs / slack / ratio / holds for scalar inputs, a
+        summary (shape, how many hold, the worst ratio) for arrays."""
+        from .. import display
+
+        return display.evaluation_html(self)
+
 
 @dataclass(frozen=True, eq=False)
 class Theorem:
