@@ -19,6 +19,8 @@ from functools import cached_property
 
 import numpy as np
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 __all__ = [
     "Domain",
@@ -599,6 +601,33 @@ def latex_names() -> dict[sp.Symbol, str]:
     return {**{p.symbol: p.latex for p in PARAMS.values()}, **AUX_LATEX}
 
 
-def to_latex(expr) -> str:
-    """LaTeX of a sympy expression with the project's symbol names (THEORY notation)."""
-    return sp.latex(expr, symbol_names=latex_names())
+class _Printer(LatexPrinter):
+    """sympy's LaTeX printer with one rule of paper style: a product of square roots (and
+    reciprocal square roots) of nonnegative factors is one root, ``sqrt(2) sqrt(E sigma^2) sqrt(K_n)`` ->
+    ``\\sqrt{2 \\mathbb{E}_D\\sigma_D^2 K_n}`` (sympy splits ``sqrt(2 E K_n)`` into three roots
+    because its symbols are positive; ``sqrt(a) sqrt(b) = sqrt(a b)`` for ``a, b >= 0``)."""
+
+    def _print_Mul(self, expr):
+        roots = [f for f in expr.args if _is_root(f)]
+        if len(roots) < 2:
+            return super()._print_Mul(expr)
+        rest = sp.Mul(*[f for f in expr.args if not _is_root(f)])
+        root = rf"\sqrt{{{self._print(sp.Mul(*[f.base ** (2 * f.exp) for f in roots]))}}}"
+        if rest == 1:
+            return root
+        if rest == -1:
+            return "- " + root
+        if rest.could_extract_minus_sign():
+            return "- " + self.parenthesize(-rest, PRECEDENCE["Mul"], strict=True) + " " + root
+        return self.parenthesize(rest, PRECEDENCE["Mul"], strict=True) + " " + root
+
+
+def _is_root(f) -> bool:
+    return f.is_Pow and abs(f.exp) == sp.S.Half and bool(f.base.is_nonnegative)
+
+
+def to_latex(expr, symbol_names: dict | None = None) -> str:
+    """LaTeX of a sympy expression with the project's symbol names (THEORY notation), or with
+    ``symbol_names`` when given; products of square roots print as one root (:class:`_Printer`)."""
+    names = latex_names() if symbol_names is None else symbol_names
+    return _Printer({"symbol_names": names}).doprint(expr)
