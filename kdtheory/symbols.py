@@ -14,6 +14,7 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -37,6 +38,7 @@ __all__ = [
     "latex_names",
     "aux_symbol",
     "to_latex",
+    "upright_spacing",
     "check_in",
     "check_scalar",
     "check_int",
@@ -620,6 +622,24 @@ class _Printer(LatexPrinter):
         if rest.could_extract_minus_sign():
             return "- " + self.parenthesize(-rest, PRECEDENCE["Mul"], strict=True) + " " + root
         return self.parenthesize(rest, PRECEDENCE["Mul"], strict=True) + " " + root
+
+    def doprint(self, expr):
+        return upright_spacing(super().doprint(expr))
+
+
+_UPRIGHT_FACTOR = re.compile(r"(?<=[A-Za-z}]) (?=\\math(?:rm|bb)\{)")
+
+
+def upright_spacing(latex: str) -> str:
+    """A thin space ``\\,`` before an upright multi-letter factor (``c \\mathrm{gen}_T`` would
+    read as the word "cgen"): ``c\\,\\mathrm{gen}_T``, ``\\mathrm{KL}\\,\\mathrm{Var}_P f``; not after a
+    number (``2 \\mathrm{KL}`` reads as it should) or a command (``\\leq \\mathbb{E}``)."""
+
+    def space(m: re.Match) -> str:
+        after_command = re.search(r"\\[A-Za-z]+$", latex[: m.start()]) is not None
+        return " " if after_command else r"\,"  # ``\leq \mathbb{E}`` is spaced already
+
+    return _UPRIGHT_FACTOR.sub(space, latex)
 
 
 def _is_root(f) -> bool:

@@ -53,6 +53,14 @@ def test_products_of_roots_print_as_one_root():
     assert to_latex(-symbol("eta") * expr) == r"- \eta \sqrt{2 \mathbb{E}_D\sigma_D^2 K_n}"
 
 
+def test_an_upright_factor_is_set_off_by_a_thin_space():
+    """``c gen_T`` must not read as the word "cgen"; no space after a number or a relation."""
+    c, gen_t = symbol("c"), symbol("gen_T")
+    assert to_latex(c * gen_t) == r"c\,\mathrm{gen}_T"
+    assert to_latex(2 * gen_t) == r"2 \mathrm{gen}_T"
+    assert to_latex(sp.Le(c, gen_t)) == r"c \leq \mathrm{gen}_T"
+
+
 def test_roots_of_factors_of_unknown_sign_stay_apart():
     """``sqrt(a) sqrt(b) = sqrt(a b)`` needs ``a, b >= 0``: not combined otherwise."""
     x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
