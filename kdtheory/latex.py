@@ -1,6 +1,13 @@
 """LaTeX output: the preamble with the theorem environments, a standalone document with every
 registered theorem grouped by status (THEORY §0), and compilation with ``pdflatex``.
 
+Two modes: the default document carries provenance (ids, status labels, THEORY references);
+paper mode (``paper=True``, ``kdtheory latex --paper``) is what a paper prints: ``amsthm``
+environments (``theorem``, ``lemma``, ``conjecture``), no provenance, no negative controls.
+:func:`theorem_preamble` (``kdtheory latex --preamble``) gives exactly the packages and
+environments a theorem's LaTeX needs, so that ``kdtheory latex --paper --id U1`` can be pasted
+into any ``article``.
+
 Each theorem renders itself (:meth:`kdtheory.theorems.Theorem.latex`); this module assembles
 documents and runs the TeX engine.  Only the Debian packages ``texlive-latex-base`` and
 ``texlive-latex-recommended`` are assumed (``amsmath``, ``amsthm``, ``geometry``, ``booktabs``,
