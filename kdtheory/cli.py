@@ -242,6 +242,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="also compile FILE.pdf next to it with pdflatex (needs -o; says so when pdflatex "
         "is missing; an existing FILE.pdf is replaced only by a complete new one)",
     )
+    lx.add_argument(
+        "--paper",
+        action="store_true",
+        help="paper mode: no ids, status labels or THEORY references; amsthm environments "
+        "(theorem, lemma, conjecture); negative controls left out of the document (with --id, "
+        "printed as a remark)",
+    )
+    lx.add_argument(
+        "--id",
+        action="append",
+        dest="ids",
+        metavar="ID",
+        help="only theorem ID (repeatable): prints the theorems' LaTeX alone, for pasting into "
+        "a document whose preamble has what --preamble prints (with -o/--pdf: a document of "
+        "them)",
+    )
+    lx.add_argument(
+        "--preamble",
+        action="store_true",
+        help="print exactly the packages and environments the theorems' LaTeX needs (of the "
+        "--id theorems if given; --paper environments with --paper)",
+    )
     pv = sub.add_parser(
         "prove",
         help="run a theorem's proof script and print its steps (PROVED / EVIDENCE / FAILED)",
@@ -490,15 +512,38 @@ def _tex_output(parser, output: str) -> Path:
     return path
 
 
+def _selected_theorems(parser, ids):
+    """The registered theorems, or those named by ``--id`` in the order given (an unknown id
+    is a usage error naming the known ones)."""
+    from .theorems.registry import all_theorems
+
+    known = {t.id: t for t in all_theorems()}
+    if not ids:
+        return list(known.values())
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        parser.error(f"unknown theorem id {unknown[0]!r}; known: {', '.join(known)}")
+    return [known[i] for i in dict.fromkeys(ids)]
+
+
 def _latex(args, parser, out: _Stdout) -> int:
     from . import theorems  # noqa: F401  (registers every theorem)
-    from .latex import compile_pdf, theorems_document
+    from .latex import compile_pdf, theorem_latex, theorem_preamble, theorems_document
     from .outputs import atomic_write_text
 
     if args.pdf and not args.output:
         parser.error("--pdf needs -o FILE.tex (the PDF is written next to it)")
+    if args.preamble and (args.output or args.pdf):
+        parser.error("--preamble prints to stdout; it does not take -o or --pdf")
+    thms = _selected_theorems(parser, args.ids)
+    if args.preamble:
+        out(theorem_preamble(thms, paper=args.paper))
+        return EXIT["ok"]
     tex = _tex_output(parser, args.output) if args.output else None
-    doc = theorems_document()
+    if args.ids and tex is None:
+        out("\n\n".join(theorem_latex(thms, paper=args.paper)))
+        return EXIT["ok"]
+    doc = theorems_document(thms, paper=args.paper)
     if tex is None:
         out(doc, end="")
         return EXIT["ok"]

@@ -1,6 +1,13 @@
 """LaTeX output: the preamble with the theorem environments, a standalone document with every
 registered theorem grouped by status (THEORY §0), and compilation with ``pdflatex``.
 
+Two modes: the default document carries provenance (ids, status labels, THEORY references);
+paper mode (``paper=True``, ``kdtheory latex --paper``) is what a paper prints: ``amsthm``
+environments (``theorem``, ``lemma``, ``conjecture``), no provenance, no negative controls.
+:func:`theorem_preamble` (``kdtheory latex --preamble``) gives exactly the packages and
+environments a theorem's LaTeX needs, so that ``kdtheory latex --paper --id U1`` can be pasted
+into any ``article``.
+
 Each theorem renders itself (:meth:`kdtheory.theorems.Theorem.latex`); this module assembles
 documents and runs the TeX engine.  Only the Debian packages ``texlive-latex-base`` and
 ``texlive-latex-recommended`` are assumed (``amsmath``, ``amsthm``, ``geometry``, ``booktabs``,
@@ -24,7 +31,11 @@ from .theorems.base import Status
 __all__ = [
     "STATUS_TITLES",
     "SOURCE_LINE",
+    "PACKAGES",
+    "ENVIRONMENTS",
+    "theorem_preamble",
     "preamble",
+    "theorem_latex",
     "theorems_body",
     "theorems_document",
     "pdflatex_path",
@@ -58,23 +69,70 @@ PDFLATEX_MISSING = (
 )
 
 
-def preamble(title: str) -> str:
-    """Document class, packages, the ``theorem``/``claim`` environments and the title."""
+#: The packages a theorem's LaTeX needs (``amssymb`` for ``\\mathbb``, ``amsmath`` for
+#: ``\\operatorname`` and ``multline*``, ``amsthm`` for the environments and ``proof``).
+PACKAGES = r"\usepackage{amsmath,amssymb,amsthm}"
+
+#: The environments of :meth:`Theorem.latex`: name -> (``\newtheorem`` line, theorem style).
+#: The numbered ones share the ``theorem`` counter.
+ENVIRONMENTS = {
+    "theorem": (r"\newtheorem{theorem}{Theorem}", "plain"),
+    "lemma": (r"\newtheorem{lemma}[theorem]{Lemma}", "plain"),
+    "conjecture": (r"\newtheorem{conjecture}[theorem]{Conjecture}", "plain"),
+    "claim": (r"\newtheorem{claim}{False claim}", "remark"),
+    "remark": (r"\newtheorem*{remark}{Remark}", "remark"),
+}
+
+
+def _environments_of(theorems, paper: bool) -> list[str]:
+    if not paper:
+        return ["theorem", "lemma", "conjecture", "claim"]
+    used = {t.environment for t in theorems}
+    if used & {"lemma", "conjecture"}:
+        used.add("theorem")  # the shared counter
+    return [e for e in ENVIRONMENTS if e in used]
+
+
+def theorem_preamble(theorems=None, paper: bool = True) -> str:
+    r"""Exactly what the LaTeX of ``theorems`` (default: every registered theorem) needs in a
+    document's preamble: :data:`PACKAGES` and the ``\newtheorem`` lines of the environments
+    they use (:data:`ENVIRONMENTS`), in ``plain`` style except ``remark``/``claim`` (``remark``
+    style).  With ``paper=True`` (``kdtheory latex --preamble``) these are the environments of
+    :meth:`Theorem.latex(paper=True) <kdtheory.theorems.Theorem.latex>`, for pasting into a
+    paper; ``paper=False`` gives the provenance document's (``theorem``, ``lemma``,
+    ``conjecture``, ``claim``).  Needs only ``amsmath``, ``amssymb`` and ``amsthm``.
+    """
+    from .theorems.registry import all_theorems
+
+    thms = list(all_theorems() if theorems is None else theorems)
+    lines = [PACKAGES]
+    style = "plain"
+    for env in sorted(_environments_of(thms, paper), key=lambda e: ENVIRONMENTS[e][1] != "plain"):
+        line, want = ENVIRONMENTS[env]
+        if want != style:
+            lines.append(rf"\theoremstyle{{{want}}}")
+            style = want
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def preamble(title: str, theorems=None, paper: bool = False) -> str:
+    r"""The preamble of the standalone documents: ``article`` at 11pt with 2.5 cm margins
+    (``geometry``), :func:`theorem_preamble` (the packages and environments the theorems
+    need), ``graphicx`` and ``booktabs``/``longtable`` (the audit report's figures and tables),
+    ``\DeclareUnicodeCharacter`` lines for :data:`kdtheory.tex.UNICODE_TEX` (names and notes
+    may hold them), ``\S`` from the math fonts, ``\allowdisplaybreaks``, and the title."""
     return "\n".join(
         [
             r"\documentclass[11pt]{article}",
             r"\usepackage[margin=2.5cm]{geometry}",
-            r"\usepackage{amsmath,amssymb,amsthm}",
+            theorem_preamble(theorems, paper=paper),
             r"\usepackage{graphicx}",
             r"\usepackage{booktabs,longtable}",
             unicode_declarations(),
             # the section sign from the math fonts: the default \S takes the TS1 font, which
             # texlive-latex-base only has as a bitmap (needs metafont at compile time)
             r"\DeclareRobustCommand{\S}{\ensuremath{\mathsection}}",
-            r"\newtheorem{theorem}{Theorem}",
-            r"\theoremstyle{remark}",
-            r"\newtheorem{claim}{False claim}",
-            r"\newtheorem{conjecture}{Conjecture}",
             r"\allowdisplaybreaks",
             rf"\title{{{tex_escape(title)}}}",
             r"\author{generated by kdtheory}",
@@ -83,25 +141,64 @@ def preamble(title: str) -> str:
     )
 
 
-def theorems_body(theorems=None, section: str = r"\section*") -> str:
-    """Every (given) theorem's :meth:`~kdtheory.theorems.Theorem.latex`, in one section per
-    status (in the order of THEORY §0), theorems in registration order."""
+def theorem_latex(theorems, paper: bool = False, proof: bool = True) -> list[str]:
+    r"""Each theorem's :meth:`~kdtheory.theorems.Theorem.latex`, a proof sketch already printed
+    for an earlier theorem of the list replaced by a reference to it (``Theorem~\ref{...}``):
+    the sketch shared by the three forms of the sub-Gaussian bound is printed once, and a sketch
+    that extends an earlier one prints only the extension."""
+    printed: list[tuple[str, str]] = []  # (sketch, label)
+    out = []
+    for t in theorems:
+        sketch = t.proof_sketch
+        for earlier, label in printed:
+            if sketch.startswith(earlier):
+                env = {"lemma": "Lemma"}.get(t.environment, "Theorem")
+                extra = sketch[len(earlier) :].strip()
+                sketch = rf"As for {env}~\ref{{{label}}}." + (f" {extra}" if extra else "")
+                break
+        else:
+            if sketch:
+                printed.append((sketch, f"thm:{t.id}"))
+        out.append(t.latex(proof=proof, paper=paper, proof_sketch=sketch))
+    return out
+
+
+def theorems_body(theorems=None, section: str = r"\section*", paper: bool = False) -> str:
+    """Every (given) theorem's :meth:`~kdtheory.theorems.Theorem.latex` (via
+    :func:`theorem_latex`).  Default: one section per status (in the order of THEORY §0),
+    theorems in registration order.  ``paper=True``: no sections and no negative controls (a
+    paper states results; the false statements are the checker's controls, printed by
+    ``kdtheory latex --paper --id N1`` as a remark when wanted)."""
     from .theorems.registry import all_theorems
 
     thms = list(all_theorems() if theorems is None else theorems)
+    if paper:
+        return "\n\n".join(theorem_latex([t for t in thms if t.status is not Status.FALSE], True))
+    ordered = [t for st in Status for t in thms if t.status is st]
+    texts = iter(theorem_latex(ordered))
     parts = []
     for st in Status:
         group = [t for t in thms if t.status is st]
         if group:
             parts.append(rf"{section}{{{STATUS_TITLES[st]}}}")
-            parts += [t.latex() for t in group]
+            parts += [next(texts) for _ in group]
     return "\n\n".join(parts)
 
 
-def theorems_document(theorems=None, title: str = "kdtheory: registered theorems") -> str:
-    """A standalone LaTeX document with every (given) theorem, grouped by status."""
-    parts = [preamble(title), r"\begin{document}", r"\maketitle", SOURCE_LINE]
-    parts.append(theorems_body(theorems))
+def theorems_document(
+    theorems=None, title: str = "kdtheory: registered theorems", paper: bool = False
+) -> str:
+    """A standalone LaTeX document with every (given) theorem: grouped by status after a note
+    on the source and the status labels, or (``paper=True``) as a paper states them, without
+    provenance (see :func:`theorems_body`)."""
+    from .theorems.registry import all_theorems
+
+    thms = list(all_theorems() if theorems is None else theorems)
+    if paper:
+        thms = [t for t in thms if t.status is not Status.FALSE]
+    head = [preamble(title, thms, paper=paper), r"\begin{document}", r"\maketitle"]
+    parts = head if paper else [*head, SOURCE_LINE]
+    parts.append(theorems_body(thms, paper=paper))
     parts.append(r"\end{document}")
     return "\n\n".join(parts) + "\n"
 

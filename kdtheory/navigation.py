@@ -104,7 +104,7 @@ def show_lines(id: str, latex: bool = False) -> list[str]:
     out.append(f"  proof:       {proof_of(t)}")
     out.append("  tests:       " + (", ".join(t.tests) if t.tests else "none listed"))
     if t.notes:
-        out.append(f"  notes:       {t.notes}")
+        out.append(f"  notes:       {t.notes_text}")
     if latex:
         out.append("")
         out.extend(t.latex().splitlines())

@@ -14,11 +14,14 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 __all__ = [
     "Domain",
@@ -35,6 +38,7 @@ __all__ = [
     "latex_names",
     "aux_symbol",
     "to_latex",
+    "upright_spacing",
     "check_in",
     "check_scalar",
     "check_int",
@@ -599,6 +603,51 @@ def latex_names() -> dict[sp.Symbol, str]:
     return {**{p.symbol: p.latex for p in PARAMS.values()}, **AUX_LATEX}
 
 
-def to_latex(expr) -> str:
-    """LaTeX of a sympy expression with the project's symbol names (THEORY notation)."""
-    return sp.latex(expr, symbol_names=latex_names())
+class _Printer(LatexPrinter):
+    """sympy's LaTeX printer with one rule of paper style: a product of square roots (and
+    reciprocal square roots) of nonnegative factors is one root, ``sqrt(2) sqrt(E sigma^2) sqrt(K_n)`` ->
+    ``\\sqrt{2 \\mathbb{E}_D\\sigma_D^2 K_n}`` (sympy splits ``sqrt(2 E K_n)`` into three roots
+    because its symbols are positive; ``sqrt(a) sqrt(b) = sqrt(a b)`` for ``a, b >= 0``)."""
+
+    def _print_Mul(self, expr):
+        roots = [f for f in expr.args if _is_root(f)]
+        if len(roots) < 2:
+            return super()._print_Mul(expr)
+        rest = sp.Mul(*[f for f in expr.args if not _is_root(f)])
+        root = rf"\sqrt{{{self._print(sp.Mul(*[f.base ** (2 * f.exp) for f in roots]))}}}"
+        if rest == 1:
+            return root
+        if rest == -1:
+            return "- " + root
+        if rest.could_extract_minus_sign():
+            return "- " + self.parenthesize(-rest, PRECEDENCE["Mul"], strict=True) + " " + root
+        return self.parenthesize(rest, PRECEDENCE["Mul"], strict=True) + " " + root
+
+    def doprint(self, expr):
+        return upright_spacing(super().doprint(expr))
+
+
+_UPRIGHT_FACTOR = re.compile(r"(?<=[A-Za-z}]) (?=\\math(?:rm|bb)\{)")
+
+
+def upright_spacing(latex: str) -> str:
+    """A thin space ``\\,`` before an upright multi-letter factor (``c \\mathrm{gen}_T`` would
+    read as the word "cgen"): ``c\\,\\mathrm{gen}_T``, ``\\mathrm{KL}\\,\\mathrm{Var}_P f``; not after a
+    number (``2 \\mathrm{KL}`` reads as it should) or a command (``\\leq \\mathbb{E}``)."""
+
+    def space(m: re.Match) -> str:
+        after_command = re.search(r"\\[A-Za-z]+$", latex[: m.start()]) is not None
+        return " " if after_command else r"\,"  # ``\leq \mathbb{E}`` is spaced already
+
+    return _UPRIGHT_FACTOR.sub(space, latex)
+
+
+def _is_root(f) -> bool:
+    return f.is_Pow and abs(f.exp) == sp.S.Half and bool(f.base.is_nonnegative)
+
+
+def to_latex(expr, symbol_names: dict | None = None) -> str:
+    """LaTeX of a sympy expression with the project's symbol names (THEORY notation), or with
+    ``symbol_names`` when given; products of square roots print as one root (:class:`_Printer`)."""
+    names = latex_names() if symbol_names is None else symbol_names
+    return _Printer({"symbol_names": names}).doprint(expr)

@@ -1,9 +1,10 @@
 """LaTeX of theorems and documents (kdtheory.latex, kdtheory.tex, Theorem.latex).
 
 Round trips: (1) every statement survives ``sympify(srepr(...))``; (2) the document's LaTeX of a
-statement is, character for character, the sympy printer's LaTeX of that statement with every
+statement is, character for character, the project's printer's LaTeX of that statement with every
 symbol renamed to a placeholder ``x_{1NN}`` and the placeholders then replaced by the project's
-LaTeX names (so the document shows exactly the printed expression); (3) where
+LaTeX names and the thin spaces before upright factors added (so the document shows exactly
+the printed expression); (3) where
 ``sympy.parsing.latex.parse_latex`` works (it needs antlr4-python3-runtime 4.11), the placeholder
 LaTeX parses back to an expression equal (``simplify(a - b) == 0``) to the theorem's.
 """
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 import kdtheory.latex as klatex
 from kdtheory.assumptions import BoundedLoss, SubGaussian
-from kdtheory.symbols import PARAMS, latex_names, symbol, to_latex
+from kdtheory.symbols import PARAMS, latex_names, symbol, to_latex, upright_spacing
 from kdtheory.tex import UNICODE_TEX, tex_escape, unicode_declarations
 from kdtheory.theorems import E_D, Status, Theorem, all_theorems
 
@@ -48,6 +49,13 @@ def _symbols_of(expr) -> list[sp.Symbol]:
     return sorted(expr.free_symbols, key=lambda s: s.name)
 
 
+def _placeholder_latex(thm):
+    """The project's printer (:func:`to_latex`) with every symbol renamed ``x_{1NN}``."""
+    syms = _symbols_of(thm.statement)
+    placeholders = {s: f"x_{{{100 + i}}}" for i, s in enumerate(syms)}
+    return to_latex(thm.statement, symbol_names=placeholders), placeholders
+
+
 # -- theorem LaTeX --------------------------------------------------------------------------
 
 
@@ -69,9 +77,15 @@ def test_latex_contains_the_symbols_of_the_assumptions_and_the_statement(thm):
     assert stmt in text and legend in text
 
 
+def _environment(thm):
+    if thm.status is Status.FALSE:
+        return "claim"
+    return "lemma" if "lemma" in thm.tags else "theorem"
+
+
 @pytest.mark.parametrize("thm", THEOREMS, ids=lambda t: t.id)
 def test_latex_is_a_theorem_environment_with_name_status_and_proof(thm):
-    env = "claim" if thm.status is Status.FALSE else "theorem"
+    env = _environment(thm)
     text = thm.latex()
     assert text.startswith(rf"\begin{{{env}}}[{{{tex_escape(thm.name)}}}]\label{{thm:{thm.id}}}")
     assert rf"\end{{{env}}}" in text
@@ -80,6 +94,8 @@ def test_latex_is_a_theorem_environment_with_name_status_and_proof(thm):
     if thm.proof_sketch:
         assert r"\begin{proof}[Proof sketch]" in text and thm.proof_sketch in text
     assert r"\begin{proof}" not in thm.latex(proof=False)
+    if thm.notes:  # notes are LaTeX text: inserted as they are, not escaped
+        assert thm.notes in text
 
 
 @pytest.mark.parametrize("thm", THEOREMS, ids=lambda t: t.id)
@@ -97,19 +113,15 @@ def test_srepr_round_trip(thm):
     assert sp.sympify(sp.srepr(thm.statement)) == thm.statement
 
 
-def _placeholder_latex(thm):
-    syms = _symbols_of(thm.statement)
-    placeholders = {s: f"x_{{{100 + i}}}" for i, s in enumerate(syms)}
-    return sp.latex(thm.statement, symbol_names=placeholders), placeholders
-
-
 @pytest.mark.parametrize("thm", THEOREMS, ids=lambda t: t.id)
 def test_document_latex_is_the_printed_expression_up_to_symbol_names(thm):
+    """The project's printer with placeholder names, renamed back, is the document's LaTeX: the
+    statement is the printed expression, only the symbol names differ."""
     text, placeholders = _placeholder_latex(thm)
     names = latex_names()
     for s, p in placeholders.items():
         text = text.replace(p, names[s])
-    assert text == thm.statement_latex()
+    assert upright_spacing(text) == thm.statement_latex()
 
 
 @pytest.mark.skipif(PARSE_LATEX is None, reason=PARSE_REASON or "parse_latex available")
@@ -203,7 +215,7 @@ NASTY = Theorem(
     ),
     assumptions=(SubGaussian(conditional=True), BoundedLoss(l_min=0, l_max=1)),
     proof_sketch=r"By $\rho_0$ and ≤.",
-    notes="Not registered; $K_n \\to 0$ keeps a_b ^ ~ \\ # ∝ ⊗ literal.",
+    notes=r"Not registered; $K_n \to 0$ keeps a\_b \^{} \~{} \# ∝ ⊗ literal.",
 )
 
 

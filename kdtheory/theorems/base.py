@@ -19,6 +19,7 @@ far above it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -28,7 +29,7 @@ import sympy as sp
 
 from ..assumptions import Assumption
 from ..symbols import PARAMS, check_in, real_array, short_repr, to_latex
-from ..tex import tex_escape
+from ..tex import latex_to_text, tex_escape
 
 __all__ = [
     "Status",
@@ -352,47 +353,90 @@ class Theorem:
 
     # -- text ---------------------------------------------------------------------------------
     def statement_latex(self) -> str:
+        """The statement from the project's printer (:func:`kdtheory.symbols.to_latex`)."""
         return to_latex(self.statement)
 
-    def latex(self, proof: bool = True) -> str:
-        r"""The full statement as LaTeX (THEORY §0 status labels): a ``theorem`` environment
-        (``claim`` for a ``false`` negative control, ``conjecture`` for a conjecture) titled with the name, id, status and THEORY
-        reference; the assumptions as numbered hypotheses; the inequality from the sympy printer
-        with the project's symbol names (:func:`kdtheory.symbols.to_latex`); the notes; and, if
-        ``proof``, the proof sketch in a ``proof`` environment.
+    @property
+    def environment(self) -> str:
+        """The LaTeX environment of :meth:`latex` in paper mode: ``lemma`` (tag ``"lemma"``),
+        ``conjecture``, ``remark`` for a negative control (a false statement is not a result;
+        see :meth:`latex`) or ``theorem``."""
+        if self.status is Status.FALSE:
+            return "remark"
+        if self.status is Status.CONJECTURE:
+            return "conjecture"
+        return "lemma" if "lemma" in self.tags else "theorem"
 
-        ``name`` and ``notes`` are plain text (``$...$`` segments are kept as math), the proof
-        sketch is LaTeX.  The environments are defined by :func:`kdtheory.latex.preamble`.
+    @property
+    def notes_text(self) -> str:
+        """:attr:`notes` as plain text for the terminal (:func:`kdtheory.tex.latex_to_text`)."""
+        return latex_to_text(self.notes)
+
+    def latex(
+        self, proof: bool = True, paper: bool = False, proof_sketch: str | None = None
+    ) -> str:
+        r"""The full statement as LaTeX: an ``amsthm`` environment titled with the name, the
+        assumptions as numbered hypotheses, the statement from the project's printer
+        (:func:`kdtheory.symbols.to_latex`) with an upright symbol legend, the notes, and, if
+        ``proof``, the proof sketch in a ``proof`` environment (``proof_sketch`` replaces the
+        theorem's own, e.g. by a reference to a sketch printed earlier).
+
+        Typing: ``name`` is plain text (escaped; ``$...$`` segments kept as math); ``notes`` and
+        ``proof_sketch`` are LaTeX text, math in ``$...$`` (:attr:`notes_text` is the plain-text
+        reading).
+
+        Default (provenance) mode: the environment is ``theorem`` (``lemma`` for a lemma,
+        ``claim`` for a ``false`` negative control, ``conjecture`` for a conjecture) and a first
+        line gives the id, the THEORY §0 status label and the THEORY reference.  ``paper=True``:
+        no id, status or THEORY reference (parenthesised ``(THEORY ...)`` notes are dropped) and
+        the environments of :func:`kdtheory.latex.theorem_preamble` (``theorem``, ``lemma``,
+        ``conjecture``; a negative control becomes an unnumbered ``remark`` that says the
+        statement is false, with its notes as the reason).  The label ``thm:ID`` is kept in both
+        modes so that ``\ref`` works.
         """
-        env = {Status.FALSE: "claim", Status.CONJECTURE: "conjecture"}.get(self.status, "theorem")
-        status = "false --- a negative control" if self.status is Status.FALSE else str(self.status)
-        lines = [
-            rf"\begin{{{env}}}[{{{tex_escape(self.name)}}}]\label{{thm:{self.id}}}",
-            rf"\textnormal{{(\texttt{{{tex_escape(self.id)}}}; \emph{{{status}}}; "
-            rf"{tex_escape(self.ref)})}}\par",
-        ]
+        if paper:
+            env = self.environment
+        else:
+            env = {Status.FALSE: "claim", Status.CONJECTURE: "conjecture"}.get(
+                self.status, "lemma" if "lemma" in self.tags else "theorem"
+            )
+        lines = [rf"\begin{{{env}}}[{{{tex_escape(self.name)}}}]\label{{thm:{self.id}}}"]
+        if not paper:
+            status = (
+                "false --- a negative control" if self.status is Status.FALSE else str(self.status)
+            )
+            lines.append(
+                rf"\textnormal{{(\texttt{{{tex_escape(self.id)}}}; \emph{{{status}}}; "
+                rf"{tex_escape(self.ref)})}}\par"
+            )
+        elif self.status is Status.FALSE:
+            lines.append(r"The following plausible statement is \emph{false} in general.")
         if self.assumptions:
             lines.append(r"\noindent Assume")
-            lines.append(r"\begin{enumerate}")
+            lines.append(r"\begin{enumerate}\sloppy")
             lines += [rf"\item {a.latex()}" for a in self.assumptions]
             lines.append(r"\end{enumerate}")
-            lines.append("Then")
-        lines.append(r"\[ " + self.statement_latex() + r" \]")
+            lines.append("Then" if self.status is not Status.FALSE or not paper else "Claim:")
+        lines.append(_display(self.statement_latex()))
         legend = self.symbol_legend()
         if legend:
             lines.append(legend)
-        if self.notes:
-            lines.append(r"\par " + tex_escape(self.notes))
+        notes = _paper_text(self.notes) if paper else self.notes
+        if notes:
+            lines.append(r"\par{\upshape\sloppy\noindent " + notes + r"\par}")
         lines.append(rf"\end{{{env}}}")
-        if proof and self.proof_sketch:
-            lines.append(r"\begin{proof}[Proof sketch]")
-            lines.append(self.proof_sketch)
+        sketch = self.proof_sketch if proof_sketch is None else proof_sketch
+        if proof and sketch:
+            lines.append(r"\begin{proof}[Proof sketch]\sloppy")
+            lines.append(_paper_text(sketch) if paper else sketch)
             lines.append(r"\end{proof}")
         return "\n".join(lines)
 
     def symbol_legend(self) -> str:
-        """``where $K_n$ is the distillation divergence ...``: the meaning of every theory
-        parameter in the statement (from :data:`kdtheory.symbols.PARAMS`), as LaTeX text."""
+        r"""``Here $K_n$: distillation divergence ...``: the meaning of every theory parameter in
+        the statement (from :data:`kdtheory.symbols.PARAMS`), as LaTeX text set upright (it is a
+        gloss, not part of the statement) and ``\\sloppy`` (the meanings hold unbreakable
+        formulas: a loose line is better than one running into the margin)."""
         items = [
             rf"${PARAMS[x.name].latex}$: {tex_escape(PARAMS[x.name].meaning)}"
             for x in sorted(self.statement.free_symbols, key=lambda x: x.name)
@@ -400,7 +444,10 @@ class Theorem:
         ]
         if self.statement.atoms(E_D):
             items.append(r"$\mathbb{E}_D$: expectation over the dataset $D$")
-        return (r"Here " + "; ".join(items) + ".") if items else ""
+        if not items:
+            return ""
+        items = "; ".join(items)
+        return r"\par{\upshape\sloppy\noindent Here " + items + r".\par}"
 
     def _repr_latex_(self) -> str:
         """Notebook display: name, id, status, the hypotheses (their predicates) and the
@@ -523,6 +570,34 @@ def _minimise_1d(fn, point: list, log: bool, lo: float, hi: float) -> tuple[floa
     res = minimize_scalar(f, bounds=(a, b), method="bounded", options={"xatol": 1e-12})
     x, v = (res.x, float(res.fun)) if res.fun <= vals[j] else (grid[j], float(vals[j]))
     return v, math.exp(x) if log else x
+
+
+#: a statement whose LaTeX is longer than this many characters is set with ``multline``
+_LONG_STATEMENT = 110
+_REL = re.compile(r" (\\leq|\\geq|=) ")
+
+
+def _display(stmt: str) -> str:
+    """Display math for a statement: ``\\[...\\]``, or for a long one a ``multline*`` broken
+    after its relation (the only place a break is always correct)."""
+    m = _REL.search(stmt)
+    if len(stmt) <= _LONG_STATEMENT or m is None:
+        return r"\[ " + stmt + r" \]"
+    return (
+        "\\begin{multline*}\n"
+        + stmt[: m.end()].rstrip()
+        + "\\\\\n"
+        + stmt[m.end() :]
+        + "\n\\end{multline*}"
+    )
+
+
+_THEORY_REF = re.compile(r"\s*\(THEORY[^()]*\)")
+
+
+def _paper_text(text: str) -> str:
+    """LaTeX text without its parenthesised ``(THEORY ...)`` citations (paper mode)."""
+    return _THEORY_REF.sub("", text)
 
 
 def _caller_location() -> str:

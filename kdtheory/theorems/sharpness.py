@@ -44,22 +44,24 @@ def local_variation() -> sp.Expr:
 _S_SKETCH = (
     r"By Taylor's theorem on the ball $B(w_T(D),\rho)$, $|g(w,D)-g(w_T,D)|\le G_1\rho+\beta\rho^2/2"
     r"=:s_\rho$, so $g(W_T,D)$ lies in an interval of length $2s_\rho$ and is $s_\rho$-sub-Gaussian "
-    r"under the teacher (Hoeffding's lemma). Theorem U with $\sigma_D=s_\rho$ for every $D$ gives "
+    r"under the teacher (Hoeffding's lemma). The conditional sub-Gaussian bound with "
+    r"$\sigma_D=s_\rho$ for every $D$ gives "
     r"$|\Delta\mathrm{gen}|\le s_\rho\sqrt{2K_n}$."
 )
 
 THEOREM_S = register(
     Theorem(
         id="S",
-        name="Theorem S (local curvature, sharpness-aware)",
+        name="Sharpness-aware bound, local curvature",
         status=Status.RECONSTRUCTED,
         ref="THEORY §5",
         statement=sp.Le(sp.Abs(_dgen), local_variation() * sp.sqrt(2 * _K_n)),
         assumptions=(Sharpness(),),
         proof_sketch=_S_SKETCH,
         notes=(
-            "Strictly tighter than Theorem U with a global proxy sigma (K_n > 0) iff rho < rho_0 = "
-            "2 sigma / (G1 + sqrt(G1^2 + 2 beta sigma)); needs bounded teacher support."
+            r"For $K_n>0$ it is strictly tighter than the sub-Gaussian bound with a global proxy "
+            r"$\sigma$ iff $\rho<\rho_0=2\sigma/\bigl(G_1+\sqrt{G_1^2+2\beta\sigma}\bigr)$; it "
+            r"needs a teacher of bounded support."
         ),
         proof="proofs/sharpness.py",
         tests=("tests/test_sharpness.py", "tests/test_vectorised_ball.py"),
@@ -68,9 +70,10 @@ THEOREM_S = register(
 )
 
 _S_SMOOTH_SKETCH = (
-    r"Split $\Delta\mathrm{gen}=[\mathrm{gen}_S-\mathrm{gen}(T^\rho)]+[\mathrm{gen}(T^\rho)-"
-    r"\mathrm{gen}_T]$ with the smoothed teacher $T^\rho=P_{W_T|D}*N(0,\rho^2I)$. Theorem U "
-    r"(conditional form) against $T^\rho$ bounds the first bracket by "
+    r"With the smoothed teacher $T^\rho=P_{W_T|D}*N(0,\rho^2I)$, split"
+    r"\[\Delta\mathrm{gen}=[\mathrm{gen}_S-\mathrm{gen}(T^\rho)]+[\mathrm{gen}(T^\rho)-"
+    r"\mathrm{gen}_T].\]The "
+    r"conditional sub-Gaussian bound against $T^\rho$ bounds the first bracket by "
     r"$\sqrt{2\,\mathbb{E}_D\sigma_{\rho,D}^2\,K_n(\rho)}$; the second is the expected-sharpness "
     r"gap $\mathrm{Sh}_\rho$."
 )
@@ -78,7 +81,7 @@ _S_SMOOTH_SKETCH = (
 THEOREM_S_SMOOTH = register(
     Theorem(
         id="S-smooth",
-        name="Theorem S' (smoothing, perturbed teacher)",
+        name="Smoothing bound, perturbed teacher",
         status=Status.EXTENSION,
         ref="THEORY §5, §6.6",
         statement=sp.Le(
@@ -93,9 +96,10 @@ THEOREM_S_SMOOTH = register(
         ),
         proof_sketch=_S_SMOOTH_SKETCH,
         notes=(
-            "The right-hand side is the smoothing bound B(rho) on gen_S; B(0) is Theorem U1 for "
-            "gen_S. Gaussian mean model: Sh_rho = 0 and B(rho) < B(0) exactly for "
-            "0 < rho < rho_0^sm (THEORY §6.6)."
+            r"The right-hand side is the smoothing bound $B(\rho)$ on $\mathrm{gen}_S$; $B(0)$ is "
+            r"the conditional sub-Gaussian bound. In the Gaussian mean model "
+            r"$\mathrm{Sh}_\rho=0$ and $B(\rho)<B(0)$ exactly for $0<\rho<\rho_0^{\mathrm{sm}}$ "
+            r"(THEORY §6.6)."
         ),
         proof="proofs/sharpness.py",
         tests=("tests/test_smoothing.py", "tests/test_sharpness.py"),
