@@ -211,7 +211,9 @@ class SubGamma(Assumption):
     def conditions(self) -> list[sp.Basic]:
         arg = _theta if self.side == "upper" else -_theta
         v, b = self.value("v"), self.value("b")
-        return [sp.Le(_Lambda(arg), v * _theta**2 / (2 * (1 - b * _theta)))]
+        # 2 (1 - b theta) kept unexpanded: sympy would print the denominator as -2 b theta + 2
+        denom = sp.Mul(2, 1 - b * _theta, evaluate=False)
+        return [sp.Le(_Lambda(arg), v * _theta**2 / denom)]
 
     def quantifier(self) -> str:
         return (
