@@ -138,7 +138,7 @@ def smoothing_figure(model, student, teacher, path) -> Path:
     c = smoothing_curve(model, student, teacher)
     b0 = float(model.smoothing_bound(student, teacher, 0.0))
     with _rc():
-        fig = _new_figure(2.5)
+        fig = _new_figure(2.2)
         ax = fig.add_subplot()
         if c["rho_0"] > 0:
             ax.axvspan(0.0, c["rho_0"], color="C0", alpha=0.08, lw=0, label=r"$B(\rho)<B(0)$")
@@ -253,7 +253,7 @@ def tightness_figure(model, teacher, path, theorem_id: str = "U1") -> Path:
     :func:`draw_tightness`."""
     fam = tightness_family(model, teacher, theorem_id)
     with _rc():
-        fig = _new_figure(2.6)
+        fig = _new_figure(2.35)
         draw_tightness(fig, fam)
         return _save(fig, path)
 
@@ -281,7 +281,7 @@ def rank_figure(model, teacher, path) -> Path:
             f"{r.shape}, {cost.shape}, {kn.shape}"
         )
     with _rc():
-        fig = _new_figure(2.3)
+        fig = _new_figure(1.9)
         ax = fig.add_subplot()
         ax.bar(r, cost, width=0.6, color="C1", label="rank-bottleneck cost")
         ax.plot(r, kn, "o-", color="C0", label=r"$K_n$ at rank $r$")

@@ -298,6 +298,19 @@ def _counterexamples(results: list[ClaimResult]) -> str:
     return _full_width_longtable("lllrrr", head, rows)
 
 
+#: let a page hold the three figures under their heading (LaTeX's defaults allow two floats
+#: at the top of a page and 70 % of it for floats, which left the third figure alone on a page)
+_FLOAT_PARAMETERS = "\n".join(
+    [
+        r"\setcounter{topnumber}{3}",
+        r"\setcounter{totalnumber}{4}",
+        r"\renewcommand{\topfraction}{0.95}",
+        r"\renewcommand{\textfraction}{0.05}",
+        r"\renewcommand{\floatpagefraction}{0.8}",
+    ]
+)
+
+
 def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) -> str:
     """The report as a standalone LaTeX document (see the module docstring)."""
     from . import __version__
@@ -307,7 +320,7 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
     false_cx = [r for r in res if r.status == "false" and r.counterexample is not None]
     true_cx = [r for r in res if r.status != "false" and r.counterexample is not None]
     unexpected = [r for r in res if not r.as_expected]
-    parts = [preamble("kdtheory audit report")]
+    parts = [preamble("kdtheory audit report"), _FLOAT_PARAMETERS]
     parts += [r"\begin{document}", r"\maketitle"]
     verdict = r"\textbf{OK}" if report.ok else r"\textbf{FAILED}"
     parts.append(
@@ -377,21 +390,25 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
             + ", ".join(rf"\ref{{fig:{f.name}}}" for f in drawn)
             + " are drawn from the models' exact quantities and the theorems' statements."
         )
+    # Three figures (with their own captions) share one float, which fills a page: separate
+    # floats left the third alone on a page of its own, or inside a theorem.
+    for i in range(0, len(drawn), 3):
+        panels = [
+            "\\centering\n"
+            rf"\includegraphics[width=\linewidth]{{{f.path}}}"
+            "\n"
+            rf"\caption{{{f.caption}}}\label{{fig:{f.name}}}"
+            for f in drawn[i : i + 3]
+        ]
+        parts.append("\\begin{figure}[htbp]\n" + "\n\\bigskip\n".join(panels) + "\n\\end{figure}")
     for f in figures or []:
-        if f.path is not None:
-            parts.append(
-                "\\begin{figure}[htbp]\n\\centering\n"
-                rf"\includegraphics[width=\linewidth]{{{f.path}}}"
-                "\n"
-                rf"\caption{{{f.caption}}}\label{{fig:{f.name}}}"
-                "\n\\end{figure}"
-            )
-        else:
+        if f.path is None:
             parts.append(
                 rf"\paragraph{{Figure \emph{{{f.name}}}.}} {f.caption} "
                 rf"\textbf{{figure unavailable: {tex_escape(f.reason or '')}}}"
             )
-    parts.append(r"\section{Registered theorems}\label{sec:theorems}")
+    # the figures are set before the theorems (none floats into a theorem)
+    parts.append(r"\clearpage" + "\n" + r"\section{Registered theorems}\label{sec:theorems}")
     parts.append(theorems_body(all_theorems(), section=r"\subsection*"))
     parts.append(r"\end{document}")
     return "\n\n".join(parts) + "\n"
