@@ -245,14 +245,30 @@ def _breakable(tex: str) -> str:
     return tex.replace("/", r"/\allowbreak{}")
 
 
-def _statement_ref(r: ClaimResult) -> str:
-    """The claim's statement by its number in Section 4, with the environment's name: the
-    theorems, the false claims and the conjectures are numbered separately."""
-    env = {"false": "False cl.", "conjecture": "Conj."}.get(r.status, "Thm.")
+def _statement_ref(r: ClaimResult, theorems: dict) -> str:
+    """The claim's statement by its number in the theorems section, with the name of its
+    environment (as :meth:`~kdtheory.theorems.Theorem.latex` chooses it): theorems and lemmas
+    share a counter, false claims have their own."""
+    thm = theorems.get(r.theorem)
+    if r.status == "false":
+        env = "False cl."
+    elif r.status == "conjecture":
+        env = "Conj."
+    elif thm is not None and "lemma" in getattr(thm, "tags", ()):
+        env = "Lemma"
+    else:
+        env = "Thm."
     return rf"{env}~\ref{{thm:{r.theorem}}}"
 
 
+def _theorems_by_id() -> dict:
+    from .theorems.registry import all_theorems
+
+    return {t.id: t for t in all_theorems()}
+
+
 def _table(results: list[ClaimResult]) -> str:
+    theorems = _theorems_by_id()
     head = r"claim & statement & status & model & verdict & cases & viol. & max ratio & witness"
     rows = []
     for r in results:
@@ -261,7 +277,7 @@ def _table(results: list[ClaimResult]) -> str:
             verdict = rf"\textbf{{{verdict}!}}"
         cells = [
             rf"\texttt{{{tex_escape(r.id)}}}",
-            _statement_ref(r),
+            _statement_ref(r, theorems),
             tex_escape(r.status),
             tex_escape(r.model),
             verdict,
@@ -278,12 +294,13 @@ def _counterexamples(results: list[ClaimResult]) -> str:
     """One two-line row per counterexample: the claim, its theorem and model and the two sides
     re-evaluated from the statement, then the parameters of the point as ``name = value``."""
     head = r"claim & statement & model & left side & right side & ratio"
+    theorems = _theorems_by_id()
     rows = []
     for r in results:
         cx = r.to_json()["counterexample"]
         cells = [
             rf"\texttt{{{tex_escape(r.id)}}}",
-            _statement_ref(r),
+            _statement_ref(r, theorems),
             tex_escape(r.model),
             _num(cx.get("lhs"), ".10g"),
             _num(cx.get("rhs"), ".10g"),

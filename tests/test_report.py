@@ -33,7 +33,7 @@ from kdtheory.latex import compile_pdf, preamble
 from kdtheory.report import make_figures, report_tex, standard_gaussian_case, write_report
 from kdtheory.sampling import RANGES
 from kdtheory.tex import tex_escape
-from kdtheory.theorems import all_theorems
+from kdtheory.theorems import all_theorems, theorem
 
 needs_pdflatex = pytest.mark.skipif(
     shutil.which("pdflatex") is None,
@@ -195,8 +195,10 @@ def test_report_lists_every_claim_and_theorem(small_audit):
     tex = report_tex(small_audit, [])
     assert {r.id for r in small_audit.results} == {c.id for c in claims()}
     for r in small_audit.results:
-        # the statement column names the environment: theorems and false claims are numbered apart
-        env = "False cl." if r.status == "false" else "Thm."
+        # the statement column names the environment the theorem is typeset in (theorems and
+        # false claims are numbered apart)
+        begin = re.search(r"\\begin\{(\w+)\}", theorem(r.theorem).latex()).group(1)
+        env = {"theorem": "Thm.", "lemma": "Lemma", "claim": "False cl."}[begin]
         assert rf"\texttt{{{tex_escape(r.id)}}} & {env}~\ref{{thm:{r.theorem}}} & " in tex
     for t in all_theorems():
         assert rf"\label{{thm:{t.id}}}" in tex
