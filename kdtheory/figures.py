@@ -10,6 +10,11 @@ The data of each figure comes from the models' exact quantities and, for bounds,
 theorem's sympy statement (:meth:`kdtheory.theorems.Theorem.evaluate`), never from a formula typed
 here.  A figure whose model API is missing raises :class:`FigureUnavailable` with the reason;
 figures are drawn on a bare :class:`matplotlib.figure.Figure` (no pyplot, no global backend).
+
+Every figure is drawn at its final size in the report (:data:`COLUMN_WIDTH_IN` wide, included at
+``width=\\linewidth``, so scale 1) with every text at :data:`FONT_PT` points, and carries no title:
+the report's caption says what it shows.  Axes autoscale to show every point; a point that
+violates its bound is drawn in :data:`VIOLATION_COLOUR`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ __all__ = [
     "smoothing_curve",
     "smoothing_figure",
     "tightness_figure",
+    "draw_tightness",
+    "ratio_limits",
     "rank_figure",
 ]
 
@@ -36,14 +43,45 @@ class FigureUnavailable(RuntimeError):
     """A figure cannot be drawn; ``str(exc)`` is the reason shown in the report."""
 
 
-def _matplotlib():
+#: the report's text width: ``\linewidth`` of its document (letter paper, 8.5 in, less two
+#: 2.5 cm margins; :func:`kdtheory.latex.preamble`)
+COLUMN_WIDTH_IN = 8.5 - 5.0 / 2.54
+#: the size of every text in a figure, in points at the final size
+FONT_PT = 9.0
+#: the colour of a point that violates its bound
+VIOLATION_COLOUR = "#d62728"
+#: relative tolerance above 1 before a ratio counts as a violation
+RATIO_TOL = 1e-9
+
+_RC = {
+    "font.size": FONT_PT,
+    "axes.labelsize": FONT_PT,
+    "axes.titlesize": FONT_PT,
+    "xtick.labelsize": FONT_PT,
+    "ytick.labelsize": FONT_PT,
+    "legend.fontsize": FONT_PT,
+    "pdf.fonttype": 42,
+}
+
+
+def _new_figure(height_in: float):
+    """A bare figure :data:`COLUMN_WIDTH_IN` wide with a constrained layout (so the saved page
+    is exactly that size and nothing is scaled when the report includes it)."""
     try:
+        import matplotlib
         from matplotlib.figure import Figure
     except ImportError:
         raise FigureUnavailable(
             "matplotlib is not installed (pip install 'kdtheory[plot]')"
         ) from None
-    return Figure
+    with matplotlib.rc_context(_RC):
+        return Figure(figsize=(COLUMN_WIDTH_IN, height_in), layout="constrained")
+
+
+def _rc():
+    import matplotlib
+
+    return matplotlib.rc_context(_RC)
 
 
 def require(obj, *names: str, what: str = "") -> None:
@@ -65,7 +103,7 @@ def _save(fig, path) -> Path:
     except OSError as exc:
         raise OutputError.from_oserror(path.parent, exc) from exc
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, bbox_inches="tight", format=path.suffix.lstrip(".") or None)
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or None)
     return path
 
 
@@ -97,25 +135,24 @@ def smoothing_curve(model, student, teacher, num: int = 200) -> dict:
 
 def smoothing_figure(model, student, teacher, path) -> Path:
     """Plot ``B(rho)`` with ``B(0)``, ``rho_*`` (minimiser) and ``rho_0`` (tightness radius)."""
-    Figure = _matplotlib()
     c = smoothing_curve(model, student, teacher)
     b0 = float(model.smoothing_bound(student, teacher, 0.0))
-    fig = Figure(figsize=(6.0, 3.6))
-    ax = fig.add_subplot()
-    if c["rho_0"] > 0:
-        ax.axvspan(0.0, c["rho_0"], color="C0", alpha=0.08, lw=0, label=r"$B(\rho)<B(0)$")
-    ax.plot(c["rho"], c["B"], color="C0", label=r"$B(\rho)$")
-    ax.axhline(b0, color="0.5", lw=0.8, ls=":", label=r"$B(0)$ (no smoothing)")
-    for x, color, style, lab in (
-        (c["rho_star"], "C2", "--", r"$\rho_*$ (minimiser)"),
-        (c["rho_0"], "C3", "-.", r"$\rho_0^{\mathrm{sm}}$ (tightness radius)"),
-    ):
-        ax.axvline(x, color=color, ls=style, lw=1.0, label=lab)
-    ax.set_xlabel(r"smoothing radius $\rho$")
-    ax.set_ylabel(r"bound on $\mathrm{gen}_S$")
-    ax.set_title("Smoothing bound (THEORY §6.6)")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    with _rc():
+        fig = _new_figure(2.2)
+        ax = fig.add_subplot()
+        if c["rho_0"] > 0:
+            ax.axvspan(0.0, c["rho_0"], color="C0", alpha=0.08, lw=0, label=r"$B(\rho)<B(0)$")
+        ax.plot(c["rho"], c["B"], color="C0", label=r"$B(\rho)$")
+        ax.axhline(b0, color="0.5", lw=0.8, ls=":", label=r"$B(0)$ (no smoothing)")
+        for x, color, style, lab in (
+            (c["rho_star"], "C2", "--", r"$\rho_*$ (minimiser)"),
+            (c["rho_0"], "C4", "-.", r"$\rho_0^{\mathrm{sm}}$ (tightness radius)"),
+        ):
+            ax.axvline(x, color=color, ls=style, lw=1.0, label=lab)
+        ax.set_xlabel(r"smoothing radius $\rho$")
+        ax.set_ylabel(r"bound on $\mathrm{gen}_S$")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        return _save(fig, path)
 
 
 # -- 2. Theorem U1 against K_n --------------------------------------------------------------
@@ -161,45 +198,64 @@ def tightness_family(model, teacher, theorem_id: str = "U1") -> dict:
     }
 
 
-def tightness_figure(model, teacher, path, theorem_id: str = "U1") -> Path:
-    """Left: ``|dgen|`` of each student and the bound as a function of ``K_n``; right: the ratio
-    ``|dgen| / bound`` (the tilt students sit on the line 1, THEORY §6.4)."""
-    Figure = _matplotlib()
-    fam = tightness_family(model, teacher, theorem_id)
+def ratio_limits(ratio) -> tuple[float, float]:
+    """The y-range of a ratio panel: from 0 to at least 1.1, and above the largest finite ratio
+    (with a 5 % margin), so that no point, in particular no violation, is clipped."""
+    r = np.asarray(ratio, dtype=float)
+    r = r[np.isfinite(r)]
+    top = max(1.1, 1.05 * float(r.max())) if r.size else 1.1
+    bottom = min(0.0, 1.05 * float(r.min())) if r.size else 0.0
+    return bottom, top
+
+
+def draw_tightness(fig, fam: dict):
+    """Draw :func:`tightness_family`'s ``fam`` on ``fig``: left, ``|dgen|`` and the bound
+    against ``K_n``; right, the ratio with the line 1.  Points whose ratio exceeds 1 are
+    violations: drawn in :data:`VIOLATION_COLOUR` (as a cross) on both panels.  Returns the two
+    axes."""
     thm = fam["theorem"]
     k = fam["K_n"]
     grid = np.geomspace(max(k[k > 0].min(), 1e-12) / 2, k.max() * 2, 200)
     # The bound as a function of K_n at this teacher's proxy; the left side is not needed for
     # the curve, dgen = 0 is passed only because evaluate() takes both sides.
     curve = np.asarray(thm.evaluate(K_n=grid, Esigma2=fam["Esigma2"], dgen=np.zeros_like(grid)).rhs)
-    fig = Figure(figsize=(9.0, 3.6))
     ax1, ax2 = fig.subplots(1, 2)
     ax1.plot(grid, curve, color="k", lw=1.0, label=f"{thm.id} bound")
+    ratio = fam["ratio"]
+    bad = ratio > 1.0 + RATIO_TOL
     markers = {"tilt": "o", "KD": "s", "spread": "^"}
     labels = {"tilt": "tilt", "KD": "KD", "spread": r"tilt, $\tau_S\neq\tau_T$"}
     for i, kind in enumerate(("tilt", "KD", "spread")):
-        sel = fam["kind"] == kind
-        ax1.scatter(
-            k[sel],
-            np.abs(fam["dgen"][sel]),
-            s=14,
-            marker=markers[kind],
-            color=f"C{i}",
-            label=labels[kind],
-        )
-        ax2.scatter(k[sel], fam["ratio"][sel], s=14, marker=markers[kind], color=f"C{i}")
-    ax2.axhline(1.0, color="k", lw=0.8, ls="--", label="ratio 1 (bound attained)")
+        sel = (fam["kind"] == kind) & ~bad
+        style = dict(s=12, marker=markers[kind], color=f"C{i}")
+        ax1.scatter(k[sel], np.abs(fam["dgen"][sel]), label=labels[kind], **style)
+        ax2.scatter(k[sel], ratio[sel], **style)
+    if bad.any():
+        style = dict(s=30, marker="x", color=VIOLATION_COLOUR, zorder=3)
+        ax1.scatter(k[bad], np.abs(fam["dgen"][bad]), label="violation", **style)
+        ax2.scatter(k[bad], ratio[bad], **style)
+    ax2.axhline(1.0, color="k", lw=0.8, ls="--", label="ratio 1")
     for ax in (ax1, ax2):
         ax.set_xscale("log")
-        ax.set_xlabel(r"distillation divergence $K_n$")
+        ax.set_xlabel(r"$K_n$")
     ax1.set_yscale("log")
-    ax1.set_ylabel(r"$|\Delta\mathrm{gen}|$ and the bound")
+    ax1.set_ylabel(r"$|\Delta\mathrm{gen}|$ and bound")
     ax2.set_ylabel(r"$|\Delta\mathrm{gen}|\,/\,$bound")
-    ax2.set_ylim(0.0, 1.1)
-    ax1.legend(fontsize=8)
-    ax2.legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"Theorem {thm.id} against the exact gap (THEORY §6.4)")
-    return _save(fig, path)
+    ax2.set_ylim(*ratio_limits(ratio))
+    ax1.legend(loc="upper left", handletextpad=0.2, borderaxespad=0.3)
+    ax2.legend(loc="lower left", borderaxespad=0.3)
+    return ax1, ax2
+
+
+def tightness_figure(model, teacher, path, theorem_id: str = "U1") -> Path:
+    """Left: ``|dgen|`` of each student and the bound as a function of ``K_n``; right: the ratio
+    ``|dgen| / bound`` (the tilt students sit on the line 1, THEORY §6.4); see
+    :func:`draw_tightness`."""
+    fam = tightness_family(model, teacher, theorem_id)
+    with _rc():
+        fig = _new_figure(2.35)
+        draw_tightness(fig, fam)
+        return _save(fig, path)
 
 
 # -- 3. rank bottleneck -------------------------------------------------------------------------
@@ -212,7 +268,6 @@ def rank_figure(model, teacher, path) -> Path:
     ``r``; line: ``K_n`` at rank ``r`` (THEORY §7), from
     ``model.rank_profile(teacher)`` (a dict with arrays ``rank``, ``rank_bottleneck``, ``K_n``)."""
     require(model, "rank_profile", what="the rank-profile API of THEORY §7")
-    Figure = _matplotlib()
     prof = model.rank_profile(teacher)
     missing = [key for key in _RANK_KEYS if key not in prof]
     if missing:
@@ -225,14 +280,14 @@ def rank_figure(model, teacher, path) -> Path:
             f"rank_profile() arrays must be 1-D of one length, got shapes "
             f"{r.shape}, {cost.shape}, {kn.shape}"
         )
-    fig = Figure(figsize=(6.0, 3.6))
-    ax = fig.add_subplot()
-    ax.bar(r, cost, width=0.6, color="C1", label="rank-bottleneck cost")
-    ax.plot(r, kn, "o-", color="C0", label=r"$K_n$ at rank $r$")
-    ax.set_xlabel("student rank $r$")
-    ax.set_ylabel("nats")
-    ax.set_xticks(r)
-    ax.set_xticklabels([f"{x:g}" for x in r])
-    ax.set_title("Rank bottleneck (THEORY §7)")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    with _rc():
+        fig = _new_figure(1.9)
+        ax = fig.add_subplot()
+        ax.bar(r, cost, width=0.6, color="C1", label="rank-bottleneck cost")
+        ax.plot(r, kn, "o-", color="C0", label=r"$K_n$ at rank $r$")
+        ax.set_xlabel("student rank $r$")
+        ax.set_ylabel("nats")
+        ax.set_xticks(r)
+        ax.set_xticklabels([f"{x:g}" for x in r])
+        ax.legend()
+        return _save(fig, path)

@@ -8,9 +8,8 @@ One command makes it: ``kdtheory audit --report DIR``.
 
 from __future__ import annotations
 
-import json
 import math
-import textwrap
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +149,8 @@ def make_figures(outdir, progress: Callable[[str], None] | None = None) -> list[
 
 
 def _num(x, fmt: str = ".6g") -> str:
+    r"""``x`` for a table cell (text mode): ``--`` for ``None``, NaN, the infinities as math,
+    and powers of ten as ``m\times10^{e}``."""
     if x is None:
         return "--"
     x = float(x)
@@ -157,53 +158,174 @@ def _num(x, fmt: str = ".6g") -> str:
         return "NaN"
     if math.isinf(x):
         return r"$\infty$" if x > 0 else r"$-\infty$"
-    return f"{x:{fmt}}"
+    text = f"{x:{fmt}}"
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        return rf"${mantissa}\times 10^{{{int(exp)}}}$"
+    return text if x >= 0 else f"${text}$"
+
+
+def _witness(x) -> str:
+    """A witness ratio: exactly ``1`` when it is 1 to double precision, otherwise its distance
+    from 1 (``1 - 2.2e-13``), which a rounded decimal would hide."""
+    if x is None or not math.isfinite(float(x)):
+        return _num(x)
+    x = float(x)
+    gap = x - 1.0
+    if gap == 0.0:
+        return "1"
+    if abs(gap) >= 1e-6:
+        return _num(x, ".8g")
+    sign = "+" if gap > 0 else "-"
+    mantissa, exp = f"{abs(gap):.1e}".split("e")
+    return rf"$1{sign}{mantissa}\mathrm{{e}}{{{int(exp)}}}$"
+
+
+#: parameter names whose first part is a Greek letter (``tau_T`` -> ``\tau_T``)
+_GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "kappa", "lambda", "mu", "nu",
+    "xi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
+}  # fmt: skip
+_NAME = re.compile(r"^([A-Za-z]+?)(\d*)(?:_([A-Za-z0-9]{1,3}))?$")
+
+
+def _param_name(name: str) -> str:
+    r"""A model parameter's name as LaTeX: ``a_T`` -> ``$a_T$``, ``tau_T`` -> ``$\tau_T$``,
+    ``m0_T`` -> ``$m_{0,T}$``, ``lam`` -> ``$\lambda$``; any other name (``tau_factor``,
+    ``log10_M``) in typewriter type."""
+    m = _NAME.match(name)
+    if m:
+        base, digits, sub = m.groups()
+        greek = {"lam": "lambda"}.get(base, base)
+        if len(base) == 1 or greek in _GREEK:
+            symbol = base if len(base) == 1 else "\\" + greek
+            index = ",".join(x for x in (digits, sub) if x)
+            return f"${symbol}_{{{index}}}$" if index else f"${symbol}$"
+    return rf"\texttt{{{tex_escape(name)}}}"
+
+
+def _param_value(v) -> str:
+    if isinstance(v, bool) or v is None:
+        return tex_escape(str(v))
+    if isinstance(v, (int, float)):
+        return _num(v)
+    if isinstance(v, (list, tuple)):
+        return "(" + ", ".join(_param_value(x) for x in v) + ")"
+    return tex_escape(str(v))
+
+
+def _params(params: dict) -> str:
+    """The parameters of a counterexample as ``name = value`` pairs (text mode)."""
+    if not params:
+        return "--"
+    return ", ".join(rf"{_param_name(k)}\,=\,{_param_value(v)}" for k, v in params.items())
+
+
+def _full_width_longtable(spec: str, head: str, rows: list[str]) -> str:
+    r"""A booktabs ``longtable`` exactly ``\linewidth`` wide (columns spread by
+    ``\extracolsep{\fill}``), in ``\footnotesize``, with ``head`` repeated on every page."""
+    return "\n".join(
+        [
+            r"{\footnotesize\setlength{\LTleft}{0pt}\setlength{\LTright}{0pt}"
+            r"\setlength{\tabcolsep}{3pt}",
+            rf"\begin{{longtable}}{{@{{\extracolsep{{\fill}}}}{spec}@{{}}}}",
+            r"\toprule",
+            head + r" \\",
+            r"\midrule",
+            r"\endhead",
+            *rows,
+            r"\bottomrule",
+            r"\end{longtable}}",
+        ]
+    )
+
+
+def _breakable(tex: str) -> str:
+    """Allow a line break after every slash (``Gibbs/tempered-Bayes/generic`` has none)."""
+    return tex.replace("/", r"/\allowbreak{}")
+
+
+def _statement_ref(r: ClaimResult, theorems: dict) -> str:
+    """The claim's statement by its number in the theorems section, with the name of its
+    environment (as :meth:`~kdtheory.theorems.Theorem.latex` chooses it): theorems and lemmas
+    share a counter, false claims have their own."""
+    thm = theorems.get(r.theorem)
+    if r.status == "false":
+        env = "False cl."
+    elif r.status == "conjecture":
+        env = "Conj."
+    elif thm is not None and "lemma" in getattr(thm, "tags", ()):
+        env = "Lemma"
+    else:
+        env = "Thm."
+    return rf"{env}~\ref{{thm:{r.theorem}}}"
+
+
+def _theorems_by_id() -> dict:
+    from .theorems.registry import all_theorems
+
+    return {t.id: t for t in all_theorems()}
 
 
 def _table(results: list[ClaimResult]) -> str:
-    head = r"claim & theorem & status & model & verdict & cases & viol. & max ratio & witness \\"
-    lines = [
-        r"\begin{longtable}{lllllrrrr}",
-        r"\toprule",
-        head,
-        r"\midrule",
-        r"\endhead",
-    ]
+    theorems = _theorems_by_id()
+    head = r"claim & statement & status & model & verdict & cases & viol. & max ratio & witness"
+    rows = []
     for r in results:
-        verdict = tex_escape(r.verdict) + ("" if r.as_expected else r" \textbf{(!)}")
+        verdict = tex_escape(r.verdict)
+        if not r.as_expected:
+            verdict = rf"\textbf{{{verdict}!}}"
         cells = [
             rf"\texttt{{{tex_escape(r.id)}}}",
-            rf"\texttt{{{tex_escape(r.theorem)}}}~(\ref{{thm:{r.theorem}}})",
+            _statement_ref(r, theorems),
             tex_escape(r.status),
             tex_escape(r.model),
             verdict,
             str(r.cases),
             str(r.violations),
             _num(r.max_ratio),
-            _num(r.witness_ratio, ".15f"),
+            _witness(r.witness_ratio),
         ]
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{longtable}"]
-    return "\n".join(lines)
+        rows.append(" & ".join(cells) + r" \\")
+    return _full_width_longtable("lllllrrrr", head, rows)
 
 
-def _verbatim_json(obj, width: int = 88) -> str:
-    text = json.dumps(obj, ensure_ascii=True)
-    wrapped = textwrap.wrap(text, width=width, break_long_words=True, break_on_hyphens=False)
-    return "\\begin{verbatim}\n" + "\n".join(wrapped) + "\n\\end{verbatim}"
-
-
-def _counterexample(r: ClaimResult) -> str:
-    cx = r.to_json()["counterexample"]
-    return "\n".join(
-        [
-            rf"\paragraph{{\texttt{{{tex_escape(r.id)}}}}} (Theorem~\ref{{thm:{r.theorem}}}, "
-            rf"model \texttt{{{tex_escape(r.model)}}}): left side {_num(cx.get('lhs'), '.10g')}, "
-            rf"right side {_num(cx.get('rhs'), '.10g')}, ratio {_num(cx.get('ratio'))} "
-            r"(re-evaluated from the statement). Parameters:",
-            _verbatim_json(cx.get("params", {})),
+def _counterexamples(results: list[ClaimResult]) -> str:
+    """One two-line row per counterexample: the claim, its theorem and model and the two sides
+    re-evaluated from the statement, then the parameters of the point as ``name = value``."""
+    head = r"claim & statement & model & left side & right side & ratio"
+    theorems = _theorems_by_id()
+    rows = []
+    for r in results:
+        cx = r.to_json()["counterexample"]
+        cells = [
+            rf"\texttt{{{tex_escape(r.id)}}}",
+            _statement_ref(r, theorems),
+            tex_escape(r.model),
+            _num(cx.get("lhs"), ".10g"),
+            _num(cx.get("rhs"), ".10g"),
+            _num(cx.get("ratio")),
         ]
-    )
+        rows.append(" & ".join(cells) + r" \\*")
+        rows.append(
+            r"\multicolumn{6}{@{\quad}p{0.9\linewidth}@{}}{\raggedright "
+            + _params(cx.get("params", {}))
+            + r"} \\[2pt]"
+        )
+    return _full_width_longtable("lllrrr", head, rows)
+
+
+#: let a page hold the three figures under their heading (LaTeX's defaults allow two floats
+#: at the top of a page and 70 % of it for floats, which left the third figure alone on a page)
+_FLOAT_PARAMETERS = "\n".join(
+    [
+        r"\setcounter{topnumber}{3}",
+        r"\setcounter{totalnumber}{4}",
+        r"\renewcommand{\topfraction}{0.95}",
+        r"\renewcommand{\textfraction}{0.05}",
+        r"\renewcommand{\floatpagefraction}{0.8}",
+    ]
+)
 
 
 def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) -> str:
@@ -215,7 +337,7 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
     false_cx = [r for r in res if r.status == "false" and r.counterexample is not None]
     true_cx = [r for r in res if r.status != "false" and r.counterexample is not None]
     unexpected = [r for r in res if not r.as_expected]
-    parts = [preamble("kdtheory audit report")]
+    parts = [preamble("kdtheory audit report"), _FLOAT_PARAMETERS]
     parts += [r"\begin{document}", r"\maketitle"]
     verdict = r"\textbf{OK}" if report.ok else r"\textbf{FAILED}"
     parts.append(
@@ -223,9 +345,7 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
         rf"{_num(report.scale)}, {report.seconds:.1f}\,s, kdtheory {__version__}); "
         rf"{len(unexpected)} not as expected. Every true claim must \emph{{hold}} on all "
         r"cases and every \emph{false} claim (a negative control) must be \emph{refuted} by a "
-        r"concrete counterexample; a \emph{conjecture} is reported neutrally. Reproduce with "
-        rf"\texttt{{{tex_escape(report.reproduce_command()).replace('--', '-{}-')} "
-        r"-{}-report DIR}."
+        r"concrete counterexample; a \emph{conjecture} is reported neutrally."
         + (
             " Claims registered in a Python session ("
             + ", ".join(tex_escape(c) for c in report.session_claims)
@@ -233,30 +353,46 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
             if report.session_claims
             else ""
         )
+        + " To reproduce it:"
+    )
+    # typewriter spaces do not stretch: the command is set ragged right, on lines of its own
+    command = tex_escape(report.reproduce_command()).replace("--", "-{}-")
+    parts.append(
+        r"\begin{flushleft}\ttfamily"
+        + "\n"
+        + command
+        + r" -{}-report DIR"
+        + "\n"
+        + r"\end{flushleft}"
     )
     parts.append(r"\section{Audit table}")
     parts.append(
+        r"\emph{statement} refers to the claim's statement in Section~\ref{sec:theorems}; "
         r"\emph{max ratio} is the largest $(\mathrm{lhs}-\mathrm{ref})/(\mathrm{rhs}-\mathrm{ref})$ "
         r"over the cases ($\le 1$ iff the statement holds there); \emph{witness} is the ratio "
-        r"reached by the equality witnesses (1 when the bound is attained). The theorem column "
-        r"refers to the statements in Section~\ref{sec:theorems}."
+        r"reached by the equality witnesses (1 when the bound is attained); a verdict in bold "
+        r"with ! is not the expected one."
     )
-    parts.append(r"{\footnotesize" + "\n" + _table(res) + "\n}")
+    parts.append(_table(res))
     parts.append(r"\subsection*{What each claim checks}")
     items = [
-        rf"\item[\texttt{{{tex_escape(r.id)}}}] {tex_escape(r.notes) or '--'} "
+        rf"\item[\texttt{{{tex_escape(r.id)}}}] {_breakable(tex_escape(r.notes)) or '--'} "
         rf"({r.cases} cases, {r.seconds:.2f}\,s)"
         for r in res
     ]
     parts.append("\\begin{description}\n" + "\n".join(items) + "\n\\end{description}")
     parts.append(r"\section{Counterexamples of the negative controls}")
+    cx_intro = (
+        r"Each row gives the two sides re-evaluated from the statement at the shrunk "
+        r"counterexample, and below them the parameters of that point."
+    )
     if false_cx:
-        parts += [_counterexample(r) for r in false_cx]
+        parts += [cx_intro, _counterexamples(false_cx)]
     else:
         parts.append("No negative control was refuted in this run.")
     if true_cx:
         parts.append(r"\subsection*{Violations of true claims (an audit failure)}")
-        parts += [_counterexample(r) for r in true_cx]
+        parts.append(_counterexamples(true_cx))
     if report.unaudited:
         parts.append(
             "Registered theorems without a numeric check: "
@@ -264,22 +400,32 @@ def report_tex(report: AuditReport, figures: list[FigureOutcome] | None = None) 
             + "."
         )
     parts.append(r"\section{Figures}")
+    drawn = [f for f in figures or [] if f.path is not None]
+    if drawn:
+        parts.append(
+            "Figures "
+            + ", ".join(rf"\ref{{fig:{f.name}}}" for f in drawn)
+            + " are drawn from the models' exact quantities and the theorems' statements."
+        )
+    # Three figures (with their own captions) share one float, which fills a page: separate
+    # floats left the third alone on a page of its own, or inside a theorem.
+    for i in range(0, len(drawn), 3):
+        panels = [
+            "\\centering\n"
+            rf"\includegraphics[width=\linewidth]{{{f.path}}}"
+            "\n"
+            rf"\caption{{{f.caption}}}\label{{fig:{f.name}}}"
+            for f in drawn[i : i + 3]
+        ]
+        parts.append("\\begin{figure}[htbp]\n" + "\n\\bigskip\n".join(panels) + "\n\\end{figure}")
     for f in figures or []:
-        if f.path is not None:
-            parts.append(
-                "\\begin{figure}[htbp]\n\\centering\n"
-                rf"\includegraphics[width=\linewidth,height=0.4\textheight,keepaspectratio]{{{f.path}}}"
-                "\n"
-                rf"\caption{{{f.caption}}}\label{{fig:{f.name}}}"
-                "\n\\end{figure}"
-            )
-        else:
+        if f.path is None:
             parts.append(
                 rf"\paragraph{{Figure \emph{{{f.name}}}.}} {f.caption} "
                 rf"\textbf{{figure unavailable: {tex_escape(f.reason or '')}}}"
             )
-    parts.append(r"\clearpage")
-    parts.append(r"\section{Registered theorems}\label{sec:theorems}")
+    # the figures are set before the theorems (none floats into a theorem)
+    parts.append(r"\clearpage" + "\n" + r"\section{Registered theorems}\label{sec:theorems}")
     parts.append(theorems_body(all_theorems(), section=r"\subsection*"))
     parts.append(r"\end{document}")
     return "\n\n".join(parts) + "\n"

@@ -7,7 +7,9 @@ API; the report itself must then say "figure unavailable: <reason>".
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 import shutil
 
 import numpy as np
@@ -21,16 +23,17 @@ from kdtheory.audit.engine import AuditReport, ClaimResult
 from kdtheory.figures import (
     FigureUnavailable,
     rank_figure,
+    ratio_limits,
     smoothing_curve,
     smoothing_figure,
     tightness_family,
     tightness_figure,
 )
-from kdtheory.latex import compile_pdf
+from kdtheory.latex import compile_pdf, preamble
 from kdtheory.report import make_figures, report_tex, standard_gaussian_case, write_report
 from kdtheory.sampling import RANGES
 from kdtheory.tex import tex_escape
-from kdtheory.theorems import all_theorems
+from kdtheory.theorems import all_theorems, theorem
 
 needs_pdflatex = pytest.mark.skipif(
     shutil.which("pdflatex") is None,
@@ -192,7 +195,11 @@ def test_report_lists_every_claim_and_theorem(small_audit):
     tex = report_tex(small_audit, [])
     assert {r.id for r in small_audit.results} == {c.id for c in claims()}
     for r in small_audit.results:
-        assert rf"\texttt{{{tex_escape(r.id)}}} & \texttt{{{tex_escape(r.theorem)}}}" in tex
+        # the statement column names the environment the theorem is typeset in (theorems and
+        # false claims are numbered apart)
+        begin = re.search(r"\\begin\{(\w+)\}", theorem(r.theorem).latex()).group(1)
+        env = {"theorem": "Thm.", "lemma": "Lemma", "claim": "False cl."}[begin]
+        assert rf"\texttt{{{tex_escape(r.id)}}} & {env}~\ref{{thm:{r.theorem}}} & " in tex
     for t in all_theorems():
         assert rf"\label{{thm:{t.id}}}" in tex
     for t in small_audit.unaudited:
@@ -222,11 +229,13 @@ def test_report_shows_counterexamples_and_unexpected_verdicts():
     rep = AuditReport([refuted, violated], seed=3, scale=0.5, seconds=0.1, unaudited=[])
     tex = report_tex(rep, [])
     section = tex.index("Counterexamples of the negative controls")
-    assert tex.index(r"\paragraph{\texttt{N-test\_1}}", section) > section
-    assert "left side 6.25, right side 3.5355, ratio 1.7678" in tex
-    assert '{"m": 2.5, "note": "x_1 & y"}' in tex  # verbatim JSON
+    row = r"\texttt{N-test\_1} & False cl.~\ref{thm:U1} & toy & 6.25 & 3.5355 & 1.7678 \\*"
+    assert tex.index(row, section) > section
+    # the parameters as name = value pairs in LaTeX, not JSON
+    assert r"$m$\,=\,2.5, \texttt{note}\,=\,x\_1 \& y" in tex
+    assert '{"m"' not in tex and "verbatim" not in tex
     assert "Violations of true claims (an audit failure)" in tex
-    assert r"\textbf{FAILED}" in tex and r"\textbf{(!)}" in tex and r"$\infty$" in tex
+    assert r"\textbf{FAILED}" in tex and r"\textbf{refuted!}" in tex and r"$\infty$" in tex
     assert r"-{}-claim N-test\_1" in tex and "-{}-scale 0.5" in tex
 
 
@@ -250,10 +259,7 @@ def test_written_report_compiles(tmp_path, small_audit):
     tex = files.tex.read_text(encoding="utf-8")
     for f in files.figures:
         if f.path:
-            assert (
-                rf"\includegraphics[width=\linewidth,height=0.4\textheight,keepaspectratio]{{{f.path}}}"
-                in tex
-            )
+            assert rf"\includegraphics[width=\linewidth]{{{f.path}}}" in tex
     # and again from scratch, as the CI test of ``pdflatex -halt-on-error`` demands
     assert compile_pdf(files.tex, runs=1).ok
 
@@ -273,3 +279,109 @@ def test_write_report_lists_every_file_it_wrote_and_nothing_else(tmp_path):
     assert files.tex in files.written and files.compiled is None
     drawn = {tmp_path / f.path for f in files.figures if f.path is not None}
     assert drawn <= set(files.written) and (tmp_path / "notes.txt").read_text() == "the user's"
+
+
+# -- typesetting and figure legibility ---------------------------------------------------------
+
+_OVERFULL = re.compile(r"Overfull \\hbox \(([\d.]+)pt too wide\) .*? at lines (\d+)--(\d+)")
+
+
+def _overfull_boxes(log: str) -> list[tuple[float, int]]:
+    """``(points too wide, first source line)`` of every overfull hbox in a pdflatex log."""
+    return [(float(w), int(a)) for w, a, _ in _OVERFULL.findall(log)]
+
+
+@needs_pdflatex
+def test_overfull_box_parser_sees_a_box_that_is_too_wide(tmp_path):
+    tex = tmp_path / "wide.tex"
+    tex.write_text(
+        "\\documentclass{article}\\begin{document}\n\\noindent\\hbox to 1.2\\linewidth{x\\hfil}\n"
+        "\\end{document}\n"
+    )
+    res = compile_pdf(tex, runs=1, keep_log=True)
+    boxes = _overfull_boxes(res.log.read_text(errors="replace"))
+    assert len(boxes) == 1 and boxes[0][0] > 60  # 0.2 of the 345 pt text width
+
+
+@needs_pdflatex
+def test_report_typesets_without_overfull_boxes(tmp_path, small_audit):
+    """The report's own part (audit table, claim notes, counterexamples, figures) has no
+    overfull box wider than 1 pt, with the longest names and parameter lists there are plus a
+    made-up counterexample of ten parameters.  The registered theorems (the last section) come
+    from :func:`kdtheory.latex.theorems_body` and are typeset-tested with the theorems document."""
+    params = {"d": 4, "n": 1000, "s": 0.125, "m": [0.5, -1.0, 2.0, 1e-300], "a_T": -0.25}
+    params.update(tau_factor=0.333333333, m0_T=1.5e-7, kappa=-0.008, eta_fraction=0.05)
+    params["log10_M"] = 5.0
+    cx = {"params": params, "lhs": 1.317333333, "rhs": 1.331594962, "ratio": 9.20402}
+    extra = [_fake_result("false", "refuted", cx), _fake_result("extension", "refuted", cx)]
+    # the case counts of a full-scale audit (the widest numbers in the table and the notes)
+    full = [dataclasses.replace(r, cases=100_000) for r in small_audit.results]
+    rep = AuditReport(full + extra, 0, 0.02, 1.0, small_audit.unaudited)
+    files = write_report(rep, tmp_path, pdf=False)
+    res = compile_pdf(files.tex, runs=2, keep_log=True)
+    assert res.ok, res.message
+    lines = files.tex.read_text(encoding="utf-8").splitlines()
+    theorems = next(i for i, t in enumerate(lines, 1) if t.startswith(r"\section{Registered"))
+    boxes = _overfull_boxes(res.log.read_text(errors="replace"))
+    assert [b for b in boxes if b[0] > 1.0 and b[1] < theorems] == []
+
+
+def test_tightness_figure_shows_a_violation_in_its_own_colour():
+    """A point of ratio 1.41 stays inside the ratio panel and is drawn in the violation colour;
+    every text of the figure is at least 9 pt at its final size (the figure is as wide as the
+    report's text, so it is included unscaled)."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.text import Text
+
+    from kdtheory import figures
+
+    model, teacher, _ = standard_gaussian_case()
+    fam = tightness_family(model, teacher)
+    fam["ratio"] = fam["ratio"].copy()
+    fam["ratio"][3] = 1.41
+    with figures._rc():
+        fig = figures._new_figure(2.6)
+        _, ax2 = figures.draw_tightness(fig, fam)
+    assert ax2.get_ylim()[1] >= 1.41 and ax2.get_ylim()[0] <= 0.0
+    red = to_rgba(figures.VIOLATION_COLOUR)
+    marked = [
+        c.get_offsets()
+        for c in ax2.collections
+        if len(c.get_offsets()) and np.allclose(c.get_facecolor()[0], red)
+    ]
+    assert len(marked) == 1 and np.allclose(marked[0], [[fam["K_n"][3], 1.41]])
+    # the violating point is in no other series of the panel
+    others = [c for c in ax2.collections if not np.allclose(c.get_facecolor()[0], red)]
+    assert all(1.41 not in np.asarray(c.get_offsets())[:, 1] for c in others)
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 9.0
+
+
+def test_ratio_limits_show_every_point():
+    assert ratio_limits([0.2, 1.0]) == (0.0, 1.1)
+    lo, hi = ratio_limits([0.5, 1.41, np.inf, np.nan])
+    assert lo == 0.0 and 1.41 < hi < 1.5
+    assert ratio_limits([-0.4, 0.3])[0] < -0.4
+
+
+@needs_pdflatex
+def test_figures_are_as_wide_as_the_report_text(tmp_path):
+    """Each figure's PDF page is as wide as the report's ``\\linewidth`` (read from pdflatex),
+    so ``width=\\linewidth`` includes it at scale 1 and its 9 pt fonts stay 9 pt."""
+    from kdtheory.figures import COLUMN_WIDTH_IN
+
+    probe = tmp_path / "probe.tex"
+    probe.write_text(
+        preamble("probe") + "\n\\begin{document}\n\\typeout{LINEWIDTH=\\the\\linewidth}x\n"
+        "\\end{document}\n",
+        encoding="utf-8",
+    )
+    res = compile_pdf(probe, runs=1, keep_log=True)
+    width_pt = float(re.search(r"LINEWIDTH=([\d.]+)pt", res.log.read_text()).group(1))
+    model, teacher, _ = standard_gaussian_case()
+    data = tightness_figure(model, teacher, tmp_path / "t.pdf").read_bytes()
+    box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+    assert box is not None
+    # TeX points are 1/72.27 in, PDF points 1/72 in
+    assert abs(float(box.group(1)) / 72 - width_pt / 72.27) < 0.01  # inches
+    assert abs(COLUMN_WIDTH_IN - width_pt / 72.27) < 0.01

@@ -13,9 +13,9 @@ register_claim(
         theorem=theorem("U1"),
         model="linear-gaussian",
         description=(
-            "random X (d > n included), W*, nu; Gibbs/tempered-Bayes/generic teachers; KD (mean and "
-            "sampled soft labels), Gibbs, output/input projection, best rank-r and generic students; "
-            "witness tilt"
+            "random $X$ ($d > n$ included), $W^*$, $\\nu$; Gibbs, tempered-Bayes and generic "
+            "teachers; KD (mean and sampled soft labels), Gibbs, output/input projection, best "
+            "rank-$r$ and generic students; witness: tilt"
         ),
         sampler=linear_batch,
         cases=1000,

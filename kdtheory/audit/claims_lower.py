@@ -108,8 +108,8 @@ register_claim(
         id="L",
         theorem=theorem("L"),
         model="gaussian-mean",
-        description="eta in (0, eta_c] with c = c*(eta) or c = 0; all teacher/student kinds "
-        "(array code, eta_c by vectorised bisection)",
+        description="$\\eta \\in (0, \\eta_c]$ with $c = c^*(\\eta)$ or $c = 0$; all teacher/student "
+        "kinds (array code, $\\eta_c$ by vectorised bisection)",
         sampler=central_batch,
         cases=100_000,
     )
@@ -147,8 +147,8 @@ for _id, _side in (("U-joint", "upper"), ("U-joint-lower", "lower")):
             id=_id,
             theorem=theorem(_id),
             model="gaussian-mean",
-            description=f"exact joint CGF (THEORY §6.5) at its optimising theta ({_side} side; "
-            "array code, theta* by vectorised bisection)",
+            description=f"exact joint CGF (THEORY §6.5) at its optimising $\\theta$ ({_side} side; "
+            "array code, $\\theta^*$ by vectorised bisection)",
             sampler=lambda rng, size, side=_side: joint_batch(rng, size, side),
             cases=100_000,
         )
@@ -183,8 +183,8 @@ for _id, _side in (("U-gamma", "upper"), ("L-gamma", "lower")):
             id=_id,
             theorem=theorem(_id),
             model="gaussian-mean",
-            description=f"all teacher/student kinds, closed-form Var g and mu_+/- ({_side} "
-            "side, THEORY §6.5; array code)",
+            description="all teacher/student kinds, closed-form $\\operatorname{Var} g$ and "
+            f"$\\mu_\\pm$ ({_side} side, THEORY §6.5; array code)",
             sampler=lambda rng, size, side=_side: sub_gamma_batch(rng, size, side),
             cases=100_000,
         )
@@ -213,7 +213,7 @@ register_claim(
         id="U-uniform@memoriser",
         theorem=theorem("U-uniform"),
         model="memoriser",
-        description="sigma_bar = 1/2: the memoriser's gap lies in [0, 1] (THEORY §8 N2)",
+        description="$\\bar\\sigma = 1/2$: the memoriser's gap lies in $[0, 1]$ (THEORY §8 N2)",
         sampler=memoriser_batch,
         cases=100_000,
     )

@@ -80,7 +80,8 @@ for _id, (_model, _space) in _SPACES.items():
             id=_id,
             theorem=theorem(_id),
             model=_model,
-            description="differential evolution over the RANGES box, then rounding (shrinking)",
+            description="differential evolution over the box of parameter ranges, then rounding "
+            "(shrinking)",
             search=_searcher(theorem(_id), _space, _model),
             budget=400,
         )

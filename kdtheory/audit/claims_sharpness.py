@@ -359,8 +359,8 @@ register_claim(
         id="S",
         theorem=_S,
         model="ball-kernel",
-        description="uniform-ball teacher (support radius rho) and student inside it, bump loss "
-        "(array code)",
+        description="uniform-ball teacher (support radius $\\rho$) and student inside it, bump "
+        "loss (array code)",
         sampler=ball_array_batch,
         cases=100_000,
     )
@@ -371,7 +371,8 @@ register_claim(
         id="S-regime",
         theorem=_S,
         model="symbolic",
-        description="sign(S - U[sigma]) = sign(rho - rho_0^loc); witnesses rho = rho_0^loc",
+        description="$\\operatorname{sign}(S - U[\\sigma]) = \\operatorname{sign}(\\rho - "
+        "\\rho_0^{\\mathrm{loc}})$; witnesses $\\rho = \\rho_0^{\\mathrm{loc}}$",
         check=local_regime_check,
         cases=100_000,
     )
@@ -382,7 +383,8 @@ register_claim(
         id="S-smooth",
         theorem=_S_SMOOTH,
         model="gaussian-mean",
-        description="all teacher/student kinds at random radii (array code); witness tilt of T^rho",
+        description="all teacher/student kinds at random radii (array code); witness: tilt of "
+        "$T^\\rho$",
         sampler=smoothing_array_batch,
         cases=100_000,
         witness=_smoothed_tilt_witness,
@@ -395,8 +397,8 @@ register_claim(
         id="S-smooth-regime",
         theorem=_S_SMOOTH,
         model="gaussian-mean",
-        description="B(rho) < B(0) iff 0 < rho < rho_0^sm (Lambert W, array code; 4 radii per "
-        "model); witnesses B(rho_0) = B(0)",
+        description="$B(\\rho) < B(0)$ iff $0 < \\rho < \\rho_0^{\\mathrm{sm}}$ (Lambert $W$, array "
+        "code; 4 radii per model); witnesses $B(\\rho_0^{\\mathrm{sm}}) = B(0)$",
         check=smoothing_regime_array_check,
         cases=25_000,
     )
@@ -407,7 +409,8 @@ register_claim(
         id="S-smooth@bump",
         theorem=_S_SMOOTH,
         model="bump",
-        description="bump loss, Hoeffding proxy (1+C)^2/4 under T^rho, Sh_rho != 0 (array code)",
+        description="bump loss, Hoeffding proxy $(1+C)^2/4$ under $T^\\rho$, "
+        "$\\mathrm{Sh}_\\rho \\neq 0$ (array code)",
         sampler=lambda rng, size: bump_array_batch(rng, size, smoothing=True),
         cases=100_000,
     )
@@ -418,8 +421,8 @@ register_claim(
         id="U-uniform@bump",
         theorem=_U_UNIFORM,
         model="bump",
-        description="loss in [0,1): sigma_bar = (1+C)/2 (Hoeffding on the gap range (-C, 1]; "
-        "array code)",
+        description="loss in $[0, 1)$: $\\bar\\sigma = (1+C)/2$ (Hoeffding on the gap range "
+        "$(-C, 1]$; array code)",
         sampler=bump_array_batch,
         cases=100_000,
     )

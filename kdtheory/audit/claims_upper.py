@@ -20,8 +20,8 @@ register_claim(
         id="lemma-DV",
         theorem=theorem("lemma-DV"),
         model="gaussian-pairs",
-        description="Gaussian P, Q (d = 1..4) with quadratic f, stacked linalg; witness "
-        "f = log dQ/dP",
+        description="Gaussian $P, Q$ ($d = 1, \\dots, 4$) with quadratic $f$, stacked linalg; "
+        "witness $f = \\log(dQ/dP)$",
         sampler=dv_batch,
         cases=100_000,
         witness=lambda rng, size: dv_batch(rng, size, witness=True),
@@ -71,7 +71,7 @@ register_claim(
         id="lemma-SG",
         theorem=theorem("lemma-SG"),
         model="scalar-laws",
-        description="scaled Bernoulli and uniform laws (Hoeffding proxy); witness Gaussian "
+        description="scaled Bernoulli and uniform laws (Hoeffding proxy); witness: Gaussian "
         "(array code)",
         sampler=sg_batch,
         cases=100_000,
@@ -89,8 +89,9 @@ register_claim(
         theorem=theorem("U1"),
         model="gaussian-mean",
         description=(
-            "Gibbs/Bayes/generic teachers; KD/tilt/Gibbs/generic students (array code); "
-            "witness tilt"
+            "Gibbs, Bayes and generic teachers; KD, tilt, Gibbs and generic students (array "
+            "code); "
+            "witness: tilt"
         ),
         sampler=gaussian_mean_array_batch,
         cases=100_000,
@@ -120,7 +121,7 @@ register_claim(
         id="U0",
         theorem=_U0,
         model="gaussian-mean",
-        description="per-dataset form by polar quadrature; witness tilt",
+        description="per-dataset form by polar quadrature; witness: tilt",
         sampler=lambda rng, size: gaussian_mean_batch(rng, size, extra=_u0_expectation),
         cases=60,
         witness=lambda rng, size: tilt_witness_batch(rng, size, extra=_u0_expectation),
