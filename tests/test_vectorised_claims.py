@@ -317,7 +317,7 @@ def test_smoothing_regime_array_check_holds():
     out = cs.smoothing_regime_array_check(np.random.default_rng(6), 2000)
     assert out.cases == 8000 and out.disagreements == 0 and out.witness_ok
     assert out.unresolved <= out.cases // 100
-    assert 0 < out.counts["models with rho_0 = 0 (tau_S <= tau_T)"] < 2000
+    assert 0 < out.counts[r"models with $\rho_0 = 0$ ($\tau_S \le \tau_T$)"] < 2000
 
 
 def test_smoothing_regime_records_replay_through_the_scalar_model(monkeypatch):

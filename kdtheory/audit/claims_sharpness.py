@@ -222,8 +222,8 @@ def local_regime_check(rng: np.random.Generator, size: int) -> RegimeOutcome:
         witness=witness,
         counterexample=cx,
         counts={
-            "S tighter (rho < rho_0)": int(np.count_nonzero(resolved & (b_s < b_u))),
-            "U tighter (rho > rho_0)": int(np.count_nonzero(resolved & (b_s > b_u))),
+            r"S tighter ($\rho < \rho_0$)": int(np.count_nonzero(resolved & (b_s < b_u))),
+            r"U tighter ($\rho > \rho_0$)": int(np.count_nonzero(resolved & (b_s > b_u))),
         },
     )
 
@@ -267,7 +267,7 @@ def smoothing_regime_check(rng: np.random.Generator, size: int, radii: int = 4) 
             w_ratios, lambda i, num: smoothing_regime_deviation(w_records[i], num)
         ),
         counterexample=cx,
-        counts={"models": size, "models with rho_0 = 0 (tau_S <= tau_T)": int(n_zero)},
+        counts={"models": size, r"models with $\rho_0 = 0$ ($\tau_S \le \tau_T$)": int(n_zero)},
     )
 
 
@@ -331,7 +331,10 @@ def smoothing_regime_array_check(
             lambda j, num: smoothing_regime_deviation(batch.params[int(idx[j])], num),
         ),
         counterexample=cx,
-        counts={"models": size, "models with rho_0 = 0 (tau_S <= tau_T)": int(np.sum(~wit))},
+        counts={
+            "models": size,
+            r"models with $\rho_0 = 0$ ($\tau_S \le \tau_T$)": int(np.sum(~wit)),
+        },
     )
 
 
