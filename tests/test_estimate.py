@@ -126,6 +126,17 @@ def test_coverage_on_model_a():
     assert res["kn_gaussian"]["true"] == model.distillation_divergence(student, teacher)
 
 
+def test_coverage_on_model_c():
+    """Model C (THEORY §7), K_n from the per-set matrix-normal laws as Gaussians of ``vec W``:
+    the same stated tolerance, 60 repetitions of 100 sets."""
+    res = bench.coverage(60, seed=1, model="C", sets=100)
+    need = stats.binom.ppf(0.001, 60, 0.9)
+    for k in ("kn_gaussian", "gen_from_losses", "dgen_paired"):
+        assert res[k]["covered"] >= need, (k, res[k])
+    model, student, teacher = bench.model_c()
+    assert res["kn_gaussian"]["true"] == float(model.distillation_divergence(student, teacher))
+
+
 # -- interval evaluation ------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", range(5))
 def test_point_inputs_equal_exact_evaluation(seed):
