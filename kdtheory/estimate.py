@@ -139,7 +139,10 @@ def kn_gaussian(
     registry's cancellation-free form, stacked); their average estimates ``K_n`` (THEORY §1) with
     a CLT interval, or a bootstrap one if ``bootstrap`` resamples are asked for.  The interval
     covers sampling over datasets only: a Gaussian (Laplace) posterior that misfits the true one
-    is not accounted for."""
+    is not accounted for.  Covariances must be symmetric positive definite and reasonably
+    conditioned (the stacked array code has no high-precision fallback, unlike
+    :func:`kdtheory.divergences.kl`; an ill-conditioned Laplace covariance is better passed
+    through the registry one set at a time)."""
     from .models.gaussian_pair_arrays import _kl_gaussian
 
     mean_s, mean_t = (np.atleast_2d(np.asarray(m, dtype=float)) for m in (mean_s, mean_t))

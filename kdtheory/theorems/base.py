@@ -314,8 +314,10 @@ class Theorem:
     def evaluate_interval(self, prec: int = 128, **values):
         """Both sides over input *intervals*, in arb ball arithmetic (:mod:`kdtheory.certified`).
 
-        Each value is a number (an exact point), a ``(lo, hi)`` pair, or a
-        :class:`kdtheory.estimate.Estimate` (its interval).  Returns a
+        Each value is a scalar number (an exact point), a ``(lo, hi)`` pair, or a
+        :class:`kdtheory.estimate.Estimate` (its interval); an interval of a nonnegative
+        parameter is intersected with ``[0, inf)`` (a CLT interval of a small ``K_n`` may reach
+        below 0), as in :func:`kdtheory.certified.certify`.  Returns a
         :class:`kdtheory.estimate.IntervalEvaluation`: an interval for each side, the verdict
         ``holds`` / ``violated`` / ``undecided`` (holds or fails for *every* input in the
         intervals, or neither), and ``vacuous`` where the right side is at or past
