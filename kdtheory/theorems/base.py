@@ -311,6 +311,22 @@ class Theorem:
             argmin=argmin or None,
         )
 
+    def evaluate_interval(self, prec: int = 128, **values):
+        """Both sides over input *intervals*, in arb ball arithmetic (:mod:`kdtheory.certified`).
+
+        Each value is a scalar number (an exact point), a ``(lo, hi)`` pair, or a
+        :class:`kdtheory.estimate.Estimate` (its interval); an interval of a nonnegative
+        parameter is intersected with ``[0, inf)`` (a CLT interval of a small ``K_n`` may reach
+        below 0), as in :func:`kdtheory.certified.certify`.  Returns a
+        :class:`kdtheory.estimate.IntervalEvaluation`: an interval for each side, the verdict
+        ``holds`` / ``violated`` / ``undecided`` (holds or fails for *every* input in the
+        intervals, or neither), and ``vacuous`` where the right side is at or past
+        :meth:`trivial_bound` (given ``l_min``, ``l_max``).  Built on an estimate, the result is
+        labelled "estimated, not certified": the verdict is only as good as the intervals."""
+        from ..estimate import evaluate_interval
+
+        return evaluate_interval(self, prec=prec, **values)
+
     def _vacuous(self, rhs, values: dict):
         """Where the bound is at or past :meth:`trivial_bound` (``None`` if there is none or
         its values were not given)."""
