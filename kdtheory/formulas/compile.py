@@ -57,24 +57,35 @@ __all__ = [
 ]
 
 
-class phi(sp.Function):  # noqa: N801 - the name of THEORY §1
+class _StableFunction(sp.Function):
+    """A function with a registered stable numeric form (:class:`Override`).  Its definition is
+    its own rewrite as :attr:`_definition` (``_eval_rewrite_as_log`` etc.), and ``evalf`` goes
+    through that definition (sympy would otherwise look up an unrelated mpmath function of the
+    same name, e.g. ``mpmath.phi``, the golden ratio).  :attr:`_zero_at`: the argument of a
+    one-argument function at which it is exactly 0, returned without evaluation."""
+
+    _definition = sp.log
+    _zero_at = None
+
+    @classmethod
+    def eval(cls, *args):
+        if cls._zero_at is not None and len(args) == 1 and args[0] is cls._zero_at:
+            return sp.S.Zero
+        return None
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(self._definition)._eval_evalf(prec)
+
+
+class phi(_StableFunction):  # noqa: N801 - the name of THEORY §1
     """``phi(x) = x - 1 - log x`` (THEORY §1): ``>= 0`` for ``x > 0``, zero iff ``x = 1``.  A sympy
     function (not its expansion) so that the compiled code can use the cancellation-free form."""
 
     nargs = 1
-
-    @classmethod
-    def eval(cls, x):
-        if x is sp.S.One:
-            return sp.S.Zero
-        return None
+    _zero_at = sp.S.One
 
     def fdiff(self, argindex=1):
         return 1 - 1 / self.args[0]
-
-    def _eval_evalf(self, prec):
-        # by its definition (sympy would otherwise look up mpmath.phi, the golden ratio)
-        return self.rewrite(sp.log)._eval_evalf(prec)
 
     def _eval_rewrite_as_log(self, x, **kwargs):
         return x - 1 - sp.log(x)
@@ -154,7 +165,7 @@ register_override(
 )
 
 
-class binary_kl(sp.Function):  # noqa: N801 - the kl of THEORY §8 N2
+class binary_kl(_StableFunction):  # noqa: N801 - the kl of THEORY §8 N2
     """``kl(p || q) = p log(p/q) + (1 - p) log((1 - p)/(1 - q))``, the KL divergence between
     Bernoulli laws (THEORY §8 N2); a sympy function so that the compiled code can use the
     cancellation-free form with the ``0 log 0 = 0`` convention."""
@@ -166,9 +177,6 @@ class binary_kl(sp.Function):  # noqa: N801 - the kl of THEORY §8 N2
         if argindex == 1:
             return sp.log(p / q) - sp.log((1 - p) / (1 - q))
         return (1 - p) / (1 - q) - p / q
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.log)._eval_evalf(prec)
 
     def _eval_rewrite_as_log(self, p, q, **kwargs):
         return p * sp.log(p / q) + (1 - p) * sp.log((1 - p) / (1 - q))
@@ -229,7 +237,7 @@ register_override(
 )
 
 
-class bernoulli_log_mgf(sp.Function):  # noqa: N801 - Lemma SG's Bernoulli CGF (THEORY §2)
+class bernoulli_log_mgf(_StableFunction):  # noqa: N801 - Lemma SG's Bernoulli CGF (THEORY §2)
     """``log(1 - p + p e^u) = log E e^{u B}`` for ``B ~ Bernoulli(p)`` (THEORY §2, Lemma SG); a
     sympy function so that the compiled code can use the cancellation-free ``log1p``/``expm1``
     and ``logaddexp`` forms."""
@@ -241,9 +249,6 @@ class bernoulli_log_mgf(sp.Function):  # noqa: N801 - Lemma SG's Bernoulli CGF (
         if argindex == 1:
             return p * sp.exp(u) / (1 - p + p * sp.exp(u))
         return (sp.exp(u) - 1) / (1 - p + p * sp.exp(u))
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.log)._eval_evalf(prec)
 
     def _eval_rewrite_as_log(self, u, p, **kwargs):
         return sp.log(1 - p + p * sp.exp(u))
@@ -272,25 +277,17 @@ register_override(
 )
 
 
-class uniform_log_mgf(sp.Function):  # noqa: N801 - Lemma SG's uniform CGF (THEORY §2)
+class uniform_log_mgf(_StableFunction):  # noqa: N801 - Lemma SG's uniform CGF (THEORY §2)
     """``log((e^u - 1)/u) = log E e^{u U}`` for ``U ~ Unif[0, 1]`` (``0`` at ``u = 0``; THEORY §2,
     Lemma SG); a sympy function so that the compiled code can use the series near 0 and the
     ``expm1`` form elsewhere."""
 
     nargs = 1
-
-    @classmethod
-    def eval(cls, u):
-        if u is sp.S.Zero:
-            return sp.S.Zero
-        return None
+    _zero_at = sp.S.Zero
 
     def fdiff(self, argindex=1):
         u = self.args[0]
         return sp.exp(u) / (sp.exp(u) - 1) - 1 / u
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.log)._eval_evalf(prec)
 
     def _eval_rewrite_as_log(self, u, **kwargs):
         return sp.log((sp.exp(u) - 1) / u)
@@ -329,25 +326,17 @@ register_override(
 )
 
 
-class log1pmx(sp.Function):  # noqa: N801 - sympy function naming
+class log1pmx(_StableFunction):  # noqa: N801 - sympy function naming
     """``log1pmx(x) = log(1 + x) - x`` for ``x > -1`` (THEORY §6.5: the centred joint CGF of
     Model A is a sum of such terms).  A sympy function so that the compiled code can use the
     cancellation-free series near 0 (:func:`kdtheory.formulas.stable.log1pmx_numpy`)."""
 
     nargs = 1
-
-    @classmethod
-    def eval(cls, x):
-        if x is sp.S.Zero:
-            return sp.S.Zero
-        return None
+    _zero_at = sp.S.Zero
 
     def fdiff(self, argindex=1):
         x = self.args[0]
         return -x / (1 + x)  # = 1/(1 + x) - 1, without cancellation
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.log)._eval_evalf(prec)
 
     def _eval_rewrite_as_log(self, x, **kwargs):
         return sp.log(1 + x) - x
@@ -358,7 +347,7 @@ class log1pmx(sp.Function):  # noqa: N801 - sympy function naming
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
-class tightness_ratio(sp.Function):  # noqa: N801 - sympy function naming
+class tightness_ratio(_StableFunction):  # noqa: N801 - sympy function naming
     """``tightness_ratio(t) = exp(1 + W_0((t log t - t)/e)) - t`` for ``t in (0, 1)``: the
     smoothing tightness radius ``(rho_0^sm)^2 / tau_S^2`` at ``t = tau_T^2/tau_S^2`` (THEORY §6.6;
     ``W_0`` the principal Lambert W).  A sympy function so that the compiled code can use the
@@ -366,14 +355,12 @@ class tightness_ratio(sp.Function):  # noqa: N801 - sympy function naming
     (:func:`kdtheory.formulas.stable.tightness_ratio_numpy`)."""
 
     nargs = 1
+    _definition = sp.LambertW
 
     def fdiff(self, argindex=1):
         t = sp.Dummy("t", positive=True)
         deriv = sp.diff(self._eval_rewrite_as_LambertW(t), t)
         return deriv.subs(t, self.args[0])
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.LambertW)._eval_evalf(prec)
 
     def _eval_rewrite_as_LambertW(self, t, **kwargs):
         return sp.exp(1 + sp.LambertW((t * sp.log(t) - t) / sp.E)) - t
