@@ -58,7 +58,6 @@ class Family:
     space: SearchSpace
     provides: tuple[str, ...]
     checks: Mapping[str, Check] = field(default_factory=dict)
-    loss_range: tuple[float, float] | None = None
 
     def values(self, point: dict) -> dict:
         """The exact values of the supplied symbols at ``point`` (``ValueError`` if invalid)."""
@@ -320,7 +319,6 @@ for _fam in (
         SearchSpace({"log10_M": "log10_M", "n": "n", "p_S": "p", "p_T": "p"}, memoriser_values),
         ("dgen", "gen_S", "gen_T", "K_n", "sigma_bar", "n"),
         {BoundedLoss.id: _within(0.0, 1.0), SubGaussian.id: _hoeffding(1.0)},
-        loss_range=(0.0, 1.0),
     ),
     Family(
         "bump",
@@ -328,7 +326,6 @@ for _fam in (
         SearchSpace({**_MODEL, "omega": "omega", **_TEACHER, **_STUDENT}, bump_values),
         ("dgen", "gen_S", "gen_T", "K_n", "Esigma2", "sigma_bar"),
         {BoundedLoss.id: _within(0.0, 1.0), SubGaussian.id: _hoeffding(2.0)},
-        loss_range=(0.0, 1.0),
     ),
     Family(
         "gaussian-pairs",
