@@ -23,7 +23,13 @@ from scipy import optimize
 from .sampling import RANGES, Range
 from .symbols import short_repr
 
-__all__ = ["SearchSpace", "search_counterexample", "round_significant", "RATIO_CAP"]
+__all__ = [
+    "SearchSpace",
+    "admissible_values",
+    "search_counterexample",
+    "round_significant",
+    "RATIO_CAP",
+]
 
 #: the searched objective is the ratio clipped to [-RATIO_CAP, RATIO_CAP]: any clear violation is
 #: as good as another, which keeps the reported counterexample moderate (finite lhs and rhs)
@@ -148,6 +154,19 @@ def _ratio(thm, values: dict) -> tuple[float, bool]:
     return float(ev.ratio), not ev.all_hold
 
 
+def admissible_values(space: SearchSpace, admissible=None):
+    """``values_at(point)``: ``space.build(point)``, raising ``ValueError`` (an invalid point,
+    never a counterexample) where ``admissible(point, values)`` says an assumption is not met."""
+
+    def values_at(point):
+        values = space.build(point)
+        if admissible is not None and not admissible(point, values):
+            raise ValueError("assumption not met")
+        return values
+
+    return values_at
+
+
 def search_counterexample(
     thm, space: SearchSpace, rng: np.random.Generator, budget: int, admissible=None
 ):
@@ -156,12 +175,7 @@ def search_counterexample(
     :class:`~kdtheory.audit.SearchClaim` expects.  ``admissible(point, values) -> bool``, when
     given, excludes points where the theorem's assumptions are not met (never counterexamples)."""
     count = [0]
-
-    def values_at(point):
-        values = space.build(point)
-        if admissible is not None and not admissible(point, values):
-            raise ValueError("assumption not met")
-        return values
+    values_at = admissible_values(space, admissible)
 
     def objective(x) -> float:
         count[0] += 1

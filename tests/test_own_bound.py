@@ -396,3 +396,18 @@ def test_sub_gamma_check_accepts_model_a_constants_and_refuses_smaller(side):
     vals = fam.values(pt)
     assert fam.discharge(SubGamma(v=v, b=b, side=side), pt, vals) is True
     assert fam.discharge(SubGamma(v=v / 100, b=b, side=side), pt, vals) is False
+
+
+def test_search_alone_passes_the_statements_own_parameter():
+    """With no sampled cases, the differential-evolution search must still evaluate a statement
+    that has its own parameter: U1 with a constant c in (1, 3) in place of 2 is refuted by the
+    search alone (at c = 1 the tilt student gives ratio sqrt(2)), and with c = 2 (Theorem U1)
+    the search reaches ratio ~1 without a violation."""
+    with kd.scoped():
+        c = kd.define("c_search", "c", (0, math.inf), "a user's constant")
+        thm = kd.Theorem(id="c-U1", name="c-U1", status="conjecture", ref="t",
+                         statement=sp.Le(sp.Abs(dgen), sp.sqrt(c * E * K)))  # fmt: skip
+        r = check(thm, "gaussian-mean", cases=0, search=200, ranges={"c_search": (1, 3)})
+        assert r.verdict == "refuted" and r.counterexample["params"]["c_search"] < 2
+        r = check(thm, "gaussian-mean", cases=0, search=200, pinned={"c_search": 2})
+        assert r.verdict == "no violation" and 0.99 < r.max_ratio <= 1 + 1e-9

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..families import Family, admissibility, family
-from ..search import _shrink, search_counterexample
+from ..search import SearchSpace, _shrink, admissible_values, search_counterexample
 from ..theorems import Status, Theorem
 from .engine import (
     HOLDS,
@@ -67,7 +67,10 @@ class StatementClaim(Claim):
         self.fam = family(self.family)
         self.model = self.fam.name
         own = set(self.theorem.symbols) - set(self.fam.provides)
-        self.space = self.fam.search_space(self.ranges, self.pinned, extra=own)
+        box = self.fam.search_space(self.ranges, self.pinned, extra=own)
+        # the statement's own parameters (e.g. a user's constant searched over a range) are
+        # coordinates of the box, passed to the statement with the family's values
+        self.space = SearchSpace(box.coords, self._values, dict(box.pinned))
         for name, n in (("cases", self.cases), ("search", self.search)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
@@ -97,13 +100,13 @@ class StatementClaim(Claim):
         for _ in range(n_cases):
             point = self.space.draw(rng)
             try:
-                values = self.fam.values(point)
+                values = self.space.build(point)
             except ValueError:  # outside the model's domain: not a case
                 continue
             if not admissible(point, values):
                 continue
             params.append(point)
-            rows.append({k: values[k] for k in thm.symbols if k in values} | _pins(thm, point))
+            rows.append({k: values[k] for k in thm.symbols if k in values})
         cx, max_ratio, vacuous = None, None, 0
         if rows:
             batch = Batch.from_rows(params, rows)
@@ -116,16 +119,13 @@ class StatementClaim(Claim):
                 vacuous = int(np.sum(np.broadcast_to(ev.vacuous, (len(rows),))))
             if not holds.all():
                 worst = int(np.argmax(np.where(holds, -np.inf, ratio)))
-                cx = self._shrunk(params[worst], admissible)
+                values_at = admissible_values(self.space, admissible)
+                cx = _shrink(thm, self.space, params[worst], values_at)
         evaluations = 0
         budget = int(round(self.search * scale))
         if cx is None and budget > 0:
-
-            def admit(point, values):
-                return admissible(point, values)
-
             evaluations, cx, best = search_counterexample(
-                thm, self.space, _child(root, 2), budget, admissible=admit
+                thm, self.space, _child(root, 2), budget, admissible=admissible
             )
             if best is not None and np.isfinite(best):
                 max_ratio = best if max_ratio is None else max(max_ratio, best)
@@ -157,20 +157,11 @@ class StatementClaim(Claim):
         notes = "; ".join(notes) or self.description
         return self._search_result(verdict, tried, cx, max_ratio, t0, notes, extra)
 
-    def _shrunk(self, point: dict, admissible) -> dict | None:
-        def values_at(pt):
-            values = self.fam.values(pt)
-            if not admissible(pt, values):
-                raise ValueError("assumption not met")
-            return values | _pins(self.theorem, pt)
-
-        return _shrink(self.theorem, self.space, point, values_at)
-
-
-def _pins(thm: Theorem, point: dict) -> dict:
-    """Pinned or searched coordinates that are symbols of the statement (e.g. a user's own
-    parameter ``beta`` searched over a range) are passed to it as values."""
-    return {k: v for k, v in point.items() if k in thm.symbols}
+    def _values(self, point: dict) -> dict:
+        """The family's exact values at ``point``, with the coordinates that are symbols of the
+        statement (a user's own parameter searched over a range or pinned)."""
+        own = {k: v for k, v in point.items() if k in self.theorem.symbols}
+        return self.fam.values(point) | own
 
 
 def check(
