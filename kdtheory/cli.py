@@ -117,6 +117,16 @@ def _nonneg_int(text: str) -> int:
     return x
 
 
+def _positive_int(text: str) -> int:
+    try:
+        x = int(text)
+    except ValueError:
+        x = 0
+    if x < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return x
+
+
 def _version() -> str:
     """The installed distribution's version, else the package's ``__version__``."""
     from importlib.metadata import PackageNotFoundError, version
@@ -179,6 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--claim", action="append", metavar="ID", help="audit only this claim (repeatable)"
+    )
+    a.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=(
+            "run the claims on N local worker processes (default: every usable core; 1 runs "
+            "them in this process); the results do not depend on N"
+        ),
+    )
+    a.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=(
+            "send the claims to an existing dask.distributed cluster, e.g. tcp://host:8786 "
+            "(needs pip install 'kdtheory[distributed]' here and kdtheory, plus any --plugin, "
+            "on the workers); the results equal a local run's"
+        ),
     )
     a.add_argument(
         "--report",
@@ -735,9 +764,17 @@ def _audit(args, parser, out: _Stdout) -> int:
 def _run_audit(args, progress, out: _Stdout) -> int:
     from .audit import run_audit
     from .audit.engine import AuditRequestError
+    from .audit.parallel import usable_cores
 
     try:
-        report = run_audit(seed=args.seed, scale=args.scale, only=args.claim, progress=progress)
+        report = run_audit(
+            seed=args.seed,
+            scale=args.scale,
+            only=args.claim,
+            progress=progress,
+            workers=args.workers or usable_cores(),
+            scheduler=args.scheduler,
+        )
     except AuditRequestError as exc:  # e.g. a --scale whose estimated run time is absurd
         print(f"kdtheory audit: {_one_line(exc)}", file=sys.stderr)
         return EXIT["bad_arguments"]

@@ -90,12 +90,16 @@ def witness_stream(root: np.random.SeedSequence) -> np.random.Generator:
     return _child(root, _WITNESS_KEY)
 
 
+def _block_sizes(total: int) -> list[int]:
+    full, rest = divmod(int(total), BLOCK)
+    return [BLOCK] * full + ([rest] if rest else [])
+
+
 def block_streams(root: np.random.SeedSequence, total: int):
     """``(generator, size)`` for each block of ``total`` cases: block ``j`` covers cases
     ``j*BLOCK .. (j+1)*BLOCK - 1`` and draws from the child stream ``j`` of ``root``."""
-    full, rest = divmod(int(total), BLOCK)
-    for j in range(full + (rest > 0)):
-        yield _child(root, j), (BLOCK if j < full else rest)
+    for j, size in enumerate(_block_sizes(total)):
+        yield _child(root, j), size
 
 
 class LazyRecords(Sequence):
@@ -280,22 +284,45 @@ class SamplingClaim(Claim):
         """Witness cases at ``scale`` (a scale below 1 shrinks them, never below 1)."""
         return max(1, int(round(self.witness_cases * min(scale, 1.0))))
 
+    def block_sizes(self, scale: float = 1.0) -> list[int]:
+        """The sizes of the blocks :meth:`run` evaluates at ``scale`` (:func:`block_streams`)."""
+        return _block_sizes(self.planned_cases(scale))
+
+    def evaluate_block(self, root: np.random.SeedSequence, j: int, size: int) -> _Tally:
+        """Draw and evaluate block ``j`` (``size`` cases from child stream ``j`` of ``root``):
+        the tally of one block, merged by :meth:`_Tally.merge` in block order.  The first
+        block also keeps its evenly spaced sample for the assumption checks."""
+        from .discharge import block_sample
+
+        batch = self.sampler(_child(root, j), size)
+        tally = _Tally()
+        tally.add(batch, self.theorem.evaluate(**batch.values))
+        if self.theorem.assumptions:
+            tally.sample = block_sample(batch)
+        return tally
+
     def run(self, seed, scale: float = 1.0) -> ClaimResult:
         t0 = time.perf_counter()
-        from .discharge import block_sample, discharge_cases
-
         root = claim_stream(seed, self.id)
         tally = _Tally()
-        sample: list = []
-        for rng, size in block_streams(root, self.planned_cases(scale)):
-            batch = self.sampler(rng, size)
-            tally.add(batch, self.theorem.evaluate(**batch.values))
-            if not sample and self.theorem.assumptions:
-                sample = block_sample(batch)
+        for j, size in enumerate(self.block_sizes(scale)):
+            tally.merge(self.evaluate_block(root, j, size))
+        return self.finish(root, tally, scale, t0)
+
+    def finish(
+        self, root: np.random.SeedSequence, tally: _Tally, scale: float, t0: float, spent=0.0
+    ) -> ClaimResult:
+        """The result from the merged tally of every block: the assumption checks on the first
+        block's sample and the tightest case, then the equality witnesses (from their own
+        stream).  ``seconds`` is the time since ``t0`` plus ``spent`` (the blocks' time when
+        they ran elsewhere, :mod:`kdtheory.audit.parallel`)."""
+        from .discharge import discharge_cases
+
         n = tally.n
         verdict = INCONCLUSIVE if n == 0 else (REFUTED if tally.violations else HOLDS)
         notes = self.description
         extra = {}
+        sample = list(tally.sample)
         if tally.tightest is not None:
             sample.append((tally.tightest["params"], tally.tightest["values"]))
         counts = discharge_cases(self, sample)
@@ -324,7 +351,7 @@ class SamplingClaim(Claim):
             tightest=None if tally.violations else tally.tightest,
             witness_ratio=w_ratio,
             witness_cases=w_n,
-            seconds=time.perf_counter() - t0,
+            seconds=time.perf_counter() - t0 + spent,
             notes=notes,
             extra=extra,
         )
@@ -351,6 +378,28 @@ class _Tally:
         self.tightest: dict | None = None
         self.counterexample: dict | None = None
         self._worst_bad = -np.inf
+        #: the first block's evenly spaced ``(params, values)`` records (assumption checks)
+        self.sample: list = []
+
+    def merge(self, later: _Tally) -> _Tally:
+        """Add the tally of the blocks that come after this one's, exactly as if their cases
+        had been added here in order: ties keep the earlier case, so the merged counts, max
+        ratio, tightest case and counterexample do not depend on how blocks were grouped."""
+        self.n += later.n
+        self.violations += later.violations
+        if later.max_ratio is not None and (
+            self.max_ratio is None or later.max_ratio > self.max_ratio
+        ):
+            self.max_ratio, self.tightest = later.max_ratio, later.tightest
+        elif self.tightest is None:
+            self.tightest = later.tightest
+        if later.counterexample is not None and (
+            self.counterexample is None or later._worst_bad > self._worst_bad
+        ):
+            self.counterexample, self._worst_bad = later.counterexample, later._worst_bad
+        if not self.sample:
+            self.sample = later.sample
+        return self
 
     def add(self, batch: Batch, ev) -> None:
         n = len(batch.params)
@@ -623,8 +672,15 @@ def run_audit(
     scale: float = 1.0,
     only: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> AuditReport:
-    """Run every registered claim (or those in ``only``) with a seeded generator per claim."""
+    """Run every registered claim (or those in ``only``) with a seeded generator per claim.
+
+    ``workers=1`` (the default here; the CLI's default is every usable core) runs the claims one
+    after the other in this process; ``workers > 1`` on a local process pool; ``scheduler`` (an
+    address) on an existing ``dask.distributed`` cluster (:mod:`kdtheory.audit.parallel`).  The
+    results are the same in every case, timings aside."""
     from ..theorems.registry import all_theorems
 
     selected = claims()
@@ -640,16 +696,31 @@ def run_audit(
             f"scale {scale:g} is refused: the estimated run time is {est / 3600:,.0f} hours "
             f"(more than {MAX_SECONDS / 3600:g} h on one core); use a smaller --scale"
         )
-    t0 = time.perf_counter()
-    results = []
-    with single_blas_thread():
-        for k, claim in enumerate(selected):
-            results.append(_run_one(claim, k, len(selected), seed, scale, progress))
-    audited = {c.theorem.id for c in claims()}
-    unaudited = [t.id for t in all_theorems() if t.id not in audited]
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise AuditRequestError(f"workers must be a positive integer, got {workers!r}")
     from ..plugins import loaded
 
     origins = [_CLAIM_ORIGIN.get(c.id, "kdtheory") for c in selected]
+    t0 = time.perf_counter()
+    if not scheduler:  # never more processes than tasks (one claim runs in this process)
+        from .parallel import task_count
+
+        workers = min(workers, task_count(selected, scale))
+    if workers == 1 and not scheduler:
+        results = []
+        with single_blas_thread():
+            for k, claim in enumerate(selected):
+                results.append(_run_one(claim, k, len(selected), seed, scale, progress))
+    else:
+        from . import parallel
+
+        pool = parallel.executor(workers, scheduler, tuple(loaded("plugin")))
+        if progress:
+            progress(f"running {len(selected)} claims {pool.where}")
+        session = {c.id for c, o in zip(selected, origins, strict=True) if o == "session"}
+        results = parallel.run_claims(selected, seed, scale, pool, session, progress)
+    audited = {c.theorem.id for c in claims()}
+    unaudited = [t.id for t in all_theorems() if t.id not in audited]
     return AuditReport(
         results,
         seed,
