@@ -215,3 +215,18 @@ def test_ctrl_c_stops_the_workers_at_once(tmp_path):
     time.sleep(0.5)
     alive = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
     assert alive.stdout.split() == [], (children, alive.stdout)
+
+
+def test_parallel_map_keeps_the_order_of_its_items(cluster):
+    items = [(s, 3) for s in range(7)]
+    want = [_draw(x) for x in items]
+    assert parallel.parallel_map(_draw, items) == want
+    seen = []
+    got = parallel.parallel_map(_draw, items, workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert got == want and seen[-1] == (7, 7) and len(seen) == 7
+    assert parallel.parallel_map(_draw, items, scheduler=cluster.scheduler_address) == want
+
+
+def _draw(x):
+    seed, n = x
+    return np.random.default_rng(seed).random(n).tolist()

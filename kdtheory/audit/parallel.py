@@ -38,6 +38,7 @@ from .engine import AuditRequestError, Claim, ClaimResult, SamplingClaim, claim_
 __all__ = [
     "usable_cores",
     "task_count",
+    "parallel_map",
     "run_claims",
     "LocalPool",
     "DaskPool",
@@ -146,8 +147,9 @@ class LocalPool:
         )
         self._keys: dict = {}
 
-    def submit(self, key, task: _Task) -> None:
-        self._keys[self._pool.submit(_work, task, self.plugins)] = key
+    def submit(self, key, fn, *args) -> None:
+        """Run ``fn(*args)`` on a worker (``fn`` a module-level function); ``key`` names it."""
+        self._keys[self._pool.submit(fn, *args)] = key
 
     def next_done(self):
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -211,8 +213,9 @@ class DaskPool:
         self._as_completed = as_completed(loop=self._client.loop)
         self._keys: dict = {}
 
-    def submit(self, key, task: _Task) -> None:
-        fut = self._client.submit(_work, task, self.plugins, pure=False)
+    def submit(self, key, fn, *args) -> None:
+        """Run ``fn(*args)`` on a worker of the cluster; ``key`` names it."""
+        fut = self._client.submit(fn, *args, pure=False)
         self._keys[fut.key] = key
         self._as_completed.add(fut)
 
@@ -252,6 +255,36 @@ def _tasks(claim: Claim, seed: int, scale: float) -> list[tuple[float, _Task]]:
             ]
     planned = claim.planned_cases(scale) or 0
     return [(planned * per_case, _Task("claim", claim.id, seed, scale))]
+
+
+def parallel_map(fn, items, workers: int = 1, scheduler: str | None = None, progress=None):
+    """``[fn(x) for x in items]``, computed on ``workers`` local processes or the Dask cluster
+    at ``scheduler`` (``fn`` a module-level function, each ``x`` picklable); the list is in the
+    order of ``items`` whichever task finished first.  ``progress(done, total)`` is called as
+    tasks finish.  On any exception (Ctrl-C included) the workers are stopped at once."""
+    items = list(items)
+    if not scheduler and (workers <= 1 or len(items) <= 1):
+        out = []
+        for k, x in enumerate(items):
+            out.append(fn(x))
+            if progress:
+                progress(k + 1, len(items))
+        return out
+    pool = executor(min(workers, len(items)), scheduler)
+    out: dict = {}
+    try:
+        for k, x in enumerate(items):
+            pool.submit(k, fn, x)
+        while len(out) < len(items):
+            k, res = pool.next_done()
+            out[k] = res
+            if progress:
+                progress(len(out), len(items))
+    except BaseException:
+        pool.terminate()
+        raise
+    pool.close()
+    return [out[k] for k in range(len(items))]
 
 
 def task_count(selected: list[Claim], scale: float) -> int:
@@ -296,7 +329,7 @@ def run_claims(
     queued.sort(key=lambda ct: -ct[0])  # longest first (stable: ties in claim order)
     try:
         for k, (_, task) in enumerate(queued):
-            pool.submit((k, task.kind, task.claim, task.j), task)
+            pool.submit((k, task.kind, task.claim, task.j), _work, task, pool.plugins)
         for claim in selected:
             if claim.id in local:
                 report(claim.run(claim_stream(seed, claim.id), scale))
@@ -317,10 +350,8 @@ def run_claims(
                     tally = part if tally is None else tally.merge(part)
                     spent += secs
                 extra += 1
-                pool.submit(
-                    (len(queued) + extra, "finish", cid, 0),
-                    _Task("finish", cid, seed, scale, tally=tally, spent=spent),
-                )
+                finish = _Task("finish", cid, seed, scale, tally=tally, spent=spent)
+                pool.submit((len(queued) + extra, "finish", cid, 0), _work, finish, pool.plugins)
                 pending += 1
     except BaseException:
         pool.terminate()
