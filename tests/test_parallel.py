@@ -204,10 +204,14 @@ def test_ctrl_c_stops_the_workers_at_once(tmp_path):
         start_new_session=True,
         cwd=tmp_path,
     )
-    time.sleep(4.0)
-    children = subprocess.run(
-        ["pgrep", "-g", str(proc.pid)], capture_output=True, text=True
-    ).stdout.split()
+    children: list[str] = []
+    deadline = time.monotonic() + 120
+    while len(children) < 3 and time.monotonic() < deadline:  # the parent and two workers
+        time.sleep(0.2)
+        group = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+        children = group.stdout.split()
+    assert len(children) >= 3, "the workers never started"
+    time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
