@@ -18,7 +18,9 @@
   (THEORY §6 A-bump), :mod:`~kdtheory.formulas.ball` (the ball kernel, THEORY §5) and
   :mod:`~kdtheory.formulas.gaussian_pair` (Lemma DV in one dimension, THEORY §2).
 
-Importing this package derives nothing (the derivations are cached on first use).
+Importing this package derives nothing: a derivation runs on first use, or its result is
+loaded from the package's build of it when that matches the sources
+(:mod:`kdtheory.formulas.cache`).
 """
 
 from .compile import OVERRIDES, Compiled, compile_expr, phi
@@ -32,3 +34,24 @@ __all__ = [
     "gaussian_expectation",
     "gaussian_moment",
 ]
+
+
+#: the modules that register derivations (:mod:`kdtheory.formulas.cache`)
+DERIVING_MODULES = (
+    "gaussian_mean",
+    "gaussian_cgf",
+    "memoriser",
+    "scalar_laws",
+    "bump",
+    "ball",
+    "gaussian_pair",
+    "linear_gaussian",
+)
+
+
+def _all_modules() -> None:
+    """Import every module of :data:`DERIVING_MODULES` (their derivations register)."""
+    from importlib import import_module
+
+    for name in DERIVING_MODULES:
+        import_module(f"{__name__}.{name}")

@@ -50,6 +50,7 @@ import functools
 
 import sympy as sp
 
+from .cache import derivation
 from .compile import Compiled, compile_expr, log1pmx, phi, tightness_ratio
 from .engine import gaussian_expectation, gaussian_log_mgf
 from .gaussian_mean import SYMBOLS, _proved, population_risk
@@ -71,7 +72,7 @@ def _same(a: sp.Expr, b: sp.Expr) -> bool:
     return sp.simplify(sp.expand(a - b)) == 0
 
 
-@functools.cache
+@derivation("gaussian-mean-cgf")
 def formulas() -> dict[str, Formula]:
     """The joint-CGF and smoothing formulas of Model A by name, derived once (see the module doc)."""
     S = _s

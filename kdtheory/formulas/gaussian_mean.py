@@ -45,6 +45,7 @@ import numpy as np
 import sympy as sp
 
 from ..symbols import PARAMS, POSITIVE, REAL, UNIT_CLOSED, Domain, Param
+from .cache import derivation
 from .compile import Compiled, compile_expr, definition, log1p, phi
 from .engine import gaussian_expectation
 from .table import Formula
@@ -218,7 +219,7 @@ def population_risk() -> sp.Expr:
     return gaussian_expectation(sp.expand((w - _s("m") - _s("s") * _eps) ** 2), [_eps])
 
 
-@functools.cache
+@derivation("gaussian-mean")
 def formulas() -> dict[str, Formula]:
     """Every Model A formula by name, derived once (THEORY §6; see the module doc)."""
     S = _s

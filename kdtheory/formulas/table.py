@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..symbols import Param
+from .cache import derivation
 from .compile import Compiled, compile_expr, definition
 
 __all__ = ["Formula", "FormulaTable", "proved"]
@@ -92,12 +93,17 @@ class FormulaTable:
         self.model = model
         self.symbols = symbols
         self._derive = derive
+        #: the derivation, shipped when current (:mod:`kdtheory.formulas.cache`)
+        self.derivation = derivation(f"table:{model}")(self._derive_all)
 
     def symbol(self, name: str) -> sp.Symbol:
         return self.symbols[name].symbol
 
-    @functools.cached_property
+    @property
     def _table(self) -> dict[str, Formula]:
+        return self.derivation()
+
+    def _derive_all(self) -> dict[str, Formula]:
         out: dict[str, Formula] = {}
 
         def add(name, expr, args, meaning, ref, how, cse=True):
