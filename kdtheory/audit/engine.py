@@ -9,8 +9,10 @@ every ``false`` claim is refuted.
 
 Cases are drawn and evaluated in blocks (:data:`BLOCK`) from per-block child streams of
 ``SeedSequence([seed, claim id])`` and merged, so memory is bounded by one block and the results
-do not depend on how blocks are grouped; equality witnesses are judged case by case against an
-error bound (:mod:`kdtheory.audit.witness`).
+do not depend on how blocks are grouped -- nor on where they run: :mod:`kdtheory.audit.parallel`
+evaluates claims and blocks on a local process pool or a Dask cluster and merges the blocks in
+order; equality witnesses are judged case by case against an error bound
+(:mod:`kdtheory.audit.witness`).
 """
 
 from __future__ import annotations
@@ -756,7 +758,8 @@ def _run_one(claim: Claim, k: int, count: int, seed: int, scale: float, progress
 def estimated_seconds(selected, scale: float) -> float:
     """A rough estimate of the run time of ``selected`` claims at ``scale`` on one core: each
     claim's planned cases times its ``seconds_per_case`` (measured once, see the claim
-    modules); used only to refuse absurd scales, never in a verdict."""
+    modules); used only to refuse absurd scales and to start the longest tasks first on a pool
+    (:mod:`kdtheory.audit.parallel`), never in a verdict."""
     total = 0.0
     for c in selected:
         planned = c.planned_cases(scale)
