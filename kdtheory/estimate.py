@@ -8,6 +8,8 @@ and so does every :func:`evaluate_interval` result built on one.
 * :func:`kn_gaussian` -- ``K_n = E_D KL(P_{W_S|D} || P_{W_T|D})`` (THEORY §1) from per-dataset
   Gaussian posteriors (Laplace or moment-matched): the exact Gaussian KL per set (THEORY §2,
   stacked array code), averaged, with a CLT (or bootstrap) interval over the sets.
+* :func:`mean_over_sets` -- the mean of any per-dataset values with the same interval (e.g.
+  per-set KLs computed in parallel tasks, :mod:`kdtheory.experiment`).
 * :func:`kn_samples` -- ``K_n`` from samples of both laws per dataset, by the k-nearest-neighbour
   KL estimator of Wang, Kulkarni and Verdu (2009); biased at finite sample size (see its note).
 * :func:`gen_from_losses`, :func:`dgen_paired` -- ``gen`` from per-dataset held-out minus training
@@ -36,6 +38,7 @@ __all__ = [
     "Estimate",
     "IntervalEvaluation",
     "ESTIMATED",
+    "mean_over_sets",
     "kn_gaussian",
     "kn_samples",
     "gen_from_losses",
@@ -112,6 +115,17 @@ def _mean_estimate(x, level: float, method: str, note: str = "", bootstrap: int 
         lo, hi = mean - half, mean + half
         method = f"{method}, CLT interval over {x.size} datasets"
     return Estimate(mean, lo, hi, level, method, note)
+
+
+def mean_over_sets(
+    per_set, method: str, note: str = "", level: float = 0.95, bootstrap: int = 0, rng=None
+) -> Estimate:
+    """The mean of per-dataset values (one value per resampled training set, e.g. a ``KL_D``
+    computed elsewhere, or a per-set average over posterior draws) with a CLT interval over the
+    sets, or a percentile bootstrap one; what :func:`kn_gaussian` and :func:`gen_from_losses`
+    do with their per-set values.  ``method`` names the per-set quantity and ``note`` says what
+    the interval leaves out."""
+    return _mean_estimate(per_set, level, method, note, bootstrap, rng)
 
 
 def _covariances(name: str, cov, means: np.ndarray) -> np.ndarray:

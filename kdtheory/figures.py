@@ -4,7 +4,9 @@
   the tightness radius ``rho_0^sm`` marked (THEORY §5, §6.6);
 * :func:`tightness_figure` — Theorem U1 and the exact ``dgen`` against ``K_n`` for a family of
   students, with the tilt students on the line ratio = 1 (THEORY §3, §6.4);
-* :func:`rank_figure` — the rank-bottleneck cost against the student rank ``r`` (THEORY §7).
+* :func:`rank_figure` — the rank-bottleneck cost against the student rank ``r`` (THEORY §7);
+* :func:`experiment_figure` — a real distillation (:mod:`kdtheory.experiment`): the measured
+  ``dgen`` and every applicable bound against the KD weight ``alpha`` (THEORY §3-§5).
 
 The data of each figure comes from the models' exact quantities and, for bounds, from the
 theorem's sympy statement (:meth:`kdtheory.theorems.Theorem.evaluate`), never from a formula typed
@@ -36,6 +38,7 @@ __all__ = [
     "draw_tightness",
     "ratio_limits",
     "rank_figure",
+    "experiment_figure",
 ]
 
 
@@ -290,4 +293,123 @@ def rank_figure(model, teacher, path) -> Path:
         ax.set_xticks(r)
         ax.set_xticklabels([f"{x:g}" for x in r])
         ax.legend()
+        return _save(fig, path)
+
+
+# -- 4. a real distillation: measured dgen and the bounds against alpha ------------------------
+
+#: the bound families of :func:`experiment_figure`: (upper id, lower id, colour, label)
+_EXPERIMENT_FAMILIES = (
+    ("U-uniform", "U-uniform", "C0", r"U-uniform $\sqrt{2K_n}$"),
+    ("U-gamma", "L-gamma", "C1", "U-gamma / L-gamma"),
+    ("U-joint", "U-joint-lower", "C2", "U-joint / lower"),
+    ("S-smooth", None, "C3", "S-smooth"),
+    (None, "L", "C4", "L (central)"),
+)
+
+
+def _dgen_side(bound: dict, upper: bool) -> float | None:
+    """A bound's conservative end as a bound on ``dgen``: its own right side for a ``dgen``
+    bound (``-rhs`` for the lower side of ``|dgen| <= rhs``), the paired form for a bound on
+    ``gen_S`` (:func:`kdtheory.experiment.paired_form`); ``None`` if not applicable."""
+    if not bound.get("applicable"):
+        return None
+    if bound["bounds"] == "gen_S":
+        lo, hi = bound["dgen_form"]["rhs"]
+    else:
+        lo, hi = bound["rhs"]
+    if bound["kind"] == "upper bound":
+        return hi if upper else -hi
+    return lo
+
+
+def experiment_figure(doc: dict, path) -> Path:
+    """The figure of a real distillation (:mod:`kdtheory.experiment`): one row per dataset,
+    student and kernel inverse temperature ``beta``, one column per KD temperature; against the KD weight ``alpha``, the measured ``dgen``
+    with its interval (black) and every applicable bound as a bound on ``dgen`` (bounds on
+    ``gen_S`` through their paired form), upper bounds solid, lower ones dashed, hollow where
+    the bound is vacuous; the grey lines are the trivial bounds ``|dgen| <= 2`` of the 0-1
+    loss.  Symmetric-log axis (linear within ``1e-3``); values beyond the trivial bound are drawn
+    at the axis edge.  All values are estimated, not certified.  Not a report figure: each panel
+    has a title naming its dataset, student, ``beta`` and ``T``."""
+    groups: dict = {}
+    for name, d in doc["datasets"].items():
+        for r in d["settings"]:
+            key = (name, r["student"], r["beta"])
+            groups.setdefault(key, {}).setdefault(r["temperature"], []).append(r)
+    if not groups:
+        raise FigureUnavailable("the experiment has no results")
+    temps = sorted({t for g in groups.values() for t in g})
+    trivial = 2.0 * (doc["loss"]["l_max"] - doc["loss"]["l_min"])
+    cap = 1.6 * trivial
+    with _rc():
+        fig = _new_figure(0.6 + 1.7 * len(groups))
+        axes = fig.subplots(len(groups), len(temps), squeeze=False, sharex=True)
+        handles = {}
+        for row, ((name, student, beta), by_t) in enumerate(groups.items()):
+            for col, temp in enumerate(temps):
+                ax = axes[row][col]
+                rows = sorted(by_t.get(temp, []), key=lambda r: r["alpha"])
+                if not rows:
+                    ax.set_visible(False)
+                    continue
+                alpha = np.array([r["alpha"] for r in rows])
+                for y in (trivial, -trivial):
+                    handles["trivial"] = ax.axhline(y, color="0.6", lw=0.8, ls="--")
+                ax.axhline(0.0, color="0.85", lw=0.6)
+                for up_id, lo_id, colour, label in _EXPERIMENT_FAMILIES:
+                    for thm_id, upper, style in ((up_id, True, "-"), (lo_id, False, "--")):
+                        if thm_id is None:
+                            continue
+                        vals, vac = [], []
+                        for r in rows:
+                            b = next(b for b in r["bounds"] if b["theorem"] == thm_id)
+                            v = _dgen_side(b, upper)
+                            vals.append(np.nan if v is None else float(np.clip(v, -cap, cap)))
+                            vac.append(bool(b.get("vacuous")))
+                        vals, vac = np.array(vals), np.array(vac)
+                        (line,) = ax.plot(alpha, vals, style, color=colour, lw=1.0)
+                        handles.setdefault(label, line)
+                        ax.scatter(alpha[~vac], vals[~vac], s=10, color=colour, zorder=3)
+                        ax.scatter(
+                            alpha[vac],
+                            vals[vac],
+                            s=14,
+                            facecolors="none",
+                            edgecolors=colour,
+                            zorder=3,
+                        )
+                dg = np.array(
+                    [[r["dgen"]["value"], r["dgen"]["low"], r["dgen"]["high"]] for r in rows]
+                )
+                handles["measured"] = ax.errorbar(
+                    alpha,
+                    dg[:, 0],
+                    yerr=[dg[:, 0] - dg[:, 1], dg[:, 2] - dg[:, 0]],
+                    color="k",
+                    marker="o",
+                    ms=3,
+                    lw=1.2,
+                    capsize=2,
+                    zorder=4,
+                )
+                ax.set_yscale("symlog", linthresh=1e-3)
+                ax.set_ylim(-cap * 1.05, cap * 1.05)
+                ax.set_title(f"{name}, {student}, $\\beta$={beta:g}, T={temp:g}")
+                if col == 0:
+                    ax.set_ylabel(r"$\Delta\mathrm{gen}$ and bounds")
+                if row == len(groups) - 1:
+                    ax.set_xlabel(r"KD weight $\alpha$")
+        labels = ["measured"] + [f[3] for f in _EXPERIMENT_FAMILIES] + ["trivial"]
+        names = {
+            "measured": r"measured $\Delta\mathrm{gen}$ (95 %)",
+            "trivial": r"trivial $|\Delta\mathrm{gen}|\leq 2$",
+        }
+        fig.legend(
+            [handles[k] for k in labels if k in handles],
+            [names.get(k, k) for k in labels if k in handles],
+            loc="outside upper center",
+            ncol=3,
+            frameon=False,
+        )
         return _save(fig, path)
