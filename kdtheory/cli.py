@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser(
         "audit",
-        parents=[plugins],
+        parents=[plugins, _parallel_options()],
         help="check every registered claim on exact toy models and print a table",
         description=(
             "Check every registered claim on many random parameter draws of the exact toy "
@@ -189,25 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--claim", action="append", metavar="ID", help="audit only this claim (repeatable)"
-    )
-    a.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help=(
-            "run the claims on N local worker processes (default: every usable core; 1 runs "
-            "them in this process); the results do not depend on N"
-        ),
-    )
-    a.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help=(
-            "send the claims to an existing dask.distributed cluster, e.g. tcp://host:8786 "
-            "(needs pip install 'kdtheory[distributed]' here and kdtheory, plus any --plugin, "
-            "on the workers); the results equal a local run's"
-        ),
     )
     a.add_argument(
         "--report",
@@ -449,10 +430,36 @@ def _unit_float(text: str) -> float:
     return x
 
 
+def _parallel_options() -> argparse.ArgumentParser:
+    """``--workers N`` and ``--scheduler ADDRESS`` (audit and experiment share them)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=(
+            "run on N local worker processes (default: every usable core; 1 runs everything "
+            "in this process); the results do not depend on N"
+        ),
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=(
+            "send the work to an existing dask.distributed cluster, e.g. tcp://host:8786 "
+            "(needs pip install 'kdtheory[distributed]' here and kdtheory, plus any --plugin, "
+            "on the workers); the results equal a local run's"
+        ),
+    )
+    return p
+
+
 def _add_experiment_parser(sub) -> None:
     """``kdtheory experiment``: :func:`kdtheory.experiment.run_experiment` from the command line."""
     ex = sub.add_parser(
         "experiment",
+        parents=[_parallel_options()],
         help="a real distillation (scikit-learn datasets): measured dgen, K_n and every bound",
         description=EXPERIMENT_DESCRIPTION,
         epilog=EPILOG,
@@ -574,9 +581,19 @@ def _experiment(args, parser, out: _Stdout) -> int:
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error("--figure needs matplotlib: pip install 'kdtheory[plot]'")
+    from .audit.parallel import ParallelError, parallel_imap, usable_cores
+
+    workers = args.workers or usable_cores()
+
+    def mapper(fn, items):
+        return parallel_imap(fn, items, workers, args.scheduler)
+
     progress = None if args.quiet else DelayedProgress(sys.stderr, PROGRESS_DELAY)
     try:
-        doc = ex.run_experiment(config, progress=progress)
+        doc = ex.run_experiment(config, mapper=mapper, progress=progress)
+    except ParallelError as exc:
+        print(f"kdtheory experiment: {_one_line(exc)}", file=sys.stderr)
+        return EXIT["bad_arguments"]
     finally:
         if progress is not None:
             progress.close()

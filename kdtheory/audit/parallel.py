@@ -38,6 +38,7 @@ from .engine import AuditRequestError, Claim, ClaimResult, SamplingClaim, claim_
 __all__ = [
     "usable_cores",
     "task_count",
+    "parallel_imap",
     "parallel_map",
     "run_claims",
     "LocalPool",
@@ -257,34 +258,41 @@ def _tasks(claim: Claim, seed: int, scale: float) -> list[tuple[float, _Task]]:
     return [(planned * per_case, _Task("claim", claim.id, seed, scale))]
 
 
-def parallel_map(fn, items, workers: int = 1, scheduler: str | None = None, progress=None):
-    """``[fn(x) for x in items]``, computed on ``workers`` local processes or the Dask cluster
-    at ``scheduler`` (``fn`` a module-level function, each ``x`` picklable); the list is in the
-    order of ``items`` whichever task finished first.  ``progress(done, total)`` is called as
-    tasks finish.  On any exception (Ctrl-C included) the workers are stopped at once."""
+def parallel_imap(fn, items, workers: int = 1, scheduler: str | None = None):
+    """``fn(x) for x in items``, computed on ``workers`` local processes or the Dask cluster at
+    ``scheduler`` (``fn`` a module-level function, each ``x`` picklable), yielded in the order
+    of ``items`` as soon as each is ready (a ``map`` for any sweep, e.g. ``kdtheory
+    experiment``).  On any exception (Ctrl-C included) the workers are stopped at once."""
     items = list(items)
     if not scheduler and (workers <= 1 or len(items) <= 1):
-        out = []
-        for k, x in enumerate(items):
-            out.append(fn(x))
-            if progress:
-                progress(k + 1, len(items))
-        return out
+        yield from map(fn, items)
+        return
     pool = executor(min(workers, len(items)), scheduler)
-    out: dict = {}
+    ready: dict = {}
     try:
         for k, x in enumerate(items):
             pool.submit(k, fn, x)
-        while len(out) < len(items):
-            k, res = pool.next_done()
-            out[k] = res
-            if progress:
-                progress(len(out), len(items))
+        for k in range(len(items)):
+            while k not in ready:
+                key, res = pool.next_done()
+                ready[key] = res
+            yield ready.pop(k)
     except BaseException:
         pool.terminate()
         raise
     pool.close()
-    return [out[k] for k in range(len(items))]
+
+
+def parallel_map(fn, items, workers: int = 1, scheduler: str | None = None, progress=None):
+    """``[fn(x) for x in items]`` by :func:`parallel_imap`; ``progress(done, total)`` is called
+    as results arrive in order."""
+    items = list(items)
+    out = []
+    for res in parallel_imap(fn, items, workers, scheduler):
+        out.append(res)
+        if progress:
+            progress(len(out), len(items))
+    return out
 
 
 def task_count(selected: list[Claim], scale: float) -> int:

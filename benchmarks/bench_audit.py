@@ -1,0 +1,148 @@
+"""Benchmark of the audit at full size (issue 15): ``python benchmarks/bench_audit.py [--quick]``.
+
+Prints, in one run:
+
+1. the default audit (``kdtheory audit``, seed 0) on 1 and 2 local workers and on a two-worker
+   ``dask.distributed`` ``LocalCluster``: wall time, per-claim cases, seconds and configurations
+   per second, and the parallel efficiency ``T1 / (N * T_N)``; each run is a fresh process (it
+   pays its own start-up), and the JSON of every run must equal the serial run's, timings aside;
+2. the start-up ratio: ``kdtheory --help`` and ``kdtheory list`` against
+   ``python -c "import sympy"`` (median of several runs each);
+3. K_n + U1 on Model A, one core: configurations per second of the package against a fused
+   numpy reference written below (the same formulas by hand, in place; never in the package);
+4. Model C's ``K_n`` time for ``d = k`` up to 2000 with the fitted growth exponent
+   (:mod:`bench_linear`);
+5. peak memory (max RSS of the audit process, one worker) at ``--scale 1`` and ``--scale 10``,
+   and ``--scale 3`` at seed 0 (which must exit 0).
+
+No timing is asserted anywhere; the targets of the issue are printed next to the measurements.
+``--quick`` skips the scale-10 run and shortens the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def run_audit(args: list[str], json_path: Path | None = None) -> dict:
+    """Run ``kdtheory audit ARGS`` in a fresh process: wall seconds, exit code, max RSS (MB) of
+    that process, and its JSON (if ``json_path``)."""
+    cmd = [sys.executable, "-m", "kdtheory.cli", "audit", "--quiet", *args]
+    if json_path is not None:
+        cmd += ["--json", str(json_path)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    out = {"cmd": " ".join(cmd[2:]), "seconds": wall, "rc": proc.returncode, "err": err}
+    out["max_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    if json_path is not None and json_path.exists():
+        out["json"] = json.loads(json_path.read_text())
+    return out
+
+
+def timeless(report: dict) -> dict:
+    d = {k: v for k, v in report.items() if k != "seconds"}
+    d["claims"] = [{k: v for k, v in c.items() if k != "seconds"} for c in report["claims"]]
+    return d
+
+
+def section_parallel(tmp: Path) -> dict:
+    print("## 1. The default audit on 1 and 2 workers and a two-worker Dask LocalCluster\n")
+    one = run_audit(["--workers", "1"], tmp / "w1.json")
+    two = run_audit(["--workers", "2"], tmp / "w2.json")
+    runs = {"1 worker": one, "2 workers": two}
+    try:
+        from distributed import LocalCluster
+
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cl:
+            runs["Dask, 2 workers"] = run_audit(
+                ["--scheduler", cl.scheduler_address], tmp / "dask.json"
+            )
+    except ImportError:
+        print("(dask.distributed not installed: pip install '.[distributed]')\n")
+    serial = timeless(one["json"])
+    print(f"{'claim':22} {'cases':>8} {'seconds':>8} {'configs/s':>11}")
+    for c in one["json"]["claims"]:
+        rate = c["cases"] / c["seconds"] if c["seconds"] else float("inf")
+        print(f"{c['id']:22} {c['cases']:>8} {c['seconds']:>8.2f} {rate:>11,.0f}")
+    small = [c["id"] for c in one["json"]["claims"] if c["cases"] < 100_000]
+    print(f"\nclaims below 1e5 configurations: {small or 'none'} (target: none)")
+    print(f"\n{'run':18} {'wall s':>7} {'exit':>4} {'efficiency':>10}  same JSON as 1 worker")
+    for name, r in runs.items():
+        n = 1 if name == "1 worker" else 2
+        eff = one["seconds"] / (n * r["seconds"])
+        same = "json" in r and timeless(r["json"]) == serial
+        print(f"{name:18} {r['seconds']:>7.1f} {r['rc']:>4} {eff:>9.0%}  {same}")
+    print("(target: parallel efficiency on 2 workers >= 80 %)\n")
+    return runs
+
+
+def _median_seconds(cmd: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def section_startup(repeat: int) -> None:
+    print("## 2. Start-up\n")
+    py = sys.executable
+    base = _median_seconds([py, "-c", "import sympy"], repeat)
+    print(f"python -c 'import sympy'   {base:6.3f} s")
+    for args in (["--help"], ["list"]):
+        t = _median_seconds([py, "-m", "kdtheory.cli", *args], repeat)
+        print(f"kdtheory {' '.join(args):17} {t:6.3f} s   ratio {t / base:4.2f}  (target < 2)")
+    print()
+
+
+def section_memory(tmp: Path, quick: bool) -> None:
+    print("## 5. Peak memory and larger scales (one worker: the RSS is the audit process's)\n")
+    scales = ["1", "3"] if quick else ["1", "3", "10"]
+    rss = {}
+    for s in scales:
+        r = run_audit(["--workers", "1", "--scale", s])
+        rss[s] = r["max_rss_mb"]
+        print(f"--scale {s:>3}: exit {r['rc']}, {r['seconds']:7.1f} s, peak {rss[s]:6.0f} MB")
+    if "10" in rss:
+        print(f"peak at scale 10 / scale 1: {rss['10'] / rss['1']:.2f} (target <= 1.5)")
+    print("(target: --scale 3 at seed 0 exits 0)\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip --scale 10, fewer repeats")
+    args = ap.parse_args(argv)
+    print(
+        f"# bench_audit on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n"
+    )
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        section_parallel(tmp)
+        section_startup(3 if args.quick else 7)
+        import bench_closed_forms  # noqa: F401  (sections 3 and 4 are added with their modules)
+
+        section_memory(tmp, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
