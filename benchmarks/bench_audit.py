@@ -70,7 +70,7 @@ def section_parallel(tmp: Path) -> dict:
         from distributed import LocalCluster
 
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cl:
             runs["Dask, 2 workers"] = run_audit(
                 ["--scheduler", cl.scheduler_address], tmp / "dask.json"

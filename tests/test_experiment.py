@@ -144,19 +144,15 @@ def test_results_do_not_depend_on_chunking_or_mapper(small):
     assert len(ex.tasks(SMALL)) == 4 and len(ex.tasks(replace(SMALL, chunk=3))) == 2
 
 
-def test_local_workers_and_a_dask_cluster_give_the_same_results(small):
+def test_local_workers_and_a_dask_cluster_give_the_same_results(small, dask_cluster):
     """The CLI's mappers: two local processes (kdtheory.audit.parallel.parallel_imap) and a
     two-worker Dask LocalCluster."""
     from kdtheory.audit.parallel import parallel_imap
 
     two = ex.run_experiment(SMALL, mapper=lambda f, xs: parallel_imap(f, xs, workers=2))
     assert _datasets_json(two) == _datasets_json(small)
-    distributed = pytest.importorskip("distributed")  # installed by the test extra
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cl:
-        addr = cl.scheduler_address
-        dask = ex.run_experiment(SMALL, mapper=lambda f, xs: parallel_imap(f, xs, scheduler=addr))
+    addr = dask_cluster.scheduler_address
+    dask = ex.run_experiment(SMALL, mapper=lambda f, xs: parallel_imap(f, xs, scheduler=addr))
     assert _datasets_json(dask) == _datasets_json(small)
 
 

@@ -115,13 +115,9 @@ PLUGIN = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")  # installed by the test extra
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cl:
-        yield cl
+@pytest.fixture
+def cluster(dask_cluster):
+    return dask_cluster
 
 
 def test_dask_local_cluster_gives_the_serial_json(serial, cluster):
