@@ -287,6 +287,18 @@ def test_no_claim_with_recorded_inputs_is_labelled_certified(certified_small_aud
                 assert case["verdict"] in _allowance_verdicts(), r.id
                 assert case["allowance"] is not None and case["allowance"] >= 1e-10
                 assert CERTIFIED not in cells[r.id] and VIOLATED not in cells[r.id], r.id
+    # every tightest case at this scale may be recomputed (U0's and U1@linear's are tilt
+    # witnesses at 1e5 draws): a U1@linear case with a KD student keeps recorded inputs (its hook
+    # recomputes tilts only), so the allowance branch is exercised in any case
+    from kdtheory.audit.certify import certify_case
+    from kdtheory.audit.linear_cases import linear_array_batch
+
+    batch = linear_array_batch(np.random.default_rng(0), 50)
+    i = next(j for j in range(50) if batch.params[j]["student"]["kind"] == "kd")
+    values = {k: float(v[i]) for k, v in batch.values.items()}
+    extra = certify_case(claim_of("U1@linear"), {"params": batch.params[i], "values": values})
+    assert extra["verdict"] in _allowance_verdicts() and extra["allowance"] >= 1e-10
+    kinds.add(extra["recomputed"])
     assert kinds == {True, False}  # both kinds occur, so neither branch above is vacuous
     assert table.endswith(TABLE_LEGEND)
     assert "certified" not in lines[0]  # the column is named by its method

@@ -159,3 +159,144 @@ def test_u0_monte_carlo_twin(name):
     mean, se = _monte_carlo(sim, 200_000, np.random.default_rng(20261206))
     assert abs(code - mean) <= 5 * se
     assert se < 0.01 * code  # the twin is sharp enough to see a 1 % error
+
+
+# -- the batch quadrature (fixed nodes, issue 15 item 4) ------------------------------------------
+from kdtheory.audit.gaussian_cases import gaussian_mean_array_batch  # noqa: E402
+from kdtheory.models import gaussian_mean_quadrature as Q  # noqa: E402
+
+#: the batch is accepted at an estimated 1e-12; against the adaptive reference (~1e-13) and
+#: mpmath, 1e-11 leaves room for both
+BATCH_RTOL = 1e-11
+
+
+def _audit_cases(seed, size, **kw):
+    """``size`` audit cases (the U0 claim's law) with their reduced parameters and the batch
+    values and tiers."""
+    rows = []
+
+    def extra(m, n, s, student, teacher):
+        value, tier = Q.expectation_over_data(
+            U0.integrand_function.unchecked, m, n, s, student, teacher, full_output=True
+        )
+        rows.append((Q.reduced_parameters(m, n, s, student, teacher), value, tier))
+        return {}
+
+    gaussian_mean_array_batch(np.random.default_rng(seed), size, extra=extra, **kw)
+    return rows
+
+
+def _adaptive(p, i):
+    return Q.adaptive_expectation(
+        U0.integrand_function,
+        p["d"],
+        *(float(p[k][i]) for k in ("v", "tau_t", "da", "cn", "spread")),
+        epsrel=1e-13,
+    )
+
+
+def test_chi_rule_integrates_the_moments_exactly():
+    """``E R^j = 2^(j/2) Gamma((j+d)/2) / Gamma(d/2)`` for ``j < 2N`` (Gauss), at 1e-13."""
+    for d in (1, 2, 3, 4, 7):
+        nodes, weights = Q.chi_rule(d, 20)
+        assert np.all(nodes > 0) and np.all(weights > 0)
+        for j in range(0, 40, 3):
+            exact = float(mp.mpf(2) ** (j / 2) * mp.gamma((j + d) / 2) / mp.gamma(d / 2))
+            assert np.sum(weights * nodes**j) == pytest.approx(exact, rel=1e-13), (d, j)
+
+
+def test_batch_equals_the_adaptive_quadrature_on_audit_cases():
+    """Draws of the U0 claim, per d: the first two cases the graded tier accepted and one of the
+    fixed-node tier equal the per-case adaptive quadrature to 1e-11."""
+    by_d: dict[int, list] = {}
+    for p, value, tier in _audit_cases(7, 3000, teacher_kinds=("generic",)):
+        by_d.setdefault(p["d"], []).append((p, value, tier))
+    for d, blocks in by_d.items():
+        picked = {1: 1, 2: 2}
+        for p, value, tier in blocks:
+            for level, want in picked.items():
+                for i in np.flatnonzero(tier == level)[:want]:
+                    assert value[i] == pytest.approx(_adaptive(p, i), rel=BATCH_RTOL), (d, level)
+                picked[level] = want - min(want, int(np.count_nonzero(tier == level)))
+        assert not any(picked.values()), (d, picked)  # both tiers occur in every dimension
+
+
+def _conical(d, spread_scale, star=1.3):
+    """A case whose conical point ``R* = ||c_Delta|| / a`` lies in the bulk of ``chi_d``, blunted
+    by a small spread (``tau_S`` close to ``tau_T``)."""
+    m, n, s = np.full((1, d), 0.4), np.array([3]), np.array([1.1])
+    a_t, tau_t = np.array([0.5]), np.array([0.6])
+    a_s = np.array([0.9])
+    v = s**2 / n
+    c = star * abs(a_s - a_t) * np.sqrt(v)  # ||c_Delta|| = R* a
+    b_t = np.zeros((1, d))
+    b_s = b_t - (a_s - a_t)[:, None] * m + c[:, None] * np.eye(d)[:1]
+    tau_s = tau_t * (1 + spread_scale)
+    return m, n, s, (a_s, b_s, tau_s), (a_t, b_t, tau_t)
+
+
+@pytest.mark.parametrize(("d", "blunt"), [(1, 0.0), (2, 1e-6), (3, 1e-3), (4, 0.0)])
+def test_conical_cases_are_resolved(d, blunt):
+    """(Nearly) conical integrands -- THEORY §6.4's kink of ``sqrt(KL_D)`` at ``KL_D = 0`` in the
+    Gaussian bulk -- are not accepted by the fixed nodes; the graded tier (blunted by a spread of
+    1e-3) or tanh-sinh (sharper) equals the adaptive quadrature to 1e-11."""
+    m, n, s, student, teacher = _conical(d, blunt)
+    value, tier = Q.expectation_over_data(
+        U0.integrand_function.unchecked, m, n, s, student, teacher, full_output=True
+    )
+    p = Q.reduced_parameters(m, n, s, student, teacher)
+    assert value[0] == pytest.approx(_adaptive(p, 0), rel=BATCH_RTOL)
+    assert tier[0] == (2 if blunt >= 1e-3 else 3)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_conical_case_against_mpmath(d):
+    """A blunted conical case against the Cartesian ``mpmath`` reference of this module (which
+    splits at the kink ``-c/da`` and shares nothing with the polar nodes)."""
+    m, n, s, student, teacher = _conical(d, 1e-4)
+    value = Q.expectation_over_data(U0.integrand_function.unchecked, m, n, s, student, teacher)
+    p = Q.reduced_parameters(m, n, s, student, teacher)
+    spread = 2 * float(p["tau_t"][0]) ** 2 * float(p["spread"][0])  # 2 tau_T^2 spread
+    ref = _mpmath_reference(d, float(p["cn"][0]), float(p["da"][0]), float(p["v"][0]), spread)
+    assert value[0] == pytest.approx(ref, rel=BATCH_RTOL)
+
+
+def test_every_tier_gives_the_same_values(monkeypatch):
+    """Forcing the later tiers (an unreachable tolerance for tiers 1-2, then also for tier 3)
+    moves cases to tanh-sinh and to the adaptive quadrature, with the same values."""
+    m, n, s, student, teacher = _conical(3, 1e-5)
+    args = (U0.integrand_function.unchecked, m, n, s, student, teacher)
+    base = Q.expectation_over_data(*args)
+    monkeypatch.setattr(Q, "_accept", _never(Q._accept))
+    value, tier = Q.expectation_over_data(*args, full_output=True)
+    assert tier[0] == 3 and value[0] == pytest.approx(base[0], rel=BATCH_RTOL)
+    monkeypatch.setattr(Q, "_tier3", lambda *a: (np.full(1, np.nan), np.zeros(1, dtype=bool)))
+    value, tier = Q.expectation_over_data(*args, full_output=True)
+    assert tier[0] == 4 and value[0] == pytest.approx(base[0], rel=BATCH_RTOL)
+
+
+def _never(accept):
+    def reject_all(out, tier, idx, value, estimate, level, rtol):
+        return accept(out, tier, idx, value, np.full_like(value, np.inf), level, rtol)
+
+    return reject_all
+
+
+def test_tilt_witnesses_are_exact_in_the_first_tier():
+    """A tilt student (``c_Delta = 0``, ``r = 1``) has a polynomial integrand ``2 v |da| R^2``:
+    the first tier's Gauss rule is exact, ``E_D = 2 v |a_S - a_T| d`` to double resolution."""
+    for p, value, tier in _audit_cases(2, 400, student_kinds=("tilt",)):
+        exact = 2 * p["v"] * np.abs(p["da"]) * p["d"]
+        assert np.all(tier == 1)
+        np.testing.assert_allclose(value, exact, rtol=8 * np.finfo(float).eps)
+
+
+def test_batch_of_one_case_is_the_model_quadrature():
+    """One case through the batch API (shape ``()``) against the model's method (THEORY §9's
+    golden case: ``U0 = 1.5642967939875239``)."""
+    model = GaussianMeanModel(d=3, n=7, s=1.3, m=[0.5, -1.0, 2.0])
+    teacher = model.gibbs(gamma=2.0, lam=0.7, m0=0.2)
+    student = model.kd_student(teacher, alpha=0.3, gamma=1.0, lam=2.0, m0=0.0)
+    kernels = [(k.a, k.b, k.tau) for k in (student, teacher)]
+    value = Q.expectation_over_data(U0.integrand_function.unchecked, model.m, 7, 1.3, *kernels)
+    assert np.shape(value) == () and float(value) == pytest.approx(1.5642967939875239, rel=1e-12)

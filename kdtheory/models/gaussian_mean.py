@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy import integrate, special
 
 from ..divergences import IsotropicGaussian, kl
 from ..symbols import (
@@ -781,61 +780,22 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         between ``delta`` and ``c_Delta`` (density ∝ ``sin^(d-2) psi``; for d = 1, psi in {0, pi}).
 
         ``integrand`` takes keyword arguments ``sigma_D`` and ``KL_D`` (e.g. a theorem's
-        :attr:`~kdtheory.theorems.Theorem.integrand_function`).  Relative accuracy ~1e-13.
+        :attr:`~kdtheory.theorems.Theorem.integrand_function`).  Relative accuracy ~1e-13
+        (:func:`kdtheory.models.gaussian_mean_quadrature.adaptive_expectation`; a batch of cases:
+        :func:`~kdtheory.models.gaussian_mean_quadrature.expectation_over_data`).
         """
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
         if not callable(integrand):
             raise TypeError(f"integrand must be callable, got {type(integrand).__name__}")
         epsrel = check_scalar("epsrel", epsrel, _EPSREL)
-        d, v = self.d, self.v
-        t2 = teacher.tau**2
-        da = student.a - teacher.a
-        c_delta = self.offset(student) - self.offset(teacher)
-        cn = float(np.linalg.norm(c_delta))
-        spread = float(_f("spread")(d, student.tau, teacher.tau))
+        from .gaussian_mean_quadrature import adaptive_expectation, reduced_parameters
 
-        def f(r, cos_psi):
-            sq = cn**2 + 2 * da * math.sqrt(v) * cn * r * cos_psi + da**2 * v * r**2
-            kl_d = max(sq, 0.0) / (2 * t2) + spread
-            sigma_d = 2 * teacher.tau * math.sqrt(v) * r
-            return float(integrand({"sigma_D": sigma_d, "KL_D": kl_d}))
-
-        log_norm_r = (1 - d / 2) * math.log(2) - special.gammaln(d / 2)
-
-        def chi_pdf(r):
-            if r == 0.0:
-                return 1.0 * math.exp(log_norm_r) if d == 1 else 0.0
-            return math.exp(log_norm_r + (d - 1) * math.log(r) - r * r / 2)
-
-        r_max = math.sqrt(d) + 40.0
-        opts = {"epsabs": 0.0, "epsrel": epsrel, "limit": 400}
-
-        if cn == 0.0 or da == 0.0:
-            g = lambda r: f(r, 0.0) * chi_pdf(r)  # noqa: E731 - angle irrelevant
-        elif d == 1:
-            g = lambda r: 0.5 * (f(r, 1.0) + f(r, -1.0)) * chi_pdf(r)  # noqa: E731
-        else:
-            log_norm_psi = (
-                special.gammaln(d / 2) - special.gammaln((d - 1) / 2) - 0.5 * math.log(math.pi)
-            )
-
-            def g(r):
-                inner = integrate.quad(
-                    lambda psi: f(r, math.cos(psi)) * math.sin(psi) ** (d - 2),
-                    0.0,
-                    math.pi,
-                    **opts,
-                )[0]
-                return inner * math.exp(log_norm_psi) * chi_pdf(r)
-
-        mode = math.sqrt(max(d - 1, 0))
-        pts = sorted({0.0, mode, r_max})
-        total = 0.0
-        for lo, hi in zip(pts[:-1], pts[1:], strict=False):
-            if hi > lo:
-                total += integrate.quad(g, lo, hi, **opts)[0]
-        return total
+        p = reduced_parameters(self.m, self.n, self.s, self._abt(student), self._abt(teacher))
+        return adaptive_expectation(
+            integrand, self.d, *(float(p[k]) for k in ("v", "tau_t", "da", "cn", "spread")),
+            epsrel=epsrel,
+        )  # fmt: skip
 
     # -- simulation (the Monte Carlo twin) ----------------------------------------------------
     def simulate(self, kernel: GaussianKernel, size: int, rng: np.random.Generator):

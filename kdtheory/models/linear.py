@@ -20,8 +20,16 @@ Two evaluation paths (THEORY §7):
   its compiled per-direction formulas;
 * **matrix** -- any other kernel (:meth:`~LinearGaussianModel.kernel`, the projection students, a
   teacher with ``P != I``) need not be diagonal in that basis, so its trace forms stay numeric
-  (Cholesky-whitened, cancellation-free; :meth:`~LinearGaussianModel.divergence_parts`).  The
-  tests check the two paths agree to 1e-12 relative on spectral kernels.
+  (Cholesky-whitened, cancellation-free; :meth:`~LinearGaussianModel.divergence_parts`), written
+  once for one case and for stacks of cases in :mod:`kdtheory.models.linear_matrix` (the audit's
+  vectorised sampler uses the same functions).  The tests check the two paths agree to 1e-12
+  relative on spectral kernels.
+
+At large ``d`` the spectral path costs one SVD of ``X`` per model (thin for ``d <= n``) and a
+few matrix products per kernel (its ``H``, ``B``, ``Sigma``); ``K_n`` and the theorem values
+then cost O(d k).  No eigen-decomposition checks the PSD of ``Sigma = U diag(v) U^T``, the
+precision's or a covariance's singularity (their eigenvalues are known), and ``X X^T`` is formed
+only for the matrix path (``benchmarks/bench_linear.py``).
   Model A (THEORY §6) is the special case
 ``X = 1_n^T``, ``k = d_A``, ``W* = m``, ``nu = s`` with ``P = I``, ``H = (a/n) 1_n``, ``B = b``,
 ``Sigma = [tau^2]``.
@@ -36,14 +44,14 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 from scipy import linalg
 
 from .. import display
-from ..divergences import Divergence, kl, phi
+from ..divergences import SINGULAR_RTOL, Divergence, kl
 from ..formulas.table import closed_form_method
 from ..matrix_normal import (
     DEGENERATE_STUDENT,
@@ -69,11 +77,11 @@ from ..symbols import (
     numeric_only,
     short_repr,
 )
+from . import linear_matrix as lm
 from .gaussian_mean import _any_symbolic, _out
 from .rank import (
     label_space_decomposition,
     numerical_rank,
-    sqrt_psd,
     tail_sum,
     weight_space_decomposition,
 )
@@ -115,33 +123,46 @@ def _matrix(name: str, value) -> np.ndarray:
     return real_matrix(name, value, bound=MODEL_BOUND)
 
 
-def _kron_difference_norm2(a_diff: np.ndarray, a_t: np.ndarray, p_s: np.ndarray, p_t: np.ndarray):
-    """``||A_S ⊗ P_S - A_T ⊗ P_T||_F^2`` from ``a_diff = A_S - A_T``, ``A_T``, ``P_S``, ``P_T``,
-    without forming a Kronecker product.
-
-    With ``a = vec A`` and ``p = vec P`` the Kronecker difference has the entries of the rank-2
-    matrix ``a_S p_S^T - a_T p_T^T = U V^T``, ``U = [a_S - a_T, a_T]``, ``V = [p_S, p_S - p_T]``, so
-    its squared norm is ``||R_U R_V^T||_F^2`` with ``R_U``, ``R_V`` the 2 x 2 triangular factors
-    of thin Householder QRs (O(size) work).  Expanding instead into the trace form of THEORY §7,
-    ``||A_S||^2 ||P_S||^2 - 2 <A_S, A_T> <P_S, P_T> + ||A_T||^2 ||P_T||^2``, cancels catastrophically
-    when the student is close to the teacher (absolute error ``eps ||A||^2 ||P||^2``); the QR form
-    is backward stable in ``(a_diff, A_T, P_S, P_T)``, and exact differences stay exact: ``P_S = P_T``
-    gives ``||A_S - A_T||^2 ||P_S||^2``.  The caller passes ``a_diff`` computed before any rounding
-    amplification (the difference of the raw ``H``'s, then whitened)."""
-    u = np.column_stack([a_diff.ravel(), a_t.ravel()])
-    v = np.column_stack([p_s.ravel(), (p_s - p_t).ravel()])
-    r_u = np.linalg.qr(u, mode="r")
-    r_v = np.linalg.qr(v, mode="r")
-    m = r_u @ r_v.T
-    return float(np.sum(m * m))
-
-
 def _f(name: str):
     """The compiled Model C formula ``name`` (:mod:`kdtheory.formulas.linear_gaussian`, derived
     and compiled on first use)."""
     from ..formulas.linear_gaussian import compiled
 
     return compiled(name)
+
+
+def _per_direction(x):
+    """A per-direction array ``(..., d)`` against per-coordinate ones ``(..., k, d)``."""
+    return np.asarray(x)[..., None, :]
+
+
+def _spectral_gen(h, s, nu, n, k):
+    """``gen`` of spectral kernels with slopes ``h`` (``(..., d)``): the compiled ``gen_dir``
+    summed over the directions (THEORY §7); linear in ``h``, so ``dgen`` is this at the slope
+    differences (no cancellation between two totals)."""
+    return np.sum(_f("gen_dir")(h, s, nu, n, k), axis=-1)
+
+
+def _spectral_parts(student, teacher, s, omega, nu, k) -> dict:
+    """``K_n``'s parts of two spectral kernels ``(h, b, v)`` (``h``, ``v`` of shape ``(..., d)``,
+    ``b`` of shape ``(..., k, d)``): the compiled ``offset_dir`` (with ``c_Delta``, summed over the
+    k coordinates), ``estimation_dir`` and ``spread_dir`` summed over the directions (THEORY
+    §7).  ``nu`` broadcasts against ``(..., d)``.  Generic over floats and sympy objects."""
+    (h_s, b_s, v_s), (h_t, b_t, v_t) = student, teacher
+    c_delta = _f("c_Delta")(
+        _per_direction(h_s), b_s, _per_direction(h_t), b_t, _per_direction(s), omega
+    )
+    c2 = np.sum(c_delta**2, axis=-2)
+    return {
+        "offset": np.sum(_f("offset_dir")(c2, v_t), axis=-1),
+        "estimation": np.sum(_f("estimation_dir")(h_s, h_t, s, nu, v_t, k), axis=-1),
+        "spread": np.sum(_f("spread_dir")(v_s, v_t, k), axis=-1),
+    }
+
+
+def _spectral_proxy(v_t, s, nu, n, k):
+    """``Esigma2`` of a spectral teacher: the compiled ``Esigma2_dir`` summed (THEORY §7)."""
+    return np.sum(_f("Esigma2_dir")(v_t, s, nu, n, k), axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,25 +194,61 @@ class SpectralKernel:
         return self.h.dtype == object
 
 
-@dataclass(frozen=True, eq=False)
 class MatrixNormalKernel:
     """``W | Y ~ MN(P Y H + B, I_k, Sigma)`` (THEORY §7): ``P`` k x k, ``H`` n x d, ``B`` k x d,
     ``Sigma`` d x d PSD.  Build it with :meth:`LinearGaussianModel.kernel` or a constructor.
     A spectral kernel built from symbolic hyper-parameters is :attr:`symbolic`: ``H``, ``B``,
     ``Sigma`` are then ``dtype=object`` matrices of sympy expressions (``U diag(h) U^T`` and so
     on, with the numeric eigenbasis ``U``) and :attr:`spectral` holds the per-direction
-    expressions."""
+    expressions.  A numeric spectral kernel forms ``P``, ``H``, ``B``, ``Sigma`` on first access:
+    the spectral path never reads them (at ``d = 2000`` that saves a few ``d^3`` products per
+    kernel).  Immutable; equality is identity."""
 
-    P: np.ndarray
-    H: np.ndarray
-    B: np.ndarray
-    Sigma: np.ndarray
-    #: the per-direction parameters when the kernel is in the spectral family (else None)
-    spectral: SpectralKernel | None = field(default=None, repr=False)
+    __slots__ = ("_matrices", "_build", "_shape", "spectral")
+
+    def __init__(self, P, H, B, Sigma, spectral: SpectralKernel | None = None):
+        self._set(_matrices=(P, H, B, Sigma), _build=None, spectral=spectral)
+        self._set(_shape=(P.shape[0], Sigma.shape[0], H.shape[0]))
+
+    @classmethod
+    def _deferred(cls, shape: tuple, build, spectral: SpectralKernel) -> MatrixNormalKernel:
+        """A kernel of shape ``(k, d, n)`` whose matrices ``build() -> (P, H, B, Sigma)`` forms on
+        first access."""
+        kern = object.__new__(cls)
+        kern._set(_matrices=None, _build=build, _shape=tuple(shape), spectral=spectral)
+        return kern
+
+    def _set(self, **values) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"MatrixNormalKernel is immutable: cannot set {name!r}")
+
+    def _get(self) -> tuple:
+        if self._matrices is None:
+            self._set(_matrices=self._build(), _build=None)
+        return self._matrices
+
+    @property
+    def P(self) -> np.ndarray:  # noqa: N802 - THEORY §7's name
+        return self._get()[0]
+
+    @property
+    def H(self) -> np.ndarray:  # noqa: N802
+        return self._get()[1]
+
+    @property
+    def B(self) -> np.ndarray:  # noqa: N802
+        return self._get()[2]
+
+    @property
+    def Sigma(self) -> np.ndarray:  # noqa: N802
+        return self._get()[3]
 
     @property
     def k(self) -> int:
-        return self.P.shape[0]
+        return self._shape[0]
 
     @property
     def symbolic(self) -> bool:
@@ -200,11 +257,11 @@ class MatrixNormalKernel:
 
     @property
     def d(self) -> int:
-        return self.Sigma.shape[0]
+        return self._shape[1]
 
     @property
     def n(self) -> int:
-        return self.H.shape[0]
+        return self._shape[2]
 
     def mean(self, Y: np.ndarray) -> np.ndarray:
         """``M(Y) = P Y H + B`` (``Y`` of shape ``(k, n)`` or a batch ``(..., k, n)``)."""
@@ -218,10 +275,28 @@ class MatrixNormalKernel:
         return f"MatrixNormalKernel(k={self.k}, d={self.d}, n={self.n})"
 
 
+def _arrays(kern: MatrixNormalKernel) -> tuple:
+    """``(P, H, B, Sigma)``: a kernel as the tuple of :mod:`kdtheory.models.linear_matrix`."""
+    return kern.P, kern.H, kern.B, kern.Sigma
+
+
 def _singular(kern: MatrixNormalKernel) -> bool:
-    """``is_singular(Sigma)`` for a numeric kernel; a symbolic (spectral) kernel's variances are
-    expressions taken positive (the kernel maps give positive ``v`` for valid parameters)."""
-    return not kern.symbolic and is_singular(kern.Sigma)
+    """``is_singular(Sigma)`` for a numeric kernel -- for a spectral one from its variances ``v``,
+    the eigenvalues of ``Sigma = U diag(v) U^T`` (the registry's relative threshold, no
+    eigen-decomposition); a symbolic (spectral) kernel's variances are expressions taken
+    positive (the kernel maps give positive ``v`` for valid parameters)."""
+    if kern.symbolic:
+        return False
+    if kern.spectral is not None:
+        return _singular_spectrum(kern.spectral.v)
+    return is_singular(kern.Sigma)
+
+
+def _singular_spectrum(eigenvalues) -> bool:
+    """The registry's singularity test (:data:`kdtheory.divergences.SINGULAR_RTOL`) on known
+    eigenvalues of a PSD matrix."""
+    top = float(np.max(eigenvalues))
+    return bool(top <= 0 or float(np.min(eigenvalues)) <= SINGULAR_RTOL * top)
 
 
 class LinearGaussianModel:
@@ -286,16 +361,23 @@ class LinearGaussianModel:
         self.nu = check_real("nu", nu, MODEL_SCALE)
         #: ``True`` if ``nu`` is symbolic (then every quantity is, on the spectral path only)
         self.symbolic = is_symbolic(self.nu)
-        self.XXt = self.X @ self.X.T
 
     def __repr__(self) -> str:
         return f"LinearGaussianModel(k={self.k}, d={self.d}, n={self.n}, nu={self.nu!r})"
 
     @functools.cached_property
+    def XXt(self) -> np.ndarray:
+        """``X X^T`` (d x d), computed on first use (the matrix path of a Gibbs precision)."""
+        return self.X @ self.X.T
+
+    @functools.cached_property
     def design(self) -> SpectralDesign:
-        """The eigen-decomposition ``X X^T = U diag(s) U^T`` (a full SVD of ``X``) and
-        ``omega = W* U`` (THEORY §7, spectral form)."""
-        u, sv, _ = np.linalg.svd(self.X, full_matrices=True)
+        """The eigen-decomposition ``X X^T = U diag(s) U^T`` and ``omega = W* U`` (THEORY §7,
+        spectral form), from one SVD of ``X`` (more accurate than an eigen-decomposition of
+        ``X X^T`` for the small ``s_i``), computed once per model: for ``d <= n`` the thin SVD
+        (its ``U`` is already ``d x d``; no ``n x n`` factor), for ``d > n`` the full one (``U``
+        completed by the directions with ``s_i = 0``)."""
+        u, sv, _ = np.linalg.svd(self.X, full_matrices=self.d > self.n)
         s = np.zeros(self.d)
         s[: sv.size] = sv * sv
         return SpectralDesign(U=u, s=s, omega=self.W_star @ u)
@@ -324,12 +406,23 @@ class LinearGaussianModel:
         h = np.broadcast_to(np.asarray(h, dtype=float), (self.d,))
         v = np.broadcast_to(np.asarray(v, dtype=float), (self.d,))
         b = np.broadcast_to(np.asarray(b, dtype=float), (self.k, self.d))
-        sigma = (u * v) @ u.T
-        kern = self._derived_kernel(
-            self.X.T @ ((u * h) @ u.T), (sigma + sigma.T) / 2, np.eye(self.k), b @ u.T
-        )
+        x = self.X
+
+        def matrices():
+            # Sigma = U diag(v) U^T is PSD by construction (its eigenvalues are the v_i > 0, up to
+            # rounding d eps max v): only finiteness is checked, no eigen-decomposition
+            sigma = (u * v) @ u.T
+            H, B = x.T @ ((u * h) @ u.T), b @ u.T
+            self._check_finite(H=H, Sigma=sigma, B=B)
+            return np.eye(self.k), H, B, (sigma + sigma.T) / 2
+
+        # the matrices are formed on first access; their entries are at most ||X||_F max|h|,
+        # max v and ||b||_F, so a kernel that would overflow is refused now, as before
+        bounds = (np.linalg.norm(x) * np.max(np.abs(h)), np.max(v), np.linalg.norm(b))
+        if not all(np.isfinite(bounds)) or max(bounds) > 1e300:
+            matrices()  # raises, naming the matrix that leaves double range
         spec = SpectralKernel(self.design, h, b, v)
-        return MatrixNormalKernel(kern.P, kern.H, kern.B, kern.Sigma, spectral=spec)
+        return MatrixNormalKernel._deferred((self.k, self.d, self.n), matrices, spec)
 
     def _symbolic_spectral_kernel(self, h, b, v) -> MatrixNormalKernel:
         """:meth:`_spectral_kernel` for sympy parameters: ``dtype=object`` arrays (numbers as exact
@@ -389,6 +482,11 @@ class LinearGaussianModel:
             )
         return arr
 
+    def _along_directions(self, m0: np.ndarray, M0) -> np.ndarray:
+        """A prior mean's components ``M0 U`` along the design's directions (zero, without a
+        ``k x d x d`` product, when ``M0`` is None)."""
+        return np.zeros((self.k, self.d)) if M0 is None else m0 @ self.design.U
+
     def _projector(self, name: str, basis, dim: int) -> np.ndarray:
         """Orthogonal projector onto the span of the columns of ``basis`` (dim x r, full rank)."""
         u = _matrix(name, basis)
@@ -396,14 +494,9 @@ class LinearGaussianModel:
             raise ValueError(
                 f"{name} must have shape ({dim}, r) with 0 <= r <= {dim}, got {u.shape}"
             )
-        if u.shape[1] == 0:
-            return np.zeros((dim, dim))
-        if numerical_rank(u) < u.shape[1]:
+        if u.shape[1] and numerical_rank(u) < u.shape[1]:
             raise ValueError(f"{name} must have full column rank {u.shape[1]}")
-        if u.shape[1] == dim:  # the whole space: exactly the identity, not a rounded one
-            return np.eye(dim)
-        q, _ = np.linalg.qr(u)
-        return q @ q.T
+        return lm.projector(u)
 
     @staticmethod
     def _scalar_identity(P: np.ndarray) -> float | None:
@@ -434,16 +527,23 @@ class LinearGaussianModel:
             )
         return MatrixNormalKernel(P=P, H=H, B=B, Sigma=sigma)
 
-    def _gibbs_precision(self, gamma: float, lam: float) -> np.ndarray:
+    def _gibbs_precision(self, gamma: float, lam: float, spectral: bool = False):
         """The posterior precision ``lam I + (2 gamma/n) X X^T``, checked to be numerically
-        non-singular (``ValueError`` naming ``lam`` otherwise)."""
-        prec = lam * np.eye(self.d) + (2 * gamma / self.n) * self.XXt
-        if lam == 0 and is_singular(prec):
+        non-singular (``ValueError`` naming ``lam`` otherwise).  ``spectral``: checked from its
+        eigenvalues ``lam + (2 gamma/n) s_i`` on the design's spectrum (no matrix, no
+        eigen-decomposition; returns None)."""
+        if spectral:
+            prec = None
+            singular = _singular_spectrum(lam + (2 * gamma / self.n) * self.design.s)
+        else:
+            prec = lam * np.eye(self.d) + (2 * gamma / self.n) * self.XXt
+            singular = is_singular(prec)
+        if lam == 0 and singular:
             raise ValueError(
                 "lam = 0 (flat prior) needs X X^T invertible (rank d <= n); valid domain of lam "
                 "for this design: (0, inf)"
             )
-        if is_singular(prec):
+        if singular:
             raise ValueError(
                 f"lam = {lam!r} is too small for this design (gamma = {gamma!r}): the posterior "
                 "precision lam I + (2 gamma/n) X X^T is numerically singular (condition number "
@@ -456,27 +556,23 @@ class LinearGaussianModel:
         that a flat prior (``lam = 0``) needs ``X X^T`` invertible (a symbolic ``lam`` is taken
         positive: the kernel holds where the precision is)."""
         if not _any_symbolic(gamma, lam):
-            self._gibbs_precision(gamma, lam)
+            self._gibbs_precision(gamma, lam, spectral=True)
         elif lam == 0:
-            self._gibbs_precision(1.0, 0.0)
+            self._gibbs_precision(1.0, 0.0, spectral=True)
 
     def _gibbs_parts(self, gamma: float, lam: float):
         """``Sigma = (lam I + (2 gamma/n) X X^T)^-1`` and ``G = (2 gamma/n) X^T Sigma`` (THEORY §7),
         from one Cholesky factor of the precision: ``G^T = (2 gamma/n) solve(prec, X)`` (a solve,
         not a product with the computed inverse).  O(d^3 + d^2 n).  The matrix path of
         :meth:`kd_student` for a teacher outside the spectral family."""
-        prec = self._gibbs_precision(gamma, lam)
+        self._gibbs_precision(gamma, lam)
         try:
-            factor = linalg.cho_factor(prec, lower=True, check_finite=False)
-        except linalg.LinAlgError:
+            return lm.gibbs_parts(self.X, gamma, lam)
+        except np.linalg.LinAlgError:
             raise ValueError(
                 f"lam = {lam!r}, gamma = {gamma!r}: the posterior precision is not numerically "
                 "positive definite for this X; increase lam or use a better-conditioned X"
             ) from None
-        sigma = linalg.cho_solve(factor, np.eye(self.d), check_finite=False)
-        sigma = (sigma + sigma.T) / 2
-        g = (2 * gamma / self.n) * linalg.cho_solve(factor, self.X, check_finite=False).T
-        return sigma, g
 
     def gibbs(self, gamma: float, lam: float, M0=None) -> MatrixNormalKernel:
         """Gibbs kernel ``P(W|Y) ∝ exp(-(lam/2)||W - M0||_F^2 - gamma L_D(W))`` (THEORY §7):
@@ -492,7 +588,7 @@ class LinearGaussianModel:
         s, n = self.design.s, self.n
         return self._spectral_kernel(
             _f("gibbs_h")(gamma, lam, s, n),
-            _f("gibbs_b")(gamma, lam, m0 @ self.design.U, s, n),
+            _f("gibbs_b")(gamma, lam, self._along_directions(m0, M0), s, n),
             _f("gibbs_v")(gamma, lam, s, n),
         )
 
@@ -554,28 +650,28 @@ class LinearGaussianModel:
             )
             return self._spectral_kernel(
                 _f("kd_h_S")(t.h, alpha, gamma, lam, s, n),
-                _f("kd_b_S")(t.b, alpha, gamma, lam, m0 @ self.design.U, s, n),
+                _f("kd_b_S")(t.b, alpha, gamma, lam, self._along_directions(m0, M0), s, n),
                 v_s,
             )
-        sigma0, g = self._gibbs_parts(gamma, lam)
         p = self._scalar_identity(teacher.P)
-        xg = self.X @ g  # d x d: no n x n product anywhere (O(d^2 n))
-        soft_b = (1 - alpha) * teacher.B @ xg
         if p is not None:
-            P = np.eye(self.k)
-            H = alpha * g + ((1 - alpha) * p) * (teacher.H @ xg)
-        elif alpha == 0:
-            P, H = teacher.P, teacher.H @ xg
-        else:
+            self._gibbs_parts(gamma, lam)  # the precision's checks, with their messages
+            kern = lm.kd_student(self.X, _arrays(teacher), alpha, gamma, lam, m0, teacher_sample, p)
+            return self._derived_kernel(kern[1], kern[3], kern[0], kern[2])
+        if alpha != 0:
             raise ValueError(
                 "kd_student with 0 < alpha <= 1 needs a teacher with P_T = p I (the soft-label "
                 "mixture alpha Y + (1-alpha) P_T Y H_T X is then of the form Y H); got teacher.P "
                 f"= {teacher.P.tolist()!r}"
             )
+        sigma0, g = self._gibbs_parts(gamma, lam)
+        xg = self.X @ g  # d x d: no n x n product anywhere (O(d^2 n))
         sigma = sigma0
         if teacher_sample:
-            sigma = sigma0 + (1 - alpha) ** 2 * xg.T @ teacher.Sigma @ xg
-        return self._derived_kernel(H, sigma, P, soft_b + lam * m0 @ sigma0)
+            sigma = sigma0 + xg.T @ teacher.Sigma @ xg
+        return self._derived_kernel(
+            teacher.H @ xg, sigma, teacher.P, teacher.B @ xg + lam * m0 @ sigma0
+        )
 
     def tilt_student(self, teacher: MatrixNormalKernel, kappa: float) -> MatrixNormalKernel:
         """Tilt student ``M_S(Y) = M_T(Y) + (kappa/n) (Y - W* X) X^T Sigma_T``, ``Sigma_S = Sigma_T``
@@ -599,13 +695,8 @@ class LinearGaussianModel:
             raise ValueError(
                 f"tilt_student needs a teacher with P_T = p I, got {teacher.P.tolist()!r}"
             )
-        d_h = (kappa / self.n) * self.X.T @ teacher.Sigma
-        return self._derived_kernel(
-            p * teacher.H + d_h,
-            teacher.Sigma,
-            np.eye(self.k),
-            teacher.B - self.W_star @ self.X @ d_h,
-        )
+        kern = lm.tilt_student(self.X, self.W_star, _arrays(teacher), kappa, p)
+        return self._derived_kernel(kern[1], kern[3], kern[0], kern[2])
 
     def _spectral_or_numbers(self, teacher, *hyper) -> list[SpectralKernel] | None:
         """:meth:`_spectral` of ``teacher``; a teacher outside the spectral family (the matrix
@@ -626,8 +717,8 @@ class LinearGaussianModel:
         ``Sigma`` is a degenerate student, ``K_n = inf``)."""
         self._check_kernel("teacher", teacher)
         q = self._projector("U", U, self.k)
-        sigma = teacher.Sigma if Sigma is None else Sigma
-        return self.kernel(H=teacher.H, Sigma=sigma, P=q @ teacher.P, B=q @ teacher.B)
+        p, h, b, _ = lm.output_projection(_arrays(teacher), q)
+        return self.kernel(H=h, Sigma=teacher.Sigma if Sigma is None else Sigma, P=p, B=b)
 
     def input_projection_student(self, teacher: MatrixNormalKernel, V, Sigma=None):
         """Fixed-subspace rank-r student projecting the teacher's *whitened* rows:
@@ -637,12 +728,8 @@ class LinearGaussianModel:
         self._check_kernel("teacher", teacher)
         self._require_regular("teacher", teacher)
         q = self._projector("V", V, self.d)
-        if np.array_equal(q, np.eye(self.d)):
-            pi = q
-        else:
-            pi = sqrt_psd(teacher.Sigma, inverse=True) @ q @ sqrt_psd(teacher.Sigma)
-        sigma = teacher.Sigma if Sigma is None else Sigma
-        return self.kernel(H=teacher.H @ pi, Sigma=sigma, P=teacher.P, B=teacher.B @ pi)
+        p, h, b, _ = lm.input_projection(_arrays(teacher), q)
+        return self.kernel(H=h, Sigma=teacher.Sigma if Sigma is None else Sigma, P=p, B=b)
 
     def _mc_size(self, size, minimum: int = 2) -> int:
         """Monte Carlo ``size``: an integer ``>= minimum`` (2 where a standard error is returned),
@@ -650,15 +737,20 @@ class LinearGaussianModel:
         per_draw = self.k * (max(self.d, self.n) + self.d)
         return check_size("size", size, minimum, max(minimum, MC_BUDGET // per_draw))
 
-    def _derived_kernel(self, H, Sigma, P, B) -> MatrixNormalKernel:
-        """A kernel computed from validated inputs: finiteness and PSD only (no range check, so an
-        error never blames a derived ``H`` or ``Sigma`` for the user's extreme inputs)."""
-        for name, arr in (("H", H), ("Sigma", Sigma), ("P", P), ("B", B)):
+    @staticmethod
+    def _check_finite(**arrays) -> None:
+        """A derived kernel's matrices must be finite (``ValueError`` naming the matrix)."""
+        for name, arr in arrays.items():
             if not np.all(np.isfinite(arr)):
                 raise ValueError(
                     f"the inputs give a kernel whose {name} leaves double range; keep the "
                     f"parameters in {MODEL_SCALE.describe()}"
                 )
+
+    def _derived_kernel(self, H, Sigma, P, B) -> MatrixNormalKernel:
+        """A kernel computed from validated inputs: finiteness and PSD only (no range check, so an
+        error never blames a derived ``H`` or ``Sigma`` for the user's extreme inputs)."""
+        self._check_finite(H=H, Sigma=Sigma, P=P, B=B)
         return MatrixNormalKernel(P=P, H=H, B=B, Sigma=psd_matrix("Sigma", Sigma, self.d))
 
     def _require_regular(self, name: str, kern: MatrixNormalKernel) -> None:
@@ -682,16 +774,17 @@ class LinearGaussianModel:
 
     def _gen_spectral(self, h) -> float:
         """The compiled ``gen_dir`` at the slopes ``h``, summed over the directions."""
-        return _out(np.sum(_f("gen_dir")(h, self.design.s, self.nu, self.n, self.k)))
+        return _out(_spectral_gen(h, self.design.s, self.nu, self.n, self.k))
 
     def _gen_matrix(self, kern: MatrixNormalKernel) -> float:
-        return float(2 * self.nu**2 / self.n * np.trace(kern.P) * np.trace(kern.H @ self.X))
+        return float(lm.gen(self.X, self.nu, _arrays(kern)))
 
     def _gen_pair(self, student, teacher) -> tuple[float, float, float]:
         """``(dgen, gen_S, gen_T)`` by one path for both kernels (so that a student equal to the
         teacher has ``dgen = 0`` exactly): two spectral kernels through ``gen_dir``, with
         ``dgen`` from the slope differences (``gen_dir`` is linear in ``h``: no cancellation
-        between two totals); otherwise both by matrix code."""
+        between two totals); otherwise both by matrix code, ``dgen`` from the differences of the
+        stored matrices (:func:`kdtheory.models.linear_matrix.dgen`)."""
         spec = self._spectral(student, teacher)
         if spec is not None:
             (st, te) = spec
@@ -700,8 +793,8 @@ class LinearGaussianModel:
                 self._gen_spectral(st.h),
                 self._gen_spectral(te.h),
             )
-        gen_s, gen_t = self._gen_matrix(student), self._gen_matrix(teacher)
-        return gen_s - gen_t, gen_s, gen_t
+        dgen = float(lm.dgen(self.X, self.nu, _arrays(student), _arrays(teacher)))
+        return dgen, self._gen_matrix(student), self._gen_matrix(teacher)
 
     def dgen(self, student: MatrixNormalKernel, teacher: MatrixNormalKernel) -> float:
         """``gen_S - gen_T`` (both kernels by the same path, :meth:`_gen_pair`)."""
@@ -719,8 +812,8 @@ class LinearGaussianModel:
         * estimation ``(nu^2/2)[tr(Sigma_T^-1 H_S^T H_S) tr(P_S P_S^T) - 2 tr(Sigma_T^-1 H_S^T H_T)
           tr(P_S P_T^T) + tr(Sigma_T^-1 H_T^T H_T) tr(P_T P_T^T)]``, which equals
           ``(nu^2/2)||G_S ⊗ P_S - G_T ⊗ P_T||_F^2`` with ``G = L^-1 H^T``; evaluated by
-          :func:`_kron_difference_norm2` from ``L^-1 (H_S - H_T)^T`` and ``G_T`` (cancellation-free,
-          the product never formed);
+          :func:`~kdtheory.models.linear_matrix.kron_difference_norm2` from
+          ``L^-1 (H_S - H_T)^T`` and ``G_T`` (cancellation-free, the product never formed);
         * spread ``(k/2)[tr(Sigma_T^-1 Sigma_S) - d - log det(Sigma_T^-1 Sigma_S)]
           = (k/2) sum_i phi(r_i)`` over the eigenvalues ``r_i`` of the pencil
           ``(Sigma_S, Sigma_T)`` (Cholesky-reduced; the sum of ``phi`` is free of the cancellation of
@@ -740,45 +833,22 @@ class LinearGaussianModel:
         spec = self._spectral(student, teacher)
         if spec is None or singular_student:
             return self._matrix_parts(student, teacher, singular_student)
-        (st, te), dz, nu, k = spec, self.design, self.nu, self.k
-        c2 = np.sum(_f("c_Delta")(st.h, st.b, te.h, te.b, dz.s, dz.omega) ** 2, axis=0)
-        return {
-            "offset": _out(np.sum(_f("offset_dir")(c2, te.v))),
-            "estimation": _out(np.sum(_f("estimation_dir")(st.h, te.h, dz.s, nu, te.v, k))),
-            "spread": _out(np.sum(_f("spread_dir")(st.v, te.v, k))),
-        }
+        (st, te), dz = spec, self.design
+        parts = _spectral_parts(
+            (st.h, st.b, st.v), (te.h, te.b, te.v), dz.s, dz.omega, self.nu, self.k
+        )
+        return {key: _out(v) for key, v in parts.items()}
 
     def _matrix_parts(self, student, teacher, singular_student: bool) -> dict:
-        """The trace forms of :meth:`divergence_parts` by matrix code (any kernels)."""
-        chol = linalg.cholesky(teacher.Sigma, lower=True, check_finite=False)
-
-        def whiten(a):  # L^-1 a: a triangular solve, O(d^2 cols)
-            return linalg.solve_triangular(chol, a, lower=True, check_finite=False)
-
-        # Dbar = P_S W* X (H_S - H_T) + (P_S - P_T) W* X H_T + (B_S - B_T): differences first,
-        # so a student close to the teacher loses no digits to cancelling means
-        wx = self.W_star @ self.X
-        dbar = (
-            student.P @ (wx @ (student.H - teacher.H))
-            + (student.P - teacher.P) @ (wx @ teacher.H)
-            + (student.B - teacher.B)
+        """The trace forms of :meth:`divergence_parts` by matrix code (any kernels;
+        :func:`kdtheory.models.linear_matrix.divergence_parts`)."""
+        parts = lm.divergence_parts(
+            self.X, self.W_star, self.nu, _arrays(student), _arrays(teacher), not singular_student
         )
-        z = whiten(dbar.T)
-        # whiten the difference H_S - H_T (exact when the two are close), not the two separately:
-        # a whitening error ~ cond(L) eps ||L^-1 H^T|| would swamp a small difference
-        estimation = _kron_difference_norm2(
-            whiten((student.H - teacher.H).T), whiten(teacher.H.T), student.P, teacher.P
-        )
+        out = {k: float(v) for k, v in parts.items()}
         if singular_student:
-            spread = math.inf
-        else:
-            ratio = linalg.eigh(student.Sigma, teacher.Sigma, eigvals_only=True, check_finite=False)
-            spread = 0.5 * self.k * float(np.sum(phi(np.clip(ratio, 0.0, None))))
-        return {
-            "offset": 0.5 * float(np.sum(z * z)),
-            "estimation": 0.5 * self.nu**2 * estimation,
-            "spread": spread,
-        }
+            out["spread"] = math.inf
+        return out
 
     def distillation_divergence(
         self, student: MatrixNormalKernel, teacher: MatrixNormalKernel
@@ -790,7 +860,7 @@ class LinearGaussianModel:
         self._check_kernel("teacher", teacher, symbolic=True)
         if self.symbolic or student.symbolic or teacher.symbolic:
             return sum(self.divergence_parts(student, teacher).values())
-        sing_s, sing_t = is_singular(student.Sigma), is_singular(teacher.Sigma)
+        sing_s, sing_t = _singular(student), _singular(teacher)
         if sing_s and not sing_t:
             return Divergence(math.inf, DEGENERATE_STUDENT)
         if sing_t and not sing_s:
@@ -814,10 +884,8 @@ class LinearGaussianModel:
         self._check_kernel("teacher", teacher, symbolic=True)
         spec = self._spectral(teacher)
         if spec is not None:  # the compiled Esigma2_dir summed over the directions
-            esig = _f("Esigma2_dir")(spec[0].v, self.design.s, self.nu, self.n, self.k)
-            return _out(np.sum(esig))
-        # tr(Sigma_T X X^T) as an elementwise sum of two symmetric matrices: O(d^2), not O(d^3)
-        return float(4 * self.nu**2 * self.k / self.n**2 * np.sum(teacher.Sigma * self.XXt))
+            return _out(_spectral_proxy(spec[0].v, self.design.s, self.nu, self.n, self.k))
+        return float(lm.conditional_proxy(self.X, self.nu, self.k, teacher.Sigma))
 
     def conditional_proxy_given_data(self, teacher: MatrixNormalKernel, Y) -> float:
         """``sigma_Y^2 = (4/n^2) tr(Sigma_T X E^T E X^T)``, ``E = Y - W* X``: the exact variance of the
@@ -948,12 +1016,7 @@ class LinearGaussianModel:
             s_out = abar_u @ abar_u.T + float(np.sum(e)) * np.eye(self.k)
             s_in = dz.U @ (abar_u.T @ abar_u + self.k * np.diag(e)) @ dz.U.T
             return abar_u @ dz.U.T, s_out, (s_in + s_in.T) / 2
-        root_inv = sqrt_psd(teacher.Sigma, inverse=True)
-        abar = self.mean_over_data(teacher) @ root_inv
-        hw = teacher.H @ root_inv
-        s_out = abar @ abar.T + self.nu**2 * float(np.sum(hw * hw)) * teacher.P @ teacher.P.T
-        s_in = abar.T @ abar + self.nu**2 * float(np.sum(teacher.P**2)) * hw.T @ hw
-        return abar, s_out, s_in
+        return lm.second_moments(self.X, self.W_star, self.nu, _arrays(teacher))
 
     def _spectral_moments(self, teacher: MatrixNormalKernel):
         """``(Abar U, e)`` of a spectral teacher from the compiled ``whitened_mean`` (k x d) and

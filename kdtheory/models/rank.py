@@ -46,9 +46,10 @@ SUBSPACE_RTOL = 1e-9
 
 
 def sqrt_psd(sigma: np.ndarray, inverse: bool = False) -> np.ndarray:
-    """Symmetric square root ``Sigma^{1/2}`` (or ``Sigma^{-1/2}``) of an SPD matrix."""
+    """Symmetric square root ``Sigma^{1/2}`` (or ``Sigma^{-1/2}``) of an SPD matrix (or of a stack
+    of them, leading axes)."""
     w, v = np.linalg.eigh(sigma)
-    return (v * (w ** (-0.5 if inverse else 0.5))) @ v.T
+    return (v * (w ** (-0.5 if inverse else 0.5))[..., None, :]) @ np.swapaxes(v, -1, -2)
 
 
 def numerical_rank(a: np.ndarray, rtol: float = SUBSPACE_RTOL) -> int:
