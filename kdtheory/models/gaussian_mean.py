@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy import integrate, special
 
 from ..divergences import IsotropicGaussian, kl
 from ..symbols import (
@@ -788,6 +787,8 @@ class GaussianMeanModel(GaussianMeanCGF, GaussianMeanSmoothing):
         if not callable(integrand):
             raise TypeError(f"integrand must be callable, got {type(integrand).__name__}")
         epsrel = check_scalar("epsrel", epsrel, _EPSREL)
+        from scipy import integrate, special  # imported on first use (start-up time)
+
         d, v = self.d, self.v
         t2 = teacher.tau**2
         da = student.a - teacher.a
