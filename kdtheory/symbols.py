@@ -319,8 +319,14 @@ def _within(value, domain: Domain) -> bool:
     kind = value.dtype.kind
     if not (value.dtype == np.float64 or kind in "iu"):
         return False
+    doms = (domain.math, domain) if domain.math is not None else (domain,)
+    if all(d == REAL for d in doms):
+        # finite reals: one pass, the sum (finite iff no entry is inf or NaN, unless a sum of
+        # huge finite entries overflows -- then the elementwise path decides)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return kind in "iu" or math.isfinite(float(np.add.reduce(value, axis=None)))
     lo, hi = float(value.min()), float(value.max())
-    for dom in (domain.math, domain) if domain.math is not None else (domain,):
+    for dom in doms:
         ends = Domain(dom.low, dom.high, dom.low_closed, dom.high_closed)  # integrality below
         if not (ends.contains_number(lo) and ends.contains_number(hi)):
             return False
@@ -333,7 +339,7 @@ def _within(value, domain: Domain) -> bool:
     return True
 
 
-def check_in(label: str, value, domain: Domain, *, scalar: bool = False):
+def check_in(label: str, value, domain: Domain, *, scalar: bool = False, copy: bool = True):
     """Validate ``value`` against ``domain``; the error names ``label``, the value and the domain.
 
     Returns a float for scalar input (0-d arrays included) and a float array otherwise;
@@ -342,9 +348,14 @@ def check_in(label: str, value, domain: Domain, *, scalar: bool = False):
     reals and huge ints accepted when they fit a double).
 
     A float64 or integer array is accepted from its minimum and maximum (:func:`_within`: two
-    fast reductions instead of a dozen elementwise passes); anything else, and every array that
-    fails, takes the elementwise path, so the errors are the same."""
+    fast reductions instead of a dozen elementwise passes; one for a real domain); anything
+    else, and every array that fails, takes the elementwise path, so the errors are the same.
+    The array returned is a copy, never the caller's array, unless ``copy=False`` (for callers
+    that only read it and return nothing that aliases it: a float64 array is then returned as
+    is, which spares a batch a pass over memory)."""
     if not scalar and _within(value, domain):
+        if not copy and value.dtype == np.float64:
+            return value
         with np.errstate(over="ignore"):
             return value.astype(float)  # a copy, as real_array makes: never the caller's array
     what = f"a real {'scalar' if scalar else 'number or array'} in {domain.describe()}"

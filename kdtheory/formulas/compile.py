@@ -596,6 +596,23 @@ class Compiled:
         return self.numpy(*xs)
 
 
+def _cse_keeping_quotients(exprs):
+    """``sympy.cse`` of several expressions, except that a shared reciprocal ``x**-k`` is put back
+    where it is used: ``y/x**k`` rounds once, ``y * (x**-k)`` twice, and a quotient near 1 (the
+    argument ``tau_S^2/tau_T^2`` of ``phi`` in ``K_n``) must not lose the digits ``phi`` then
+    magnifies.  (What the formulas compiled one by one print, where the reciprocal is not
+    shared.)"""
+    replacements, reduced = sp.cse(exprs)
+    kept, inlined = [], {}
+    for sym, e in replacements:
+        e = e.xreplace(inlined)
+        if e.is_Pow and e.exp.is_negative:
+            inlined[sym] = e
+        else:
+            kept.append((sym, e))
+    return kept, [r.xreplace(inlined) for r in reduced]
+
+
 def compile_expr(expr, args: Sequence[sp.Symbol], cse: bool = True) -> Compiled:
     """Compile ``expr`` in the symbols ``args`` (the functions' positional arguments, in this
     order) to numpy, mpmath and arb (see the module doc).  Free symbols of ``expr`` not in
@@ -605,7 +622,8 @@ def compile_expr(expr, args: Sequence[sp.Symbol], cse: bool = True) -> Compiled:
 
     ``expr`` may be a tuple of expressions (kernel fusion, issue 15 item 6): the functions then
     return a tuple, and with ``cse`` the subexpressions the expressions share (``s^2/n``,
-    ``tau_T^2``, ...) are computed once, in one pass of in-place numpy."""
+    ``tau_T^2``, ...) are computed once, in one pass of in-place numpy (shared reciprocals
+    excepted: :func:`_cse_keeping_quotients`)."""
     many = isinstance(expr, (tuple, list, sp.Tuple))
     expr = sp.Tuple(*expr) if many else expr
     args = tuple(args)
@@ -619,7 +637,8 @@ def compile_expr(expr, args: Sequence[sp.Symbol], cse: bool = True) -> Compiled:
         return tuple(e) if many else e
 
     np_mod = {name: ov.numpy for name, ov in OVERRIDES.items()}
-    f_np = inplace_numpy(sp.lambdify(args, printed(expr), modules=[np_mod, "numpy"], cse=cse))
+    shared = _cse_keeping_quotients if (cse and many) else cse
+    f_np = inplace_numpy(sp.lambdify(args, printed(expr), modules=[np_mod, "numpy"], cse=shared))
     f_mp = sp.lambdify(args, printed(definition(expr)), modules="mpmath")
     try:
         ns = _arb_namespace()

@@ -233,7 +233,9 @@ def _tilt_student(a_t, b_t, tau_t, kappa, m):
 
 # -- batch validation --------------------------------------------------------------------------------
 def _num(name, value, domain=REAL):
-    return np.asarray(check_in(name, value, domain), dtype=float)
+    """``value`` validated as a float array; a valid float64 array is not copied (the batch
+    functions only read their inputs, and no result aliases one: see :func:`tilt_student`)."""
+    return np.asarray(check_in(name, value, domain, copy=False), dtype=float)
 
 
 def _batch_vec(name, value):
@@ -403,7 +405,8 @@ def tilt_student(a_t, b_t, tau_t, kappa, m):
     """Tilt students ``mu_S = mu_T + kappa (Zbar - m)``, ``tau_S = tau_T`` (THEORY §6)."""
     m = _batch_vec("m", m)
     a_t, b_t, tau_t = _kernel("teacher ", a_t, b_t, tau_t, m.shape[-1])
-    return _tilt_student(a_t, b_t, tau_t, _num("kappa", kappa), m)
+    a_s, b_s, tau_s = _tilt_student(a_t, b_t, tau_t, _num("kappa", kappa), m)
+    return a_s, b_s, np.array(tau_s)  # tau_S = tau_T: a copy, never the caller's array
 
 
 # -- one case, numeric or symbolic ---------------------------------------------------------------

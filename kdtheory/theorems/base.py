@@ -348,9 +348,11 @@ class Theorem:
         """The values the statement uses, validated once, with a broadcast check naming them."""
         out = dict(values)
         for k in self.symbols:
-            if k in values:
+            if k in values:  # read only (nothing returned aliases them): valid arrays not copied
                 v = values[k]
-                out[k] = check_in(k, v, PARAMS[k].domain) if k in PARAMS else _real(k, v)
+                out[k] = (
+                    check_in(k, v, PARAMS[k].domain, copy=False) if k in PARAMS else _real(k, v)
+                )
         shapes = {k: np.shape(out[k]) for k in self.symbols if k in out}
         try:
             np.broadcast_shapes(*shapes.values())
