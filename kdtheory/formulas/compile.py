@@ -4,8 +4,7 @@
 :func:`compile_expr` turns ``expr`` (in the symbols ``args``) into a :class:`Compiled` with
 
 * ``numpy`` -- ``sympy.lambdify(..., "numpy", cse=True)``: vectorised over broadcastable float
-  arrays, its arithmetic done in place on large float batches (:mod:`kdtheory.formulas.inplace`:
-  the same operations in the same order, so the same numbers, with fewer temporary arrays); the functions of :data:`OVERRIDES` are evaluated by their registered numerically
+  arrays; the functions of :data:`OVERRIDES` are evaluated by their registered numerically
   stable implementations (``phi`` by :func:`kdtheory.divergences.phi`, ``log1p`` by
   ``numpy.log1p``, ``expm1`` by ``numpy.expm1``, the Bernoulli KL ``binary_kl`` as a sum of two
   nonnegative terms, the Bernoulli and uniform log-MGFs of Lemma SG by ``log1p``/``expm1``/
@@ -37,8 +36,6 @@ import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.printing.lambdarepr import LambdaPrinter
-
-from .inplace import inplace_numpy
 
 __all__ = [
     "phi",
@@ -559,20 +556,13 @@ def _is_sympy(x) -> bool:
 
 @dataclass(frozen=True, eq=False)
 class Compiled:
-    """``expr`` compiled three ways (see the module doc); call it like ``numpy``/``arb``.  A
-    ``sympy.Tuple`` of expressions compiles to functions returning a tuple (one value each, their
-    common subexpressions computed once: :func:`compile_expr`)."""
+    """``expr`` compiled three ways (see the module doc); call it like ``numpy``/``arb``."""
 
     expr: sp.Expr
     args: tuple
     numpy: Callable
     mpmath: Callable
     _arb_raw: Callable
-
-    @property
-    def outputs(self) -> int:
-        """How many values a call returns (1 for an expression, ``len`` of a tuple)."""
-        return len(self.expr) if isinstance(self.expr, sp.Tuple) else 1
 
     def arb(self, *xs):
         """The arb function: every argument converted to an (exact) arb ball first."""
@@ -583,63 +573,33 @@ class Compiled:
     def symbolic(self, *xs) -> sp.Expr:
         """``expr`` with its arguments replaced by ``xs`` (sympy expressions or numbers):
         symbolic in, symbolic out, by substitution into the one expression (nothing retyped)."""
-        out = self.expr.xreplace(dict(zip(self.args, map(sp.sympify, xs), strict=True)))
-        return tuple(out) if isinstance(out, sp.Tuple) else out
+        return self.expr.xreplace(dict(zip(self.args, map(sp.sympify, xs), strict=True)))
 
     def __call__(self, *xs):
         if any(_is_sympy(x) for x in xs):
             if any(isinstance(x, np.ndarray) for x in xs):
-                return np.frompyfunc(self.symbolic, len(xs), self.outputs)(*xs)
+                return np.frompyfunc(self.symbolic, len(xs), 1)(*xs)
             return self.symbolic(*xs)
         if any(_is_ball(x) for x in xs):
-            return np.frompyfunc(self.arb, len(xs), self.outputs)(*xs)
+            return np.frompyfunc(self.arb, len(xs), 1)(*xs)
         return self.numpy(*xs)
 
 
-def _cse_keeping_quotients(exprs):
-    """``sympy.cse`` of several expressions, except that a shared reciprocal ``x**-k`` is put back
-    where it is used: ``y/x**k`` rounds once, ``y * (x**-k)`` twice, and a quotient near 1 (the
-    argument ``tau_S^2/tau_T^2`` of ``phi`` in ``K_n``) must not lose the digits ``phi`` then
-    magnifies.  (What the formulas compiled one by one print, where the reciprocal is not
-    shared.)"""
-    replacements, reduced = sp.cse(exprs)
-    kept, inlined = [], {}
-    for sym, e in replacements:
-        e = e.xreplace(inlined)
-        if e.is_Pow and e.exp.is_negative:
-            inlined[sym] = e
-        else:
-            kept.append((sym, e))
-    return kept, [r.xreplace(inlined) for r in reduced]
-
-
-def compile_expr(expr, args: Sequence[sp.Symbol], cse: bool = True) -> Compiled:
+def compile_expr(expr: sp.Expr, args: Sequence[sp.Symbol], cse: bool = True) -> Compiled:
     """Compile ``expr`` in the symbols ``args`` (the functions' positional arguments, in this
     order) to numpy, mpmath and arb (see the module doc).  Free symbols of ``expr`` not in
     ``args`` raise ``ValueError``.  ``cse=False`` prints every subexpression as written, so that
     two formulas sharing one (e.g. ``p(theta)``) round it identically (a domain test on one then
-    holds for the other).
-
-    ``expr`` may be a tuple of expressions (kernel fusion, issue 15 item 6): the functions then
-    return a tuple, and with ``cse`` the subexpressions the expressions share (``s^2/n``,
-    ``tau_T^2``, ...) are computed once, in one pass of in-place numpy (shared reciprocals
-    excepted: :func:`_cse_keeping_quotients`)."""
-    many = isinstance(expr, (tuple, list, sp.Tuple))
-    expr = sp.Tuple(*expr) if many else expr
+    holds for the other)."""
     args = tuple(args)
     extra = expr.free_symbols - set(args)
     if extra:
         raise ValueError(
             f"expression has symbols not among the arguments: {sorted(map(str, extra))}"
         )
-
-    def printed(e):  # lambdify prints a tuple of outputs from a Python tuple
-        return tuple(e) if many else e
-
     np_mod = {name: ov.numpy for name, ov in OVERRIDES.items()}
-    shared = _cse_keeping_quotients if (cse and many) else cse
-    f_np = inplace_numpy(sp.lambdify(args, printed(expr), modules=[np_mod, "numpy"], cse=shared))
-    f_mp = sp.lambdify(args, printed(definition(expr)), modules="mpmath")
+    f_np = sp.lambdify(args, expr, modules=[np_mod, "numpy"], cse=cse)
+    f_mp = sp.lambdify(args, definition(expr), modules="mpmath")
     try:
         ns = _arb_namespace()
     except ImportError:  # python-flint missing: the arb function says so when called
@@ -649,5 +609,5 @@ def compile_expr(expr, args: Sequence[sp.Symbol], cse: bool = True) -> Compiled:
             require_flint()
 
     else:
-        f_arb = sp.lambdify(args, printed(expr), modules=[ns], printer=ArbPrinter, cse=True)
+        f_arb = sp.lambdify(args, expr, modules=[ns], printer=ArbPrinter, cse=True)
     return Compiled(expr, args, f_np, f_mp, f_arb)

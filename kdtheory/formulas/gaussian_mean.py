@@ -58,7 +58,6 @@ __all__ = [
     "formulas",
     "formula",
     "compiled",
-    "compiled_theorem_values",
     "closed_form",
     "design",
     "kd_of_gibbs",
@@ -505,32 +504,6 @@ def compiled(name: str) -> Compiled:
     """``formula(name)`` compiled once to numpy / mpmath / arb (positional args: ``Formula.args``)."""
     f = formula(name)
     return compile_expr(f.expr, [SYMBOLS[k].symbol for k in f.args])
-
-
-#: what :func:`compiled_theorem_values` returns: ``(name, formula, {symbol: argument})``
-THEOREM_VALUES = (
-    ("dgen", "dgen", {}),
-    ("gen_S", "gen", {"a": "a_S"}),
-    ("gen_T", "gen", {"a": "a_T"}),
-    ("K_n", "K_n", {}),
-    ("Esigma2", "Esigma2", {}),
-)
-#: the positional arguments of :func:`compiled_theorem_values`
-THEOREM_VALUE_ARGS = ("c_Delta2", "a_S", "a_T", "tau_S", "tau_T", "d", "n", "s")
-
-
-@functools.cache
-def compiled_theorem_values() -> Compiled:
-    """The values Theorem U needs (THEORY §3, §6: ``dgen``, ``gen_S``, ``gen_T``, ``K_n``,
-    ``Esigma2``, in the order of :data:`THEOREM_VALUES`) as one compiled function of
-    :data:`THEOREM_VALUE_ARGS`: the formulas ``dgen``, ``gen`` (at ``a_S`` and at ``a_T``),
-    ``K_n`` and ``Esigma2`` compiled together, so that what they share (``d s^2/n``,
-    ``tau_T^2``, ``a_S - a_T``) is computed once (issue 15 item 6)."""
-    exprs = [
-        formula(name).expr.xreplace({_s(k): _s(v) for k, v in renamed.items()})
-        for _, name, renamed in THEOREM_VALUES
-    ]
-    return compile_expr(exprs, [_s(k) for k in THEOREM_VALUE_ARGS])
 
 
 def closed_form(name: str) -> Formula:

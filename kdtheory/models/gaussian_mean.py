@@ -177,15 +177,16 @@ def _information(kind, a, tau, n, s, d):
 def _theorem_values(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t):
     """Exact values of the upper-bound symbols (THEORY §3, §6): ``dgen``, ``gen_S``, ``gen_T``,
     ``K_n`` and ``Esigma2``."""
-    from ..formulas.gaussian_mean import THEOREM_VALUES, compiled_theorem_values
-
     d = np.shape(m)[-1]
-    # one fused kernel of the formulas dgen (2 (a_S - a_T) d s^2/n: no cancellation for a
-    # student close to its teacher), gen at a_S and a_T, K_n and Esigma2
-    values = compiled_theorem_values()(
-        _squared_offset(m, a_s, b_s, a_t, b_t), a_s, a_t, tau_s, tau_t, d, n, s
-    )
-    return {name: v for (name, _, _), v in zip(THEOREM_VALUES, values, strict=True)}
+    parts = _divergence_parts(m, n, s, a_s, b_s, tau_s, a_t, b_t, tau_t)
+    return {
+        # 2 (a_S - a_T) d s^2 / n: no cancellation for a student close to its teacher
+        "dgen": _f("dgen")(a_s, a_t, n, s, d),
+        "gen_S": _gen(a_s, n, s, d),
+        "gen_T": _gen(a_t, n, s, d),
+        "K_n": parts["offset"] + parts["estimation"] + parts["spread"],
+        "Esigma2": _conditional_proxy(tau_t, n, s, d),
+    }
 
 
 def _gibbs(gamma, lam, m0):

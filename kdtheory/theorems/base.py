@@ -514,11 +514,8 @@ class _Compiled:
         for _, _, rest, *_ in self.infima:
             syms += [sp.Symbol(n) for n in rest if n not in {s.name for s in syms}]
         syms = sorted(set(syms), key=lambda s: s.name)
-        from ..formulas.inplace import inplace_numpy
-
         self.names = [s.name for s in syms]
-        # in place on large float batches: the same operations, fewer arrays (issue 15 item 6)
-        self.fn = inplace_numpy(sp.lambdify([*syms, *places], expr, modules="numpy"))
+        self.fn = sp.lambdify([*syms, *places], expr, modules="numpy")
         self.expr = expr
         self.syms = [*syms, *places]
 
