@@ -15,13 +15,17 @@ import decimal
 import math
 import numbers
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
+
+from ._lazy import lazy_module
+
+np = lazy_module("numpy", globals())  # numpy on first use: kdtheory list needs none
 
 __all__ = [
     "Domain",
@@ -202,7 +206,7 @@ class Param:
 
 
 #: the largest magnitude a float can hold (values beyond it are refused, never rounded to inf)
-FLOAT_MAX = float(np.finfo(float).max)
+FLOAT_MAX = sys.float_info.max
 
 
 def short_repr(value, limit: int = 60) -> str:
@@ -350,9 +354,17 @@ def check_in(label: str, value, domain: Domain, *, scalar: bool = False, copy: b
     A float64 or integer array is accepted from its minimum and maximum (:func:`_within`: two
     fast reductions instead of a dozen elementwise passes; one for a real domain); anything
     else, and every array that fails, takes the elementwise path, so the errors are the same.
+    A plain ``float`` or ``int`` in the domain is accepted by :meth:`Domain.contains_number`.
     The array returned is a copy, never the caller's array, unless ``copy=False`` (for callers
     that only read it and return nothing that aliases it: a float64 array is then returned as
     is, which spares a batch a pass over memory)."""
+    if type(value) in (float, int):  # a plain number (not bool): no array machinery, no numpy
+        try:
+            x = float(value)
+        except OverflowError:  # an int beyond double range: the general path says so
+            x = math.nan
+        if all(d.contains_number(x) for d in (domain.math, domain) if d is not None):
+            return x
     if not scalar and _within(value, domain):
         if not copy and value.dtype == np.float64:
             return value

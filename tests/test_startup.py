@@ -62,10 +62,25 @@ def test_help_loads_neither_scipy_nor_matplotlib_nor_the_registry():
         assert "kdtheory.theorems" not in mods, args  # the registry: not needed for help
 
 
-def test_list_loads_the_statements_but_not_scipy():
+def test_list_loads_the_statements_but_neither_scipy_nor_numpy():
     mods = _loaded_after(_cli("list"))
     assert "kdtheory.theorems.upper" in mods
-    assert _heavy(mods) == []
+    assert _heavy(mods, (*HEAVY, "numpy")) == []
+
+
+def test_numpy_bound_on_first_use_is_numpy_itself():
+    """The modules that bind ``np`` lazily (:func:`kdtheory._lazy.lazy_module`) hold numpy itself
+    once it is used: no stand-in is left in a hot path."""
+    import numpy as np
+
+    from kdtheory import display, symbols
+    from kdtheory.theorems import base, sharpness
+
+    symbols.check_in("x", np.ones(3), symbols.REAL)
+    base.Theorem  # noqa: B018
+    for module in (display, symbols, base, sharpness):
+        module.np.ndarray  # noqa: B018 - first use rebinds the global
+        assert module.np is np
 
 
 def test_public_names_resolve_lazily():

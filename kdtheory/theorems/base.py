@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
-import numpy as np
 import sympy as sp
 
+from .._lazy import lazy_module
 from ..assumptions import Assumption
 from ..symbols import PARAMS, check_in, real_array, short_repr, to_latex
 from ..tex import latex_to_text, tex_escape
+
+np = lazy_module("numpy", globals())  # numpy on first use: kdtheory list needs none
 
 __all__ = [
     "Status",

@@ -13,13 +13,15 @@ from __future__ import annotations
 import math
 from functools import cache
 
-import numpy as np
 import sympy as sp
 
+from .._lazy import lazy_module
 from ..assumptions import Sharpness, SubGaussian
 from ..symbols import NONNEGATIVE, POSITIVE, check_in, symbol
 from .base import Status, Theorem
 from .registry import register
+
+np = lazy_module("numpy", globals())  # numpy on first use: kdtheory list needs none
 
 __all__ = [
     "THEOREM_S",
