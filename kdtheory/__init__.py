@@ -3,59 +3,61 @@
 Source: B. Li and H. He, *On the Generalization of Knowledge Distillation: An
 Information-Theoretic View*, arXiv:2605.13143.  The mathematics is specified in THEORY.md;
 status labels (paper / reconstructed / extension / false) follow its §0.
+
+The public names below are imported on first use (PEP 562 module ``__getattr__``; issue 15
+item 5): ``import kdtheory`` loads nothing heavy, ``kdtheory.theorem("U1")`` loads the theorem
+registry, ``kdtheory.GaussianMeanModel`` the models (and scipy), ``kdtheory.check`` the audit.
 """
 
-from . import assumptions, divergences, matrix_normal, symbols  # matrix_normal registers its KL
-from .assumptions import BoundedLoss, CentralCondition, Sharpness, SubGamma, SubGaussian
-from .matrix_normal import MatrixNormal
-from .models import (
-    BallKernelModel,
-    BumpLossModel,
-    GaussianKernel,
-    GaussianMeanModel,
-    LinearGaussianModel,
-    MemoriserModel,
-)
-from .scope import scoped
-from .symbols import define
-from .theorems import Inf, Status, Theorem, all_theorems, register, theorem
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "assumptions",
-    "divergences",
-    "matrix_normal",
-    "symbols",
-    "BoundedLoss",
-    "CentralCondition",
-    "Sharpness",
-    "SubGamma",
-    "SubGaussian",
-    "BallKernelModel",
-    "BumpLossModel",
-    "GaussianKernel",
-    "GaussianMeanModel",
-    "LinearGaussianModel",
-    "MatrixNormal",
-    "MemoriserModel",
-    "Status",
-    "Theorem",
-    "all_theorems",
-    "check",
-    "define",
-    "Inf",
-    "register",
-    "scoped",
-    "theorem",
-]
+#: public name -> the module that defines it (``None``: the name is the submodule itself)
+_LAZY: dict[str, str | None] = {
+    "assumptions": None,
+    "divergences": None,
+    "matrix_normal": None,
+    "symbols": None,
+    "BoundedLoss": "assumptions",
+    "CentralCondition": "assumptions",
+    "Sharpness": "assumptions",
+    "SubGamma": "assumptions",
+    "SubGaussian": "assumptions",
+    "BallKernelModel": "models",
+    "BumpLossModel": "models",
+    "GaussianKernel": "models",
+    "GaussianMeanModel": "models",
+    "LinearGaussianModel": "models",
+    "MatrixNormal": "matrix_normal",
+    "MemoriserModel": "models",
+    "Status": "theorems",
+    "Theorem": "theorems",
+    "all_theorems": "theorems",
+    "check": "audit",
+    "define": "symbols",
+    "Inf": "theorems",
+    "register": "theorems",
+    "scoped": "scope",
+    "theorem": "theorems",
+}
+
+__all__ = list(_LAZY)
 
 
 def __getattr__(name: str):
-    """``kdtheory.check``: :func:`kdtheory.audit.check` (imported on first use: the audit
-    registers its claims on import)."""
-    if name == "check":
-        from .audit import check
+    """A public name, imported from its module on first use (then cached in the package)."""
+    try:
+        where = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'kdtheory' has no attribute {name!r}") from None
+    module = importlib.import_module(f"{__name__}.{where or name}")
+    value = module if where is None else getattr(module, name)
+    globals()[name] = value
+    return value
 
-        return check
-    raise AttributeError(f"module 'kdtheory' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -14,7 +14,9 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 
-import numpy as np
+from ._lazy import lazy_module
+
+np = lazy_module("numpy", globals())  # numpy on first use: kdtheory list needs none
 
 __all__ = [
     "plain",

@@ -58,14 +58,16 @@ def phi(x):
     ~3e-15 or better everywhere, so ``phi >= 0`` always; equal to the symbolic form to that
     tolerance, see ``tests/test_stability.py``.  NaN or negative ``x`` raises ``ValueError``."""
     x = np.asarray(x, dtype=float)
-    bad = np.isnan(x) | (x < 0)
-    if np.any(bad):
+    if not np.all(x >= 0):  # one pass: NaN >= 0 is False
+        bad = np.isnan(x) | (x < 0)
         raise ValueError(
             f"phi needs x in [0, inf], got {float(np.atleast_1d(x)[np.atleast_1d(bad)][0])!r}"
         )
     with np.errstate(invalid="ignore"):
         out = _phi_xu(x, x - 1.0)
-    out = np.where(np.isinf(x), np.inf, out)
+    infinite = np.isinf(x)
+    if infinite.any():
+        out = np.where(infinite, np.inf, out)
     return float(out) if out.ndim == 0 else out
 
 
@@ -84,17 +86,27 @@ def _phi1p(u):
 
 
 def _phi_xu(x, u):
-    """``phi(x)`` given both ``x`` and ``u = x - 1`` (each as accurate as the caller has it)."""
+    """``phi(x)`` given both ``x`` and ``u = x - 1`` (each as accurate as the caller has it).
+    Each branch is evaluated only if some entry takes it."""
+    middle = (u >= -0.5) & (u <= 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where((u >= -0.5) & (u <= 1.0), u - np.log1p(u), (x - 1.0) - np.log(x))
+        if middle.all():
+            out = np.asarray(u - np.log1p(u))
+        elif not middle.any():
+            out = np.asarray((x - 1.0) - np.log(x))
+        else:
+            out = np.where(middle, u - np.log1p(u), (x - 1.0) - np.log(x))
     small = np.abs(u) < 0.1
     if np.any(small):
-        us = u[small] if out.ndim else u
+        # integer indices: gathering and scattering a few entries by a boolean mask costs a
+        # pass over the whole mask each way, by np.nonzero's indices one pass in all
+        where = np.nonzero(small) if out.ndim else None
+        us = u[where] if out.ndim else u
         acc = np.zeros_like(us)
         for c in _PHI_SERIES:  # Horner
             acc = acc * us + c
         if out.ndim:
-            out[small] = acc * us * us
+            out[where] = acc * us * us
         else:
             out = acc * us * us
     return out

@@ -30,7 +30,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .certified import CERTIFIED, EQUAL, UNDECIDED, VIOLATED, ball
 
@@ -86,6 +85,8 @@ class Estimate:
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    from scipy import stats  # imported on first use (start-up time)
+
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
@@ -237,6 +238,8 @@ def plugin_variance(gaps, level: float = 0.95) -> Estimate:
     """The sample variance of per-dataset gaps with a chi-square interval (normal data).  **Not a
     valid sub-Gaussian proxy**: a variance does not bound the CGF of an unbounded gap
     (THEORY §8 N7, where a bound using it is false); a bound evaluated with it is a heuristic."""
+    from scipy import stats  # imported on first use (start-up time)
+
     g = _per_set("gaps", gaps)
     n, var = g.size, float(g.var(ddof=1))
     lo = (n - 1) * var / stats.chi2.ppf(0.5 + level / 2, n - 1)

@@ -9,6 +9,14 @@ maximising the statement's ratio ``(lhs - ref)/(rhs - ref)`` computed by
 parameters are rounded to 1, 2, ... significant digits (integers stay integers), the first
 rounding that still violates is kept, then each coordinate is tried alone at a simpler value.
 Nothing is taken on trust: the caller re-verifies the counterexample.
+
+A space may also have ``build_batch(points) -> [values or None, ...]``, the same map for a list
+of points (``None`` where ``build`` raises), free to compute what is costly for all of them at
+once (issue 15 item 6: N5's root ``eta_c`` by one vectorised bisection).  The search then runs
+scipy's ``differential_evolution(vectorized=True, updating="deferred")``: each generation is one
+call of ``build_batch`` and one :meth:`~kdtheory.theorems.Theorem.evaluate` of the whole
+population, and shrinking tries its candidates as batches too (the first candidate that still
+violates, as one by one).
 """
 
 from __future__ import annotations
@@ -18,7 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from .sampling import RANGES, Range
 from .symbols import short_repr
@@ -87,14 +94,24 @@ class SearchSpace:
     coords: tuple[tuple[str, Range], ...]
     build: Callable[[dict], dict]
     pinned: tuple[tuple[str, object], ...]
+    build_batch: Callable[[list], list] | None
 
-    def __init__(self, coords, build: Callable[[dict], dict], pinned: Mapping | None = None):
+    def __init__(
+        self,
+        coords,
+        build: Callable[[dict], dict],
+        pinned: Mapping | None = None,
+        build_batch: Callable[[list], list] | None = None,
+    ):
         items = coords.items() if isinstance(coords, Mapping) else coords
         pairs = tuple((str(k), as_range(str(k), spec)) for k, spec in items)
         if not pairs and not pinned:
             raise ValueError("a search space needs at least one coordinate")
-        if not callable(build):
-            raise TypeError(f"build must be callable, got {type(build).__name__}")
+        for label, fn in (("build", build), ("build_batch", build_batch)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be callable, got {type(fn).__name__}")
+        if build is None:
+            raise TypeError("build must be callable, got NoneType")
         pinned = dict(pinned or {})
         both = sorted(set(pinned) & {k for k, _ in pairs})
         if both:
@@ -102,6 +119,7 @@ class SearchSpace:
         object.__setattr__(self, "coords", pairs)
         object.__setattr__(self, "build", build)
         object.__setattr__(self, "pinned", tuple(pinned.items()))
+        object.__setattr__(self, "build_batch", build_batch)
 
     def with_ranges(
         self, ranges: Mapping | None = None, pinned: Mapping | None = None, extra=frozenset()
@@ -120,7 +138,7 @@ class SearchSpace:
         coords = {k: ranges.get(k, r) for k, r in self.coords if k not in pinned}
         coords.update({k: v for k, v in ranges.items() if k not in coords and k not in pinned})
         fixed = {k: v for k, v in self.pinned if k not in ranges}
-        return SearchSpace(coords, self.build, {**fixed, **pinned})
+        return SearchSpace(coords, self.build, {**fixed, **pinned}, self.build_batch)
 
     def ranges(self) -> list[Range]:
         return [r for _, r in self.coords]
@@ -156,7 +174,10 @@ def _ratio(thm, values: dict) -> tuple[float, bool]:
 
 def admissible_values(space: SearchSpace, admissible=None):
     """``values_at(point)``: ``space.build(point)``, raising ``ValueError`` (an invalid point,
-    never a counterexample) where ``admissible(point, values)`` says an assumption is not met."""
+    never a counterexample) where ``admissible(point, values)`` says an assumption is not met.
+    ``values_at.batch(points) -> [values or None, ...]`` does the same for a list of points
+    (``None`` for an invalid or inadmissible one) through ``space.build_batch`` when the space
+    has one, else point by point."""
 
     def values_at(point):
         values = space.build(point)
@@ -164,7 +185,53 @@ def admissible_values(space: SearchSpace, admissible=None):
             raise ValueError("assumption not met")
         return values
 
+    def batch(points: list) -> list:
+        if space.build_batch is None:
+            out = []
+            for point in points:
+                try:
+                    out.append(values_at(point))
+                except ValueError:
+                    out.append(None)
+            return out
+        built = space.build_batch(points)
+        return [
+            None
+            if values is None or (admissible is not None and not admissible(point, values))
+            else values
+            for point, values in zip(points, built, strict=True)
+        ]
+
+    values_at.batch = batch
     return values_at
+
+
+def _evaluated(thm, rows: list) -> list[tuple[float, bool] | None]:
+    """``(ratio, violated)`` at each row of values as :func:`_ratio` gives it (``None`` for a
+    ``None`` row, an invalid point), by one :meth:`~kdtheory.theorems.Theorem.evaluate` of the
+    stacked rows; if that raises (e.g. NaN at one row), row by row, a row that raises being
+    ``None``."""
+    out: list[tuple[float, bool] | None] = [None] * len(rows)
+    idx = [i for i, row in enumerate(rows) if row is not None]
+    if not idx:
+        return out
+    names = [k for k in thm.symbols if k in rows[idx[0]]]
+    try:
+        if any(set(names) - rows[i].keys() for i in idx):
+            raise ValueError("rows with different symbols")
+        stacked = {k: np.array([rows[i][k] for i in idx], dtype=float) for k in names}
+        ev = thm.evaluate(**stacked)
+        ratio = np.broadcast_to(ev.ratio, (len(idx),))
+        holds = np.broadcast_to(ev.holds, (len(idx),))
+        for j, i in enumerate(idx):
+            out[i] = (float(ratio[j]), not bool(holds[j]))
+    except (ValueError, TypeError):
+        for i in idx:
+            try:
+                out[i] = _ratio(thm, rows[i])
+            except ValueError:
+                pass
+    return out
 
 
 def search_counterexample(
@@ -174,8 +241,11 @@ def search_counterexample(
     shrinking; returns ``(evaluations, counterexample or None, best ratio)`` as
     :class:`~kdtheory.audit.SearchClaim` expects.  ``admissible(point, values) -> bool``, when
     given, excludes points where the theorem's assumptions are not met (never counterexamples)."""
+    from scipy import optimize  # imported on first use (start-up time)
+
     count = [0]
     values_at = admissible_values(space, admissible)
+    vectorized = space.build_batch is not None
 
     def objective(x) -> float:
         count[0] += 1
@@ -185,6 +255,16 @@ def search_counterexample(
             return _INVALID
         return -float(np.clip(r, -RATIO_CAP, RATIO_CAP))
 
+    def population(xs) -> np.ndarray:  # scipy's vectorized call: xs has shape (dim, size)
+        points = [space.point(x) for x in np.asarray(xs).T]
+        count[0] += len(points)
+        return np.array(
+            [
+                _INVALID if e is None else -float(np.clip(e[0], -RATIO_CAP, RATIO_CAP))
+                for e in _evaluated(thm, values_at.batch(points))
+            ]
+        )
+
     if not space.coords:  # everything pinned: one evaluation
         best = space.point(())
     else:
@@ -192,7 +272,7 @@ def search_counterexample(
         popsize = 8
         maxiter = max(1, budget // (popsize * dim) - 1)
         res = optimize.differential_evolution(
-            objective,
+            population if vectorized else objective,
             space.bounds(),
             popsize=popsize,
             maxiter=maxiter,
@@ -200,6 +280,7 @@ def search_counterexample(
             polish=False,
             rng=rng,
             integrality=[r.integer for r in space.ranges()],
+            **({"vectorized": True, "updating": "deferred"} if vectorized else {}),
         )
         best = space.point(res.x)
     try:
@@ -209,7 +290,9 @@ def search_counterexample(
     cx = _shrink(thm, space, best, values_at)
     if cx is not None:
         cx["search"] = {
-            "method": "scipy differential_evolution + rounding",
+            "method": "scipy differential_evolution"
+            + (" (vectorized)" if vectorized else "")
+            + " + rounding",
             "evaluations": count[0],
             "best_ratio_found": best_ratio,
             "before_shrinking": best,
@@ -226,10 +309,22 @@ def _violates(thm, values_at, point: dict) -> dict | None:
     return values if bad else None
 
 
+def _first_violating(thm, values_at, candidates: list) -> dict | None:
+    """The first of ``candidates`` (points) at which the statement fails, or ``None``.  With a
+    batch builder (``values_at.batch`` over ``build_batch``) they are built and evaluated at
+    once; otherwise one by one, stopping at the first (the same answer either way)."""
+    batch = getattr(values_at, "batch", None)
+    if batch is None or len(candidates) < 2:
+        return next((c for c in candidates if _violates(thm, values_at, c) is not None), None)
+    found = _evaluated(thm, batch(candidates))
+    return next((c for c, e in zip(candidates, found, strict=True) if e and e[1]), None)
+
+
 def _shrink(thm, space: SearchSpace, best: dict, values_at) -> dict | None:
     """Round ``best`` to the fewest significant digits that still violate, then try each
     coordinate at a simpler value inside its range: the range's lower end for an integer,
-    else 0, 1 or one significant digit (the first that still violates is kept)."""
+    else 0, 1 or one significant digit (the first that still violates is kept).  The candidates
+    of each step are tried as one batch when the space has a batch builder."""
     pinned = dict(space.pinned)
 
     def rounded(pt, digits):
@@ -238,12 +333,7 @@ def _shrink(thm, space: SearchSpace, best: dict, values_at) -> dict | None:
             for k, v in pt.items()
         }
 
-    found = None
-    for digits in range(1, 17):
-        cand = rounded(best, digits)
-        if _violates(thm, values_at, cand) is not None:
-            found = cand
-            break
+    found = _first_violating(thm, values_at, [rounded(best, digits) for digits in range(1, 17)])
     if found is None:
         if _violates(thm, values_at, best) is None:
             return None
@@ -251,11 +341,10 @@ def _shrink(thm, space: SearchSpace, best: dict, values_at) -> dict | None:
     for name, r in space.coords:
         v = found[name]
         options = [int(r.low)] if r.integer else [0.0, 1.0, round_significant(v, 1)]
-        for simple in options:
-            if simple == v or not r.low <= simple <= r.high:
-                continue
-            cand = {**found, name: simple}
-            if _violates(thm, values_at, cand) is not None:
-                found = cand
-                break
+        candidates = [
+            {**found, name: simple}
+            for simple in options
+            if simple != v and r.low <= simple <= r.high
+        ]
+        found = _first_violating(thm, values_at, candidates) or found
     return {"params": found, "values": _violates(thm, values_at, found)}

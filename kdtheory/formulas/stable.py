@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
 __all__ = ["SERIES_THRESHOLD", "log1pmx_numpy", "tightness_ratio_numpy", "tightness_ratio_arb"]
 
@@ -53,6 +52,8 @@ def tightness_ratio_numpy(t):
     O(delta_t^4)); the W_0 branch inherits the rounding of ``z + 1/e ~ delta_t^2/(2e)``, a
     relative error of about ``1e-16/delta_t^2`` (1e-13 at ``delta_t = 0.03``, ~1e-8 just above
     the threshold)."""
+    from scipy import special  # imported on first use (start-up time)
+
     t = np.asarray(t, dtype=float)
     dt = 1.0 - t
     series = 2 * dt + dt**2 / 3 + dt**3 / 9

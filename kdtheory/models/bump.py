@@ -29,7 +29,6 @@ import math
 
 import numpy as np
 import sympy as sp
-from scipy import optimize
 
 from ..formulas.table import closed_form_method
 from ..symbols import MODEL_SCALE, check_real, is_symbolic, numeric_only
@@ -244,6 +243,8 @@ class BumpLossModel(GaussianMeanSmoothing):
         vals = self.smoothing_bound(student, teacher, grid)
         i = int(np.argmin(vals))
         a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+        from scipy import optimize  # imported on first use (start-up time)
+
         res = optimize.minimize_scalar(
             lambda r: self.smoothing_bound(student, teacher, r),
             bounds=(a, b),

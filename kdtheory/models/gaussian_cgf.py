@@ -61,6 +61,7 @@ __all__ = [  # noqa: F822 (CGF_EXPR, CGF_SYMBOLS: lazy)
     "central_slack",
     "chaos_eigenvalues",
     "eta_central",
+    "eta_central_of",
     "gap_variance",
     "joint_optimum",
     "sub_gamma_constants",
@@ -350,6 +351,16 @@ def eta_central(a, tau, ck2, d, n, s):
     """``eta_c`` of the teacher ``(a, tau)`` (THEORY §4, §6.6), elementwise: the largest double
     with ``E exp(-eta g) <= 1`` (``0`` where ``gen_T <= 0``)."""
     return _eta_central(*_gen_args(a, tau, ck2, d, n, s))
+
+
+def eta_central_of(pairs) -> np.ndarray:
+    """``eta_c`` of each ``(model, teacher)`` pair (validated one-case objects, of any
+    dimensions): :meth:`GaussianMeanCGF.eta_central` of each, bisected together by one call of the
+    array kernel :func:`_eta_central` (the same numbers: every case follows its own bisection)."""
+    params = [(model.gen(teacher), *model._cgf_params(teacher)) for model, teacher in pairs]
+    if not params:
+        return np.zeros(0)
+    return _eta_central(*(np.array(col, dtype=float) for col in zip(*params, strict=True)))
 
 
 def joint_optimum(k_n, a, tau, ck2, d, n, s, side: str = "upper"):

@@ -28,7 +28,6 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy import optimize
 
 from ..formulas.stable import SERIES_THRESHOLD
 from ..symbols import MODEL_SCALE, Domain, check_scalar, real_array
@@ -172,6 +171,8 @@ class GaussianMeanSmoothing:
         self._check_kernel("student", student)
         self._check_kernel("teacher", teacher)
         scale = teacher.tau if scale is None else check_scalar("scale", scale, MODEL_SCALE)
+        from scipy import optimize  # imported on first use (start-up time)
+
         b0 = self.smoothing_bound(student, teacher, 0.0)
 
         def f(r):

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy.special import rel_entr  # brute force only: from the definition of KL_D
 
 from ..divergences import Divergence
 from ..formulas.table import closed_form_method
@@ -202,6 +201,8 @@ class MemoriserModel:
         zs = range(1, self.M + 1)
         prob_d = 1.0 / self.M**self.n
         gen = {"S": 0.0, "T": 0.0}
+        from scipy.special import rel_entr  # brute force only: from the definition of KL_D
+
         k_n, g_min, g_max = 0.0, math.inf, -math.inf
         for data in itertools.product(zs, repeat=self.n):
             outputs = (frozenset(data), frozenset())

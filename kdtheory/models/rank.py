@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import linalg
 
 from ..divergences import phi
 from ..matrix_normal import is_singular
@@ -111,6 +110,8 @@ def weight_space_decomposition(
     a_w = m_t @ root_inv
     b_w = m_s @ root_inv
     sv = np.linalg.svd(a_w, compute_uv=False)
+    from scipy import linalg  # imported on first use (start-up time)
+
     ratio = linalg.eigh(sigma_s, sigma_t, eigvals_only=True)  # eigenvalues of Sigma_T^-1 Sigma_S
     variance = (
         math.inf

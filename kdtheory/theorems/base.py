@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
-import numpy as np
 import sympy as sp
 
+from .._lazy import lazy_module
 from ..assumptions import Assumption
 from ..symbols import PARAMS, check_in, real_array, short_repr, to_latex
 from ..tex import latex_to_text, tex_escape
+
+np = lazy_module("numpy", globals())  # numpy on first use: kdtheory list needs none
 
 __all__ = [
     "Status",
@@ -286,10 +288,12 @@ class Theorem:
         argmin: dict = {}
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             lhs, rhs, ref = (self._side(f, values, argmin) for f in (lhs_f, rhs_f, ref_f))
-            if np.any(np.isnan(lhs)) or np.any(np.isnan(rhs)):
+            if np.isnan(lhs).any() or np.isnan(rhs).any():
                 raise ValueError(f"{self.id}: evaluation produced NaN at {values!r}")
             tol = RTOL * np.maximum(np.abs(lhs), np.abs(rhs)) + ATOL
-            tol = np.where(np.isfinite(tol), tol, 0.0)
+            finite = np.isfinite(tol)
+            if not finite.all():  # each np.where below only where some entry needs it
+                tol = np.where(finite, tol, 0.0)
             if self.is_identity:
                 slack = -np.abs(lhs - rhs)
             elif self.is_upper:
@@ -297,10 +301,17 @@ class Theorem:
             else:
                 slack = lhs - rhs
             holds = slack >= -tol
-            num, den = lhs - ref, rhs - ref
-            ratio = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.sign(num) * np.inf)
-            ratio = np.where((den == 0) & (num == 0), 1.0, ratio)
-            ratio = np.where(np.isinf(rhs) & np.isfinite(lhs), 0.0, ratio)
+            # x - 0 is x exactly (-0.0, inf, NaN included): no subtraction for a zero reference
+            num, den = (lhs, rhs) if _is_zero(ref) else (lhs - ref, rhs - ref)
+            nonzero = den != 0
+            if nonzero.all():
+                ratio = np.asarray(num / den)  # an array, as np.where gives, also for 0-d input
+            else:
+                ratio = np.where(nonzero, num / np.where(nonzero, den, 1.0), np.sign(num) * np.inf)
+                ratio = np.where(~nonzero & (num == 0), 1.0, ratio)
+            infinite = np.isinf(rhs)
+            if infinite.any():
+                ratio = np.where(infinite & np.isfinite(lhs), 0.0, ratio)
         return Evaluation(
             lhs=lhs,
             rhs=rhs,
@@ -339,9 +350,11 @@ class Theorem:
         """The values the statement uses, validated once, with a broadcast check naming them."""
         out = dict(values)
         for k in self.symbols:
-            if k in values:
+            if k in values:  # read only (nothing returned aliases them): valid arrays not copied
                 v = values[k]
-                out[k] = check_in(k, v, PARAMS[k].domain) if k in PARAMS else _real(k, v)
+                out[k] = (
+                    check_in(k, v, PARAMS[k].domain, copy=False) if k in PARAMS else _real(k, v)
+                )
         shapes = {k: np.shape(out[k]) for k in self.symbols if k in out}
         try:
             np.broadcast_shapes(*shapes.values())
@@ -358,7 +371,7 @@ class Theorem:
             values = compiled.minimise(values, argmin)
         with np.errstate(over="raise"):
             try:
-                return np.asarray(compiled(values), dtype=float)
+                return np.asarray(compiled(values, validated=True), dtype=float)
             except (FloatingPointError, OverflowError):
                 pass
         return compiled.mp(values)
@@ -555,14 +568,20 @@ class _Compiled:
         quadrature, :meth:`GaussianMeanModel.expectation_over_data`)."""
         return self.fn(*(values[k] for k in self.names))
 
-    def __call__(self, values: dict):
+    def __call__(self, values: dict, validated: bool = False):
+        """The expression at ``values`` (by symbol name), each validated against its domain
+        unless ``validated`` (:meth:`Theorem.evaluate` validates every value once, before
+        evaluating the sides); a missing value is a ``ValueError`` either way."""
         missing = [k for k in self.names if k not in values]
         if missing:
             raise ValueError(f"missing values for {missing}")
-        args = []
-        for k in self.names:
-            v = values[k]
-            args.append(check_in(k, v, PARAMS[k].domain) if k in PARAMS else _real(k, v))
+        if validated:
+            args = [values[k] for k in self.names]
+        else:
+            args = [
+                check_in(k, values[k], PARAMS[k].domain) if k in PARAMS else _real(k, values[k])
+                for k in self.names
+            ]
         args += [values[p.name] for p, *_ in self.infima]
         return self.fn(*args)
 
@@ -628,6 +647,11 @@ def _caller_location() -> str:
             return f"{name}:{frame.f_lineno}"
         frame = frame.f_back
     return ""
+
+
+def _is_zero(x) -> bool:
+    """``x`` is the number 0 (a scalar, not an array): a statement's reference ``0``."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and x == 0
 
 
 def _real(name, v):

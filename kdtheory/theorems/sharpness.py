@@ -13,13 +13,15 @@ from __future__ import annotations
 import math
 from functools import cache
 
-import numpy as np
 import sympy as sp
 
+from .._lazy import lazy_module
 from ..assumptions import Sharpness, SubGaussian
 from ..symbols import NONNEGATIVE, POSITIVE, check_in, symbol
 from .base import Status, Theorem
 from .registry import register
+
+np = lazy_module("numpy", globals())  # numpy on first use: kdtheory list needs none
 
 __all__ = [
     "THEOREM_S",
@@ -134,7 +136,11 @@ def tightness_radius_local(G1=_G1, beta=_beta, sigma=_sigma) -> sp.Expr:
     return rho_0_local_root().subs({_G1: G1, _beta: beta, _sigma: sigma}, simultaneous=True)
 
 
-_stable_fn = sp.lambdify((_G1, _beta, _sigma), RHO_0_LOCAL_STABLE, modules="numpy")
+@cache
+def _stable_fn():
+    """:data:`RHO_0_LOCAL_STABLE` compiled to numpy on first use (``lambdify`` loads numpy's
+    lazily imported submodules: kept out of ``import kdtheory.theorems``, issue 15 item 5)."""
+    return sp.lambdify((_G1, _beta, _sigma), RHO_0_LOCAL_STABLE, modules="numpy")
 
 
 def tightness_radius_local_value(G1, beta, sigma):
@@ -152,5 +158,5 @@ def tightness_radius_local_value(G1, beta, sigma):
             raise ValueError(f"{label} must be finite (in [0, inf)), got inf")
     flat = (np.asarray(g1) == 0) & (np.asarray(b) == 0)
     with np.errstate(divide="ignore"):
-        out = np.where(flat, math.inf, _stable_fn(g1, b, s))
+        out = np.where(flat, math.inf, _stable_fn()(g1, b, s))
     return float(out) if out.ndim == 0 else out
