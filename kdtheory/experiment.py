@@ -640,12 +640,7 @@ def _bound(
         how = "the equivalent statement on dgen = gen_S - gen_T (paired sets)"
         extra["dgen_form"] = {"statement": str(paired_form(thm_id).statement), "rhs": list(pv.rhs)}
     return {
-        "theorem": thm_id,
-        "status": thm.status.value,
-        "ref": thm.ref,
-        "bounds": side,
-        "kind": thm.kind,
-        "applicable": True,
+        **_head(thm, side, applicable=True),
         "lhs": list(iv.lhs),
         "rhs": list(iv.rhs),
         "verdict": verdict,
@@ -660,19 +655,22 @@ def _bound(
     }
 
 
-def _not_applicable(thm_id: str, side: str, reason: str) -> dict:
-    from .theorems.registry import theorem
-
-    thm = theorem(thm_id)
+def _head(thm, side: str, applicable: bool) -> dict:
+    """The fields every bound entry of the JSON starts with."""
     return {
-        "theorem": thm_id,
+        "theorem": thm.id,
         "status": thm.status.value,
         "ref": thm.ref,
         "bounds": side,
         "kind": thm.kind,
-        "applicable": False,
-        "reason": reason,
+        "applicable": applicable,
     }
+
+
+def _not_applicable(thm_id: str, side: str, reason: str) -> dict:
+    from .theorems.registry import theorem
+
+    return {**_head(theorem(thm_id), side, applicable=False), "reason": reason}
 
 
 S_REASON = (

@@ -383,29 +383,25 @@ def _accept(out, tier, idx, value, estimate, level, rtol):
 
 def _batch(integrand, d, p, group, free, rtol, out, tier):
     """The tiers for the cases ``group`` (all with or all without an angle, per ``free``)."""
-    per_case = TIER1[0][0] * (1 if free or d == 1 else TIER1[0][1])
-    step = max(1, _CHUNK // per_case)
-    left = []
-    for start in range(0, group.size, step):
-        idx = group[start : start + step]
-        c = _case_arrays(p, idx)
-        fine = _tier1(integrand, d, c, TIER1[0], free)
-        coarse = _tier1(integrand, d, c, TIER1[1], free)
-        left.append(_accept(out, tier, idx, fine, np.abs(fine - coarse), 1, rtol))
-    left = np.concatenate(left)
+
+    def tier_pass(cases, rule, sizes, nodes, level):
+        """One tier on ``cases`` in chunks of at most ``_CHUNK`` nodes: a case is accepted where
+        the fine and coarse rules agree (:func:`_accept`); returns the others."""
+        step = max(1, _CHUNK // (nodes * (1 if free or d == 1 else sizes[0][-1])))
+        left = []
+        for start in range(0, cases.size, step):
+            idx = cases[start : start + step]
+            c = _case_arrays(p, idx)
+            fine = rule(integrand, d, c, sizes[0], free)
+            coarse = rule(integrand, d, c, sizes[1], free)
+            left.append(_accept(out, tier, idx, fine, np.abs(fine - coarse), level, rtol))
+        return np.concatenate(left) if left else np.zeros(0, dtype=int)
+
+    left = tier_pass(group, _tier1, TIER1, TIER1[0][0], 1)
     sizes = TIER2
     if d in TIER2_THETA:
         sizes = tuple((*sz[:2], t) for sz, t in zip(TIER2, TIER2_THETA[d], strict=True))
-    per_case = (2 * sizes[0][0] + 2 * sizes[0][1]) * (1 if free or d == 1 else sizes[0][2])
-    step = max(1, _CHUNK // per_case)
-    rest = []
-    for start in range(0, left.size, step):
-        idx = left[start : start + step]
-        c = _case_arrays(p, idx)
-        fine = _tier2(integrand, d, c, sizes[0], free)
-        coarse = _tier2(integrand, d, c, sizes[1], free)
-        rest.append(_accept(out, tier, idx, fine, np.abs(fine - coarse), 2, rtol))
-    rest = np.concatenate(rest) if rest else np.zeros(0, dtype=int)
+    rest = tier_pass(left, _tier2, sizes, 2 * sizes[0][0] + 2 * sizes[0][1], 2)
     if rest.size:
         with np.errstate(all="ignore"):
             value, ok = _tier3(integrand, d, _case_arrays(p, rest), free, rtol / 10)
