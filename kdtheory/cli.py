@@ -107,24 +107,23 @@ def _positive_float(text: str) -> float:
     return x
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        x = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return x
+def _int_at_least(low: int, what: str):
+    """An argparse type: an integer ``>= low``, else ``expected WHAT, got 'TEXT'``."""
+
+    def parse(text: str) -> int:
+        try:
+            x = int(text)
+        except ValueError:
+            x = low - 1
+        if x < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return x
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        x = int(text)
-    except ValueError:
-        x = 0
-    if x < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return x
+_nonneg_int = _int_at_least(0, "a non-negative integer")
+_positive_int = _int_at_least(1, "a positive integer")
 
 
 def _version() -> str:

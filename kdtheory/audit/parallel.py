@@ -312,7 +312,7 @@ def run_claims(
     claims whose ids are in ``local`` run in this process (claims of a Python session, which a
     worker cannot import).  On any exception (Ctrl-C included) the pool is stopped at once."""
     results: dict[str, ClaimResult] = {}
-    blocks: dict[str, dict[int, tuple]] = {}
+    blocks: dict[str, dict] = {}  # claim id -> blocks wanted, blocks got (by index)
     count = len(selected)
     done = 0
 
